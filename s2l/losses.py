@@ -1,0 +1,216 @@
+"""Pretext losses for permutation inversion (paper sections 2.2, 3.1, A.1).
+
+Every loss takes `(y_true, y_pred)` with `y_true: [..., n]` the true ranks 1..n
+of the shuffled patches (the label convention of `s2l.ranking`: patch i goes to
+position y_true[i] of the original order) and returns one value per row,
+`[...]`, which Keras then reduces over the batch. `y_pred` is the network
+output: n scores θ for the ranking losses and MSE, L logits for the fixed-set
+classification baseline.
+
+Each loss also knows how to read a network output as predicted ranks
+(`predicted_ranks`), which is what the upstream metrics compare to y_true.
+
+* `PerturbedFenchelYoungLoss`: "Perturbed F-Y" in the paper.
+* `SoftRankLoss`: "Fast Soft Ranking (FSR)", ½‖soft_rank(θ) − y‖².
+* `RankMSELoss`: "MSE", regression of the scores on the ranks.
+* `FixedPermutationLoss`: "Fixed Permutation", cross-entropy over L classes.
+* `ListMLELoss`, `ApproxNDCGLoss`: listwise losses of tensorflow-ranking,
+  extra baselines.
+"""
+
+from typing import Optional
+
+import tensorflow as tf
+import tensorflow_ranking as tfr
+
+from s2l import permutations
+from s2l import ranking
+
+_AUTO = tf.keras.losses.Reduction.AUTO
+
+
+class PermutationLoss(tf.keras.losses.Loss):
+  """Base class: a loss whose network output can be decoded into ranks."""
+
+  def predicted_ranks(self, y_pred) -> tf.Tensor:
+    """Hard ranks predicted by the network output: [..., n] -> [..., n]."""
+    return ranking.rank(y_pred)
+
+
+class PerturbedFenchelYoungLoss(PermutationLoss):
+  """Fenchel-Young loss of the perturbed ranking (Berthet et al. 2020).
+
+  L(θ; y) = F_ε(θ) + εΩ(y) − <θ, y> with F_ε(θ) = E[max_{y' ∈ C} <y', θ + εZ>].
+  For a label y that is a permutation (a vertex of the permutahedron C),
+  εΩ(y) = 0, and since E[<y, εZ>] = 0 the Monte-Carlo estimate used here is
+
+    L ≈ (1/M) Σ_m <rank(θ + εZ_m) − y, θ + εZ_m>  ≥ 0.
+
+  Its gradient is exactly (1/M) Σ_m rank(θ + εZ_m) − y = y*_ε(θ) − y, i.e.
+  `ranking.perturbed_rank(θ) − y` with the same noise (Danskin's theorem: the
+  ranks are the argmax). It is convex in θ and is zero iff every perturbed
+  sample ranks like y; in expectation it is zero iff y*_ε(θ) = y.
+
+  Args:
+    epsilon: ε > 0, the noise scale (paper: 0.1).
+    num_samples: M (paper: 10).
+    noise: "normal" or "gumbel".
+    seed: None (fresh noise every call, reproducible under
+      `tf.random.set_seed`) or an int for the same noise at every call.
+  """
+
+  def __init__(self, epsilon: float = 0.1, num_samples: int = 10,
+               noise: str = "normal", seed: Optional[int] = None,
+               reduction=_AUTO, name: str = "perturbed_fenchel_young"):
+    super().__init__(reduction=reduction, name=name)
+    if noise not in ranking.NOISES:
+      raise ValueError(f"noise must be one of {ranking.NOISES}, got {noise!r}.")
+    self.epsilon = epsilon
+    self.num_samples = num_samples
+    self.noise = noise
+    self.seed = seed
+
+  def call(self, y_true, y_pred):
+    theta = tf.convert_to_tensor(y_pred)
+    y = tf.cast(y_true, theta.dtype)
+    perturbed, ranks, _ = ranking.perturbed_samples(
+        theta, self.epsilon, self.num_samples, self.noise, self.seed)
+    per_sample = tf.reduce_sum(
+        (tf.stop_gradient(ranks) - y[None]) * perturbed, axis=-1)
+    return tf.reduce_mean(per_sample, axis=0)
+
+  def get_config(self):
+    return {**super().get_config(), "epsilon": self.epsilon,
+            "num_samples": self.num_samples, "noise": self.noise,
+            "seed": self.seed}
+
+
+class SoftRankLoss(PermutationLoss):
+  """Fast Soft Ranking loss ½‖soft_rank_ε(θ) − y‖² (Blondel et al. 2020).
+
+  Args:
+    regularization_strength: ε > 0 of `ranking.soft_rank`.
+    regularization: "l2" or "kl".
+  """
+
+  def __init__(self, regularization_strength: float = 1.0,
+               regularization: str = "l2", reduction=_AUTO,
+               name: str = "soft_rank"):
+    super().__init__(reduction=reduction, name=name)
+    if regularization not in ranking.REGULARIZATIONS:
+      raise ValueError(f"regularization must be one of "
+                       f"{ranking.REGULARIZATIONS}, got {regularization!r}.")
+    self.regularization_strength = regularization_strength
+    self.regularization = regularization
+
+  def call(self, y_true, y_pred):
+    theta = tf.convert_to_tensor(y_pred)
+    soft = ranking.soft_rank(theta, self.regularization_strength,
+                             self.regularization)
+    return 0.5 * tf.reduce_sum(tf.square(soft - tf.cast(y_true, theta.dtype)),
+                               axis=-1)
+
+  def get_config(self):
+    return {**super().get_config(),
+            "regularization_strength": self.regularization_strength,
+            "regularization": self.regularization}
+
+
+class RankMSELoss(PermutationLoss):
+  """Baseline: mean squared error between the raw scores θ and the ranks y."""
+
+  def __init__(self, reduction=_AUTO, name: str = "rank_mse"):
+    super().__init__(reduction=reduction, name=name)
+
+  def call(self, y_true, y_pred):
+    theta = tf.convert_to_tensor(y_pred)
+    return tf.reduce_mean(tf.square(theta - tf.cast(y_true, theta.dtype)),
+                          axis=-1)
+
+
+class FixedPermutationLoss(PermutationLoss):
+  """Baseline of Noroozi & Favaro (2016): classify among L fixed permutations.
+
+  `y_pred` are L logits; `y_true` are ranks, looked up in the set. A label
+  that is not in the set is an error (it means the data pipeline and the loss
+  use different sets).
+
+  Args:
+    num_items: n, the number of patches.
+    num_permutations: L (paper: 100).
+    seed: seed of the maximal-Hamming set; must match the data pipeline's.
+  """
+
+  def __init__(self, num_items: int, num_permutations: int = 100,
+               seed: int = 0, reduction=_AUTO,
+               name: str = "fixed_permutation"):
+    super().__init__(reduction=reduction, name=name)
+    self.num_items = num_items
+    self.num_permutations = num_permutations
+    self.seed = seed
+    self.permutation_set = permutations.FixedPermutationSet.maximal_hamming(
+        num_items, num_permutations, seed=seed)
+
+  def call(self, y_true, y_pred):
+    logits = tf.convert_to_tensor(y_pred)
+    index = self.permutation_set.index_of(y_true)
+    tf.debugging.assert_non_negative(
+        index, message=(
+            "FixedPermutationLoss: a label is not in the fixed permutation set"
+            f" (n={self.num_items}, L={self.num_permutations}, "
+            f"seed={self.seed}); draw the labels from the same set."))
+    return tf.keras.losses.sparse_categorical_crossentropy(
+        index, logits, from_logits=True)
+
+  def predicted_ranks(self, y_pred) -> tf.Tensor:
+    return self.permutation_set.decode(y_pred)
+
+  def get_config(self):
+    return {**super().get_config(), "num_items": self.num_items,
+            "num_permutations": self.num_permutations, "seed": self.seed}
+
+
+class _ListwiseLoss(PermutationLoss):
+  """Wraps a tensorflow-ranking listwise loss to take `(ranks, θ)`.
+
+  The true ranks serve as graded relevance: the item of rank n is the most
+  relevant and should get the largest score, as in our ascending convention.
+  """
+
+  _tfr_class = None
+
+  def __init__(self, temperature: float, reduction, name: str):
+    super().__init__(reduction=reduction, name=name)
+    self.temperature = temperature
+    self._listwise = self._tfr_class(
+        reduction=tf.keras.losses.Reduction.NONE, temperature=temperature)
+
+  def call(self, y_true, y_pred):
+    theta = tf.convert_to_tensor(y_pred)
+    n = theta.shape[-1]
+    labels = tf.reshape(tf.cast(y_true, theta.dtype), [-1, n])
+    per_list = self._listwise(labels, tf.reshape(theta, [-1, n]))
+    return tf.reshape(per_list, tf.shape(theta)[:-1])
+
+  def get_config(self):
+    return {**super().get_config(), "temperature": self.temperature}
+
+
+class ListMLELoss(_ListwiseLoss):
+  """ListMLE: negative Plackett-Luce log-likelihood of the true order."""
+
+  _tfr_class = tfr.keras.losses.ListMLELoss
+
+  def __init__(self, temperature: float = 1.0, reduction=_AUTO,
+               name: str = "list_mle"):
+    super().__init__(temperature, reduction, name)
+
+
+class ApproxNDCGLoss(_ListwiseLoss):
+  """ApproxNDCG: minus a smooth NDCG, gains 2^rank − 1, in [−1, 0]."""
+
+  _tfr_class = tfr.keras.losses.ApproxNDCGLoss
+
+  def __init__(self, temperature: float = 0.1, reduction=_AUTO,
+               name: str = "approx_ndcg"):
+    super().__init__(temperature, reduction, name)

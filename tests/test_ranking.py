@@ -1,0 +1,422 @@
+"""Tests for s2l/ranking.py against independent numpy references."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from s2l import ranking
+
+# ---------------------------------------------------------------------------
+# Independent references, written for the tests: sequential pool-adjacent-
+# violators (PAV) in plain Python, and the projection built on it.
+
+
+def _lse(x):
+  m = np.max(x)
+  return m + np.log(np.sum(np.exp(x - m)))
+
+
+def pav_decreasing(s, w, regularization):
+  """argmin_{v1>=...>=vn}: ½‖v − (s − w)‖² ("l2") or Σ e^{s−v} + e^w v ("kl")."""
+  blocks = []  # (first index, last index + 1)
+
+  def value(a, b):
+    if regularization == "l2":
+      return np.mean(s[a:b] - w[a:b])
+    return _lse(s[a:b]) - _lse(w[a:b])
+
+  for i in range(len(s)):
+    blocks.append((i, i + 1))
+    while len(blocks) > 1 and value(*blocks[-2]) <= value(*blocks[-1]):
+      (a, _), (_, b) = blocks[-2], blocks[-1]
+      blocks[-2:] = [(a, b)]
+  out = np.empty(len(s))
+  for a, b in blocks:
+    out[a:b] = value(a, b)
+  return out
+
+
+def ref_projection(z, w, regularization):
+  """Projection of z onto the permutahedron of w (w sorted descending)."""
+  order = np.argsort(-z, kind="stable")
+  s = z[order]
+  primal = s - pav_decreasing(s, w, regularization)
+  out = np.empty_like(primal)
+  out[order] = primal
+  return out
+
+
+def ref_soft_rank(theta, eps, regularization):
+  n = len(theta)
+  rho = np.arange(n, 0, -1, dtype=np.float64)
+  if regularization == "l2":
+    return ref_projection(theta / eps, rho, "l2")
+  return np.exp(ref_projection(theta / eps, np.log(rho), "kl"))
+
+
+def ref_soft_sort(theta, eps, regularization):
+  n = len(theta)
+  rho = np.arange(n, 0, -1, dtype=np.float64) / eps
+  w = np.sort(-theta)[::-1]
+  return -(rho - pav_decreasing(rho, w, regularization))
+
+
+def ref_rank(x):
+  return np.argsort(np.argsort(x, kind="stable"), kind="stable") + 1.0
+
+
+def _rows(fn, x):
+  return np.apply_along_axis(fn, -1, x)
+
+
+RNG = np.random.default_rng(20201)
+
+# ---------------------------------------------------------------------------
+# Hard ranks.
+
+
+@pytest.mark.parametrize("shape", [(1,), (2,), (7,), (4, 6), (3, 2, 5)])
+def test_rank_matches_numpy(shape):
+  x = RNG.normal(size=shape)
+  np.testing.assert_array_equal(ranking.rank(x).numpy(), _rows(ref_rank, x))
+
+
+def test_rank_ties_negatives_and_large_values():
+  x = np.array([[2.0, -1.0, 2.0, -1.0], [1e6, 1e6 + 1, -1e6, 1e6 - 1]])
+  np.testing.assert_array_equal(
+      ranking.rank(x).numpy(), [[3, 1, 4, 2], [3, 4, 1, 2]])
+
+
+def test_rank_keeps_dtype_and_has_no_gradient():
+  for dtype in (tf.float32, tf.float64):
+    x = tf.constant([[0.3, 0.1]], dtype)
+    with tf.GradientTape() as tape:
+      tape.watch(x)
+      r = ranking.rank(x)
+    assert r.dtype == dtype
+    assert tape.gradient(r, x) is None
+
+
+# ---------------------------------------------------------------------------
+# Soft ranks and sorts: values.
+
+SOFT_OPS = {"soft_rank": (ranking.soft_rank, ref_soft_rank),
+            "soft_sort": (ranking.soft_sort, ref_soft_sort)}
+
+
+@pytest.mark.parametrize("op", sorted(SOFT_OPS))
+@pytest.mark.parametrize("regularization", ["l2", "kl"])
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 10, 33])
+def test_soft_ops_match_pav_reference(op, regularization, n):
+  fn, ref = SOFT_OPS[op]
+  # Integers plus noise at several scales create both merged and lone blocks.
+  x = np.round(RNG.normal(size=(16, n)) * 2) + RNG.normal(size=(16, n)) * 0.3
+  for eps in (0.1, 1.0, 10.0):
+    got = fn(x, eps, regularization).numpy()
+    want = _rows(lambda r: ref(r, eps, regularization), x)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("regularization", ["l2", "kl"])
+@pytest.mark.parametrize("n", [2, 3, 4, 5])
+def test_soft_rank_is_the_projection_onto_the_permutahedron(regularization, n):
+  """Optimality over every vertex, with no isotonic regression involved.
+
+  μ = argmin_{μ ∈ P(ρ)} D(μ, z) iff μ ∈ P(ρ) and <∇D(μ), v − μ> >= 0 for every
+  vertex v; ∇D = μ − z for l2 and log μ − z for the KL divergence to e^z.
+  """
+  rho = np.arange(n, 0, -1, dtype=np.float64)
+  vertices = np.array(list(itertools.permutations(rho)))
+  for _ in range(20):
+    theta = RNG.normal(size=n) * RNG.choice([0.3, 1.0, 3.0])
+    eps = RNG.choice([0.2, 1.0, 5.0])
+    mu = ranking.soft_rank(theta[None], eps, regularization).numpy()[0]
+    # Membership of P(ρ): majorisation by ρ.
+    np.testing.assert_allclose(mu.sum(), rho.sum(), rtol=1e-12)
+    partial = np.cumsum(np.sort(mu)[::-1])
+    assert np.all(partial <= np.cumsum(rho) + 1e-9)
+    gradient = (mu if regularization == "l2" else np.log(mu)) - theta / eps
+    assert np.min((vertices - mu) @ gradient) >= -1e-9
+
+
+@pytest.mark.parametrize("regularization", ["l2", "kl"])
+def test_soft_rank_limits(regularization):
+  x = RNG.normal(size=(8, 6))
+  np.testing.assert_allclose(
+      ranking.soft_rank(x, 1e-4, regularization).numpy(), _rows(ref_rank, x),
+      atol=1e-6)
+  np.testing.assert_allclose(
+      ranking.soft_rank(x, 1e6, regularization).numpy(), 3.5, atol=1e-4)
+
+
+def test_soft_sort_limits():
+  x = RNG.normal(size=(8, 6))
+  np.testing.assert_allclose(ranking.soft_sort(x, 1e-4).numpy(),
+                             np.sort(x, axis=-1), atol=1e-8)
+  np.testing.assert_allclose(ranking.soft_sort(x, 1e-4, "kl").numpy(),
+                             np.sort(x, axis=-1), atol=1e-8)
+  np.testing.assert_allclose(ranking.soft_sort(x, 1e6).numpy(),
+                             np.broadcast_to(x.mean(-1, keepdims=True), x.shape),
+                             atol=1e-5)
+
+
+def test_soft_rank_known_values_n2():
+  # The permutahedron of (2, 1) is a segment: the l2 projection of z is
+  # 1.5 ± clip((z1 − z2)/2, −½, ½).
+  for gap in (-3.0, -0.4, 0.0, 0.25, 0.9, 5.0):
+    got = ranking.soft_rank([[gap, 0.0]], 1.0).numpy()[0]
+    half = np.clip(gap / 2, -0.5, 0.5)
+    np.testing.assert_allclose(got, [1.5 + half, 1.5 - half], atol=1e-7)
+  # KL: inside the segment, μ ∝ e^z with μ1 + μ2 = 3.
+  got = ranking.soft_rank([[0.1, 0.0]], 1.0, "kl").numpy()[0]
+  p = 1 / (1 + math.exp(-0.1))
+  np.testing.assert_allclose(got, [3 * p, 3 * (1 - p)], rtol=1e-6)
+
+
+@pytest.mark.parametrize("regularization", ["l2", "kl"])
+def test_soft_rank_ties_share_a_rank(regularization):
+  got = ranking.soft_rank([[1.0, 1.0, -2.0, 1.0]], 1e-3, regularization)
+  np.testing.assert_allclose(got.numpy(), [[3.0, 3.0, 1.0, 3.0]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("regularization", ["l2", "kl"])
+def test_large_magnitudes_in_float32(regularization):
+  x = np.array([[1e6, 1e6 + 1, 1e6 - 1, 1e6 + 3],
+                [1e6, -1e6, 0.0, 5e5]], np.float32)
+  for eps in (1e-3, 0.1):
+    got = ranking.soft_rank(x, eps, regularization).numpy()
+    np.testing.assert_array_equal(got, [[2, 3, 1, 4], [4, 1, 2, 3]])
+  got = ranking.soft_rank(x, 1.0, regularization).numpy()
+  want = _rows(lambda r: ref_soft_rank(r.astype(np.float64), 1.0,
+                                       regularization), x)
+  np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+@pytest.mark.parametrize("op", [ranking.soft_rank, ranking.soft_sort])
+def test_batch_shapes_equal_row_by_row(op):
+  x = RNG.normal(size=(3, 4, 5))
+  got = op(x, 0.5).numpy()
+  for i, j in itertools.product(range(3), range(4)):
+    np.testing.assert_allclose(got[i, j], op(x[i, j][None], 0.5).numpy()[0],
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64])
+@pytest.mark.parametrize("regularization", ["l2", "kl"])
+def test_soft_ops_dtypes(dtype, regularization):
+  x = tf.constant(RNG.normal(size=(4, 7)), dtype)
+  for op in (ranking.soft_rank, ranking.soft_sort):
+    out = op(x, 0.7, regularization)
+    assert out.dtype == dtype and out.shape == (4, 7)
+  np.testing.assert_allclose(
+      ranking.soft_rank(x, 0.7, regularization).numpy().sum(-1), 28.0,
+      rtol=1e-5)
+
+
+# ---------------------------------------------------------------------------
+# Soft ranks and sorts: gradients.
+
+
+def _numerical_jacobian(fn, x, h=1e-6):
+  n = x.shape[-1]
+  jac = np.zeros((n, n))
+  for k in range(n):
+    step = np.zeros(n)
+    step[k] = h
+    jac[:, k] = (fn(x + step) - fn(x - step)) / (2 * h)
+  return jac
+
+
+@pytest.mark.parametrize("op", sorted(SOFT_OPS))
+@pytest.mark.parametrize("regularization", ["l2", "kl"])
+def test_gradients_match_finite_differences(op, regularization):
+  fn = SOFT_OPS[op][0]
+  for _ in range(5):
+    x = RNG.normal(size=6)  # Distinct values: the ops are smooth there.
+    eps = RNG.choice([0.3, 1.0, 3.0])
+
+    def f(v):
+      return fn(v[None], eps, regularization).numpy()[0]
+
+    xt = tf.constant(x[None])
+    with tf.GradientTape() as tape:
+      tape.watch(xt)
+      out = fn(xt, eps, regularization)[0]
+    analytic = tape.jacobian(out, xt).numpy()[:, 0, :]
+    np.testing.assert_allclose(analytic, _numerical_jacobian(f, x),
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("op", sorted(SOFT_OPS))
+@pytest.mark.parametrize("regularization", ["l2", "kl"])
+def test_compute_gradient(op, regularization):
+  fn = SOFT_OPS[op][0]
+  x = tf.constant(RNG.normal(size=(2, 5)))
+  theoretical, numerical = tf.test.compute_gradient(
+      lambda v: fn(v, 0.5, regularization), [x])
+  np.testing.assert_allclose(theoretical[0], numerical[0], atol=1e-6)
+
+
+def test_gradient_is_exact_inside_merged_blocks():
+  # At strength 3 these values merge into blocks; the gradient of Σ w·r must
+  # be the closed form built from block averages, checked numerically too.
+  x = np.array([0.1, 0.2, 2.0, -1.0, 0.15])
+  w = np.array([1.0, -2.0, 0.5, 3.0, 1.5])
+  xt = tf.constant(x[None])
+  with tf.GradientTape() as tape:
+    tape.watch(xt)
+    loss = tf.reduce_sum(ranking.soft_rank(xt, 3.0) * w)
+  numerical = _numerical_jacobian(
+      lambda v: ranking.soft_rank(v[None], 3.0).numpy()[0], x).T @ w
+  np.testing.assert_allclose(tape.gradient(loss, xt).numpy()[0], numerical,
+                             atol=1e-7)
+
+
+# ---------------------------------------------------------------------------
+# Perturbed ranks.
+
+
+def _normal_cdf(x):
+  return 0.5 * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))
+
+
+def expected_perturbed_rank(theta, eps, noise):
+  """E[rank_i] = 1 + Σ_{j≠i} P(θ_i + εZ_i > θ_j + εZ_j), in closed form."""
+  diff = (theta[:, None] - theta[None, :]) / eps
+  if noise == "normal":
+    prob = _normal_cdf(diff / math.sqrt(2))
+  else:  # The difference of two Gumbels is logistic.
+    prob = 1 / (1 + np.exp(-diff))
+  np.fill_diagonal(prob, 0.0)
+  return 1 + prob.sum(axis=1)
+
+
+def expected_perturbed_jacobian(theta, eps):
+  diff = (theta[:, None] - theta[None, :]) / (eps * math.sqrt(2))
+  density = np.exp(-diff**2 / 2) / math.sqrt(2 * math.pi) / (eps * math.sqrt(2))
+  np.fill_diagonal(density, 0.0)
+  return np.diag(density.sum(axis=1)) - density
+
+
+@pytest.mark.parametrize("noise", ["normal", "gumbel"])
+def test_perturbed_rank_is_unbiased(noise):
+  theta = np.array([0.3, -0.5, 0.1, 1.2, 0.0])
+  got = ranking.perturbed_rank(theta, epsilon=0.5, num_samples=200_000,
+                               noise=noise, seed=3).numpy()
+  np.testing.assert_allclose(got, expected_perturbed_rank(theta, 0.5, noise),
+                             atol=0.01)
+
+
+def test_perturbed_jacobian_estimator_is_unbiased():
+  theta = tf.constant([[0.3, -0.5, 0.1, 1.2]], tf.float64)
+  jac = []
+  for i in range(4):
+    with tf.GradientTape() as tape:
+      tape.watch(theta)
+      out = ranking.perturbed_rank(theta, 1.0, 400_000, seed=11)[0, i]
+    jac.append(tape.gradient(out, theta).numpy()[0])
+  np.testing.assert_allclose(
+      np.array(jac), expected_perturbed_jacobian(theta.numpy()[0], 1.0),
+      atol=0.02)
+
+
+def test_perturbed_rank_tends_to_hard_rank():
+  x = RNG.normal(size=(6, 8))
+  np.testing.assert_array_equal(
+      ranking.perturbed_rank(x, epsilon=1e-7, seed=0).numpy(),
+      _rows(ref_rank, x))
+  # And its deviation from the hard rank shrinks with ε.
+  errors = [np.abs(ranking.perturbed_rank(x, eps, 2000, seed=0).numpy()
+                   - _rows(ref_rank, x)).mean() for eps in (1.0, 0.1, 0.01)]
+  assert errors[0] > errors[1] > errors[2]
+
+
+def test_perturbed_rank_seeds():
+  x = RNG.normal(size=(4, 5))
+  a = ranking.perturbed_rank(x, 0.5, seed=7).numpy()
+  np.testing.assert_array_equal(a, ranking.perturbed_rank(x, 0.5, seed=7))
+  assert not np.array_equal(a, ranking.perturbed_rank(x, 0.5, seed=8))
+  assert not np.array_equal(ranking.perturbed_rank(x, 0.5).numpy(),
+                            ranking.perturbed_rank(x, 0.5).numpy())
+  np.testing.assert_allclose(a.sum(-1), 15.0)
+
+
+def test_perturbed_shapes_and_n1():
+  assert ranking.perturbed_rank(RNG.normal(size=(2, 3, 4))).shape == (2, 3, 4)
+  np.testing.assert_array_equal(ranking.perturbed_rank([[5.0]]), [[1.0]])
+  np.testing.assert_array_equal(ranking.soft_rank([[5.0]], 1.0, "kl"), [[1.0]])
+  np.testing.assert_array_equal(ranking.soft_sort([[5.0]]), [[5.0]])
+
+
+# ---------------------------------------------------------------------------
+# Graph mode, XLA, non-finite input and errors.
+
+
+def test_ops_under_xla_match_eager():
+  x = tf.constant(RNG.normal(size=(4, 3, 9)), tf.float32)
+
+  def all_ops(v):
+    outs = [ranking.rank(v), ranking.perturbed_rank(v, seed=5)]
+    for reg in ("l2", "kl"):
+      outs += [ranking.soft_rank(v, 0.5, reg), ranking.soft_sort(v, 0.5, reg)]
+    return outs
+
+  def grads(v):
+    with tf.GradientTape() as tape:
+      tape.watch(v)
+      total = sum(tf.reduce_sum(tf.sin(o)) for o in all_ops(v)[1:])
+    return tape.gradient(total, v)
+
+  compiled = tf.function(all_ops, jit_compile=True)(x)
+  for got, want in zip(compiled, all_ops(x)):
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5,
+                               atol=1e-5)
+  np.testing.assert_allclose(tf.function(grads, jit_compile=True)(x).numpy(),
+                             grads(x).numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_unknown_batch_size_in_graph():
+  fn = tf.function(lambda v: ranking.soft_rank(v, 1.0),
+                   input_signature=[tf.TensorSpec([None, 4], tf.float32)])
+  x = RNG.normal(size=(3, 4)).astype(np.float32)
+  np.testing.assert_allclose(fn(x).numpy(), ranking.soft_rank(x).numpy(),
+                             rtol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_rows_become_nan(bad):
+  x = tf.constant([[0.5, bad, -1.0], [0.2, 0.1, 0.3]], tf.float32)
+  ops = [ranking.rank, ranking.soft_rank, ranking.soft_sort,
+         lambda v: ranking.soft_rank(v, 1.0, "kl"),
+         lambda v: ranking.perturbed_rank(v, seed=0)]
+  for op in ops:
+    with tf.GradientTape() as tape:
+      tape.watch(x)
+      out = op(x)
+      total = tf.reduce_sum(out[1])
+    assert np.all(np.isnan(out[0].numpy()))
+    assert np.all(np.isfinite(out[1].numpy()))
+    if op is not ranking.rank:
+      grad = tape.gradient(total, x).numpy()
+      assert np.all(np.isfinite(grad)) and np.all(grad[0] == 0)
+
+
+def test_bad_arguments_are_explained():
+  with pytest.raises(ValueError, match="regularization must be one of"):
+    ranking.soft_rank([[1.0, 2.0]], regularization="l1")
+  with pytest.raises(ValueError, match="regularization_strength must be > 0"):
+    ranking.soft_sort([[1.0, 2.0]], regularization_strength=0.0)
+  with pytest.raises(TypeError, match="floating point"):
+    ranking.rank([[1, 2]])
+  with pytest.raises(ValueError, match="empty last axis"):
+    ranking.rank(tf.zeros([2, 0]))
+  with pytest.raises(ValueError, match="noise must be one of"):
+    ranking.perturbed_rank([[1.0, 2.0]], noise="cauchy")
+  with pytest.raises(ValueError, match="epsilon must be > 0"):
+    ranking.perturbed_rank([[1.0, 2.0]], epsilon=-1.0)
+  with pytest.raises(ValueError, match="known statically"):
+    tf.function(ranking.soft_rank, input_signature=[
+        tf.TensorSpec([2, None], tf.float32)]).get_concrete_function()

@@ -37,6 +37,7 @@ class PermutationLoss(tf.keras.losses.Loss):
     return ranking.rank(y_pred)
 
 
+@tf.keras.utils.register_keras_serializable(package='s2l')
 class PerturbedFenchelYoungLoss(PermutationLoss):
   """Fenchel-Young loss of the perturbed ranking (Berthet et al. 2020).
 
@@ -85,8 +86,15 @@ class PerturbedFenchelYoungLoss(PermutationLoss):
             "seed": self.seed}
 
 
+@tf.keras.utils.register_keras_serializable(package='s2l')
 class SoftRankLoss(PermutationLoss):
   """Fast Soft Ranking loss ½‖soft_rank_ε(θ) − y‖² (Blondel et al. 2020).
+
+  Where every item of θ/ε sits in its own block of the projection, the soft
+  ranks equal hard ranks and the gradient is zero. For "l2" that happens once
+  neighbouring scores differ by more than ε; for "kl" already once they differ
+  by more than ε·log(k/(k−1)) between ranks k−1 and k, so "kl" wants a larger
+  strength (on a toy sorting task, 5 learns where 1 stalls).
 
   Args:
     regularization_strength: ε > 0 of `ranking.soft_rank`.
@@ -116,6 +124,7 @@ class SoftRankLoss(PermutationLoss):
             "regularization": self.regularization}
 
 
+@tf.keras.utils.register_keras_serializable(package='s2l')
 class RankMSELoss(PermutationLoss):
   """Baseline: mean squared error between the raw scores θ and the ranks y."""
 
@@ -128,6 +137,7 @@ class RankMSELoss(PermutationLoss):
                           axis=-1)
 
 
+@tf.keras.utils.register_keras_serializable(package='s2l')
 class FixedPermutationLoss(PermutationLoss):
   """Baseline of Noroozi & Favaro (2016): classify among L fixed permutations.
 
@@ -175,6 +185,8 @@ class _ListwiseLoss(PermutationLoss):
 
   The true ranks serve as graded relevance: the item of rank n is the most
   relevant and should get the largest score, as in our ascending convention.
+  tensorflow-ranking computes in float32 only, so inputs are cast to float32
+  and the loss back to the scores' dtype.
   """
 
   _tfr_class = None
@@ -188,14 +200,16 @@ class _ListwiseLoss(PermutationLoss):
   def call(self, y_true, y_pred):
     theta = tf.convert_to_tensor(y_pred)
     n = theta.shape[-1]
-    labels = tf.reshape(tf.cast(y_true, theta.dtype), [-1, n])
-    per_list = self._listwise(labels, tf.reshape(theta, [-1, n]))
+    labels = tf.reshape(tf.cast(y_true, tf.float32), [-1, n])
+    scores = tf.reshape(tf.cast(theta, tf.float32), [-1, n])
+    per_list = tf.cast(self._listwise(labels, scores), theta.dtype)
     return tf.reshape(per_list, tf.shape(theta)[:-1])
 
   def get_config(self):
     return {**super().get_config(), "temperature": self.temperature}
 
 
+@tf.keras.utils.register_keras_serializable(package='s2l')
 class ListMLELoss(_ListwiseLoss):
   """ListMLE: negative Plackett-Luce log-likelihood of the true order."""
 
@@ -206,6 +220,7 @@ class ListMLELoss(_ListwiseLoss):
     super().__init__(temperature, reduction, name)
 
 
+@tf.keras.utils.register_keras_serializable(package='s2l')
 class ApproxNDCGLoss(_ListwiseLoss):
   """ApproxNDCG: minus a smooth NDCG, gains 2^rank − 1, in [−1, 0]."""
 

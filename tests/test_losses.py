@@ -1,0 +1,243 @@
+"""Tests for s2l/losses.py."""
+
+import math
+
+import gin
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from s2l import losses
+from s2l import metrics
+from s2l import ranking
+
+NONE = tf.keras.losses.Reduction.NONE
+RNG = np.random.default_rng(7)
+
+
+def _random_ranks(shape):
+  n = shape[-1]
+  flat = np.stack([RNG.permutation(n) + 1
+                   for _ in range(int(np.prod(shape[:-1])))])
+  return flat.reshape(shape).astype(np.float64)
+
+
+# ---------------------------------------------------------------------------
+# Perturbed Fenchel-Young.
+
+
+@pytest.mark.parametrize("shape", [(4, 6), (2, 3, 5)])
+@pytest.mark.parametrize("noise", ["normal", "gumbel"])
+def test_fenchel_young_gradient_is_perturbed_rank_minus_label(shape, noise):
+  theta = tf.constant(RNG.normal(size=shape))
+  y = _random_ranks(shape)
+  loss = losses.PerturbedFenchelYoungLoss(
+      epsilon=0.3, num_samples=7, noise=noise, seed=42, reduction=NONE)
+  with tf.GradientTape() as tape:
+    tape.watch(theta)
+    per_example = loss(y, theta)
+    total = tf.reduce_sum(per_example)
+  assert per_example.shape == shape[:-1]
+  expected = ranking.perturbed_rank(theta, 0.3, 7, noise, seed=42) - y
+  np.testing.assert_allclose(tape.gradient(total, theta).numpy(),
+                             expected.numpy(), atol=1e-12)
+
+
+def test_fenchel_young_matches_closed_form_for_two_items():
+  # n = 2, y = (1, 2): L = ½(θ1 − θ2) + ½ E|D| with D ~ N(θ1 − θ2, 2ε²).
+  eps, delta = 0.5, 0.3
+  sigma = eps * math.sqrt(2)
+  mean_abs = (sigma * math.sqrt(2 / math.pi) * math.exp(-delta**2 /
+                                                       (2 * sigma**2)) +
+              delta * math.erf(delta / (sigma * math.sqrt(2))))
+  expected = 0.5 * delta + 0.5 * mean_abs
+  loss = losses.PerturbedFenchelYoungLoss(epsilon=eps, num_samples=400_000,
+                                          seed=0, reduction=NONE)
+  got = loss(tf.constant([[1.0, 2.0]], tf.float64),
+             tf.constant([[delta, 0.0]], tf.float64))
+  np.testing.assert_allclose(got.numpy(), [expected], atol=2e-3)
+
+
+def test_fenchel_young_is_nonnegative_convex_and_zero_at_the_label():
+  loss = losses.PerturbedFenchelYoungLoss(seed=3, reduction=NONE)
+  y = _random_ranks((16, 8))
+  a, b = RNG.normal(size=(2, 16, 8)) * 3
+  la, lb, lmid = (loss(y, v).numpy() for v in (a, b, (a + b) / 2))
+  assert np.all(la >= 0) and np.all(lb >= 0)
+  # Same noise at every call (fixed seed): each sample term is convex in θ.
+  assert np.all(lmid <= (la + lb) / 2 + 1e-9)
+  # Scores far apart in the label's order: every perturbed sample ranks as y.
+  np.testing.assert_array_equal(loss(y, 100.0 * y).numpy(), 0.0)
+  assert np.all(loss(y, -100.0 * y).numpy() > 0)
+
+
+# ---------------------------------------------------------------------------
+# Fast soft ranking, MSE.
+
+
+def test_soft_rank_loss_values_for_two_items():
+  # soft_rank([g, 0]) with ε = 1 is 1.5 ± clip(g/2, ±½) (test_ranking).
+  loss = losses.SoftRankLoss(reduction=NONE)
+  got = loss(tf.constant([[2.0, 1.0], [1.0, 2.0]]),
+             tf.constant([[0.4, 0.0], [0.4, 0.0]])).numpy()
+  np.testing.assert_allclose(got, [0.5 * 2 * 0.3**2, 0.5 * 2 * 0.7**2],
+                             rtol=1e-6)
+
+
+@pytest.mark.parametrize("regularization", ["l2", "kl"])
+def test_soft_rank_loss_gradient(regularization):
+  loss = losses.SoftRankLoss(0.5, regularization)
+  y = tf.constant(_random_ranks((3, 5)))
+  theta = tf.constant(RNG.normal(size=(3, 5)))
+  theoretical, numerical = tf.test.compute_gradient(lambda t: loss(y, t),
+                                                    [theta], delta=1e-6)
+  np.testing.assert_allclose(theoretical[0], numerical[0], atol=1e-6)
+
+
+def test_rank_mse_loss_values():
+  loss = losses.RankMSELoss(reduction=NONE)
+  got = loss(tf.constant([[1.0, 2.0, 3.0]]), tf.constant([[1.0, 0.0, 5.0]]))
+  np.testing.assert_allclose(got.numpy(), [(0 + 4 + 4) / 3])
+
+
+# ---------------------------------------------------------------------------
+# Fixed permutations.
+
+
+def test_fixed_permutation_loss_is_cross_entropy_over_the_set():
+  loss = losses.FixedPermutationLoss(num_items=4, num_permutations=10,
+                                     seed=1, reduction=NONE)
+  table = loss.permutation_set.permutations
+  classes = np.array([3, 0, 9])
+  logits = RNG.normal(size=(3, 10))
+  got = loss(table[classes], logits).numpy()
+  log_softmax = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+  np.testing.assert_allclose(got, -log_softmax[np.arange(3), classes],
+                             rtol=1e-6)
+  np.testing.assert_array_equal(
+      loss.predicted_ranks(np.eye(10)[classes] * 5.0).numpy(), table[classes])
+
+
+def test_fixed_permutation_loss_rejects_labels_outside_the_set():
+  loss = losses.FixedPermutationLoss(num_items=5, num_permutations=3, seed=0)
+  members = {tuple(p) for p in loss.permutation_set.permutations}
+  outsider = next(p for p in (tuple(RNG.permutation(5) + 1)
+                              for _ in range(100)) if p not in members)
+  with pytest.raises(tf.errors.InvalidArgumentError, match="not in the fixed"):
+    loss(np.array([outsider]), np.zeros((1, 3)))
+
+
+# ---------------------------------------------------------------------------
+# Listwise tensorflow-ranking losses.
+
+
+def test_list_mle_is_the_plackett_luce_likelihood():
+  y = _random_ranks((5, 6))
+  theta = RNG.normal(size=(5, 6))
+  got = losses.ListMLELoss(reduction=NONE)(y, theta).numpy()
+  want = []
+  for labels, scores in zip(y, theta):
+    ordered = scores[np.argsort(-labels)]  # rank n first, the most relevant.
+    tails = [np.log(np.exp(ordered[i:]).sum()) for i in range(len(ordered))]
+    want.append(np.sum(np.array(tails) - ordered))
+  np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+@pytest.mark.parametrize("cls", [losses.ListMLELoss, losses.ApproxNDCGLoss])
+def test_listwise_losses_prefer_the_true_order_and_keep_shape(cls):
+  loss = cls(reduction=NONE)
+  y = _random_ranks((2, 3, 7))
+  right, wrong = loss(y, y).numpy(), loss(y, -y).numpy()
+  assert right.shape == (2, 3)
+  assert np.all(right < wrong)
+
+
+# ---------------------------------------------------------------------------
+# Keras integration.
+
+ALL_LOSSES = {
+    "fenchel_young": lambda n: losses.PerturbedFenchelYoungLoss(),
+    "soft_rank_l2": lambda n: losses.SoftRankLoss(),
+    # KL soft ranks live on a log scale: at strength 1 they saturate (every
+    # block a singleton, zero gradient) once score gaps pass log(n/(n-1)),
+    # and this toy model stalls there; strength 5 keeps them soft.
+    "soft_rank_kl": lambda n: losses.SoftRankLoss(5.0, regularization="kl"),
+    "mse": lambda n: losses.RankMSELoss(),
+    "fixed": lambda n: losses.FixedPermutationLoss(n, num_permutations=20),
+    "list_mle": lambda n: losses.ListMLELoss(),
+    "approx_ndcg": lambda n: losses.ApproxNDCGLoss(),
+}
+
+
+def _sorting_task(loss, n, size, rng):
+  """Noisy copies of the true ranks: the model must learn to read them."""
+  if isinstance(loss, losses.FixedPermutationLoss):
+    table = loss.permutation_set.permutations
+    y = table[rng.integers(len(table), size=size)].astype(np.float32)
+  else:
+    y = np.argsort(rng.random((size, n)), axis=-1).astype(np.float32) + 1
+  x = y + rng.normal(size=(size, n)).astype(np.float32) * 0.1
+  return x, y
+
+
+@pytest.mark.parametrize("name", sorted(ALL_LOSSES))
+def test_model_fit_learns_to_rank(name):
+  tf.keras.utils.set_random_seed(0)
+  n = 5
+  loss = ALL_LOSSES[name](n)
+  outputs = (loss.permutation_set.num_permutations
+             if isinstance(loss, losses.FixedPermutationLoss) else n)
+  model = tf.keras.Sequential([
+      tf.keras.layers.Dense(32, activation="relu", input_shape=(n,)),
+      tf.keras.layers.Dense(outputs)])
+  model.compile(tf.keras.optimizers.Adam(0.01), loss=loss,
+                jit_compile=name in ("fenchel_young", "soft_rank_l2"))
+  rng = np.random.default_rng(0)
+  x, y = _sorting_task(loss, n, 512, rng)
+  before = model.evaluate(x, y, verbose=0)
+  model.fit(x, y, epochs=15, batch_size=32, verbose=0)
+  after = model.evaluate(x, y, verbose=0)
+  assert after < before
+  x_test, y_test = _sorting_task(loss, n, 256, rng)
+  predicted = loss.predicted_ranks(model(x_test)).numpy()
+  if name == "approx_ndcg":
+    # NDCG weighs rank k by 2^k − 1: it learns the top of the list first and
+    # may plateau there, so it is held to what it optimises.
+    accuracy = np.mean(predicted.argmax(-1) == y_test.argmax(-1))
+  else:
+    accuracy = metrics.partial_ranks_accuracy(y_test, predicted).numpy().mean()
+  assert accuracy > 0.6, accuracy  # Chance is 1/n = 0.2.
+
+
+@pytest.mark.parametrize("name", sorted(ALL_LOSSES))
+def test_get_config_round_trip(name):
+  loss = ALL_LOSSES[name](4)
+  clone = type(loss).from_config(loss.get_config())
+  assert clone.get_config() == loss.get_config()
+  y, theta = _random_ranks((3, 4)), RNG.normal(size=(3, 4))
+  if isinstance(loss, losses.FixedPermutationLoss):
+    y, theta = loss.permutation_set.permutations[:3], RNG.normal(size=(3, 20))
+  if name != "fenchel_young":  # Unseeded noise differs between calls.
+    np.testing.assert_allclose(clone(y, theta), loss(y, theta), rtol=1e-6)
+
+
+def test_losses_are_configurable_by_gin():
+  from s2l import configurables  # pylint: disable=import-outside-toplevel,unused-import
+  gin.clear_config()
+  try:
+    gin.parse_config("""
+        PerturbedFenchelYoungLoss.epsilon = 0.5
+        PerturbedFenchelYoungLoss.num_samples = 3
+        SoftRankLoss.regularization = 'kl'
+        FixedPermutationLoss.num_permutations = 7
+    """)
+    fy = gin.get_configurable("PerturbedFenchelYoungLoss")()
+    assert isinstance(fy, losses.PerturbedFenchelYoungLoss)
+    assert (fy.epsilon, fy.num_samples) == (0.5, 3)
+    assert gin.get_configurable("SoftRankLoss")().regularization == "kl"
+    fixed = gin.get_configurable("FixedPermutationLoss")(num_items=4)
+    assert fixed.permutation_set.num_permutations == 7
+    with pytest.raises(ValueError, match="doesn't have a parameter named 'epsilonn'"):
+      gin.parse_config("PerturbedFenchelYoungLoss.epsilonn = 0.5")
+  finally:
+    gin.clear_config()

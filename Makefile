@@ -1,0 +1,33 @@
+# `make train` and `make test` each create (or reuse) the virtualenv .venv
+# from requirements.txt and install s2l in editable mode.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+STAMP := $(VENV)/.installed
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: train test test-all benchmark clean
+
+$(STAMP): requirements.txt setup.py
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), \
+	  f"s2l needs Python 3.11 (TensorFlow 2.15), found {sys.version.split()[0]};" \
+	  " run make PYTHON=/path/to/python3.11"'
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -r requirements.txt
+	$(VENV)/bin/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+train: $(STAMP)
+	$(VENV)/bin/python -m s2l.demo
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest -q
+
+test-all: $(STAMP)
+	$(VENV)/bin/python -m pytest -q -m ""
+
+benchmark: $(STAMP)
+	$(VENV)/bin/python benchmarks/ranking_ops.py
+
+clean:
+	rm -rf $(VENV) s2l.egg-info

@@ -1,0 +1,25 @@
+"""s2l: self-supervised learning from permutations via differentiable ranking."""
+
+import setuptools
+
+setuptools.setup(
+    name="s2l",
+    version="0.1.0",
+    description=("Shuffle to Learn: self-supervised learning from permutations"
+                 " via differentiable ranking (TensorFlow/Keras)."),
+    packages=setuptools.find_packages(include=["s2l", "s2l.*"]),
+    python_requires=">=3.11,<3.12",
+    # The exact, verified pins live in requirements.txt; these ranges are
+    # what s2l itself needs (tensorflow-ranking 0.5.5 requires TF < 2.16).
+    install_requires=[
+        "tensorflow>=2.15,<2.16",
+        "tensorflow-datasets==4.9.4",
+        "tensorflow-io==0.36.0",
+        "tensorflow-ranking==0.5.5",
+        "tensorflow-metadata==1.14.0",
+        "protobuf<5",
+        "gin-config==0.5.0",
+        "absl-py",
+        "numpy<2",
+    ],
+)

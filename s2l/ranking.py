@@ -110,8 +110,17 @@ def _descending_ranks(n: int, dtype) -> tf.Tensor:
 
 
 def _gather_rows(params: tf.Tensor, indices: tf.Tensor) -> tf.Tensor:
-  """Row-wise gather: params [N, m], indices [N, k] -> [N, k]."""
+  """Row-wise gather: params [N, m] or shared [1, m], indices [N, k] -> [N, k]."""
+  if params.shape[0] == 1:
+    return tf.gather(params[0], indices)
   return tf.gather(params, indices, batch_dims=1)
+
+
+def _sum_to_rows_of(grad: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
+  """Sums grad [N, n] over rows when `like` was shared as [1, n]."""
+  if like.shape[0] == 1:
+    return tf.reduce_sum(grad, axis=0, keepdims=True)
+  return grad
 
 
 # ---------------------------------------------------------------------------
@@ -221,6 +230,9 @@ def _make_projection(regularization: str):
   def project(z: tf.Tensor, w: tf.Tensor) -> tf.Tensor:
     """P(z, w) for z, w: [N, n], each row sorted in descending order.
 
+    Either operand may be [1, n], shared by every row (the ranks ρ of
+    soft_rank, ρ/ε of soft_sort): its run statistics are then computed once.
+
     "l2": argmin_{μ ∈ P(w)} ½‖μ − z‖². Block B of the isotonic regression of
       z − w gives μ_i = z_i − mean_B(z) + mean_B(w).
     "kl": the log-KL projection log argmin_{μ ∈ P(e^w)} KL(μ, e^z), whose
@@ -237,7 +249,7 @@ def _make_projection(regularization: str):
     start, stop = _block_bounds(z_offsets - w_offsets + (z - w)[:, :, None])
 
     def block_value(offsets):
-      flat = tf.reshape(offsets, [-1, n * n])
+      flat = tf.reshape(offsets, [offsets.shape[0] or -1, n * n])
       return _gather_rows(flat, start * n + stop - 1)
 
     z_in_block = z - _gather_rows(z, start) - block_value(z_offsets)
@@ -247,10 +259,12 @@ def _make_projection(regularization: str):
     def grad(upstream):
       total = _block_sums(upstream, start, stop)
       if regularization == "l2":
-        mean = total / tf.cast(stop - start, upstream.dtype)
-        return upstream - mean, mean
-      return (upstream - tf.exp(z_in_block) * total,
-              tf.exp(w_in_block) * total)
+        w_grad = total / tf.cast(stop - start, upstream.dtype)
+        z_grad = upstream - w_grad
+      else:
+        z_grad = upstream - tf.exp(z_in_block) * total
+        w_grad = tf.exp(w_in_block) * total
+      return _sum_to_rows_of(z_grad, z), _sum_to_rows_of(w_grad, w)
 
     return primal, grad
 
@@ -301,7 +315,7 @@ def soft_rank(values, regularization_strength: float = 1.0,
     rho = _descending_ranks(v.shape[-1], v.dtype)
     if regularization == "kl":
       rho = tf.math.log(rho)
-    projected = project(s, tf.broadcast_to(rho, tf.shape(s)))
+    projected = project(s, rho[None])
     if regularization == "kl":
       projected = tf.exp(projected)
     out = _gather_rows(projected, tf.argsort(order, axis=-1, stable=True))
@@ -337,8 +351,7 @@ def soft_sort(values, regularization_strength: float = 1.0,
     # Sorting −θ in descending order gives the ascending sort of θ.
     s, _ = _sort_descending(-centered)
     rho = _descending_ranks(v.shape[-1], v.dtype)
-    z = tf.broadcast_to(rho / _scalar(regularization_strength, v.dtype),
-                        tf.shape(s))
+    z = rho[None] / _scalar(regularization_strength, v.dtype)
     return tf.reshape(mean - project(z, s), shape)
 
   return _guard_non_finite(values, _soft_sort)

@@ -156,29 +156,50 @@ def _upper_mask(n: int) -> tf.Tensor:
   return idx[:, None] <= idx[None, :]
 
 
-def _run_offsets(x: tf.Tensor, regularization: str) -> tf.Tensor:
-  """Block statistics of every run of x, relative to the run's first item.
+def _run_lengths(n: int, dtype) -> tf.Tensor:
+  """[n, n]: entry [j, m] = m − j + 1, the length of the run j..m (>= 1)."""
+  idx = tf.range(n)
+  return tf.cast(tf.maximum(idx[None, :] - idx[:, None] + 1, 1), dtype)
 
-  Args:
-    x: [N, n], each row sorted in descending order.
-    regularization: "l2" or "kl".
 
-  Returns:
-    [N, n, n]; entry [j, m] (m >= j) is mean(x_j..x_m) − x_j for "l2" and
-    LSE(x_j..x_m) − x_j for "kl"; entries m < j are meaningless. Working
-    relative to x_j keeps inputs with a large common offset exact and, for
-    "kl", every exponent <= 0 (x_j is the run's largest item).
+def _run_logsumexp(x: tf.Tensor) -> tf.Tensor:
+  """[R, n] sorted descending -> [R, n, n]: entry [j, m] = LSE(x_j..x_m).
+
+  From suffix log-sum-exps: LSE(x_j..x_m) = S_j + log(1 − e^{S_{m+1} − S_j}).
+  Where that difference cancels in floating point the result is clamped to
+  its exact bounds [x_j, x_j + log(m − j + 1)] (x_j is the run's maximum).
   """
   n = x.shape[-1]
-  upper = _upper_mask(n)
-  diffs = x[:, None, :] - x[:, :, None]  # [N, j, i] = x_i − x_j
-  if regularization == "l2":
-    sums = tf.cumsum(tf.where(upper, diffs, tf.zeros([], x.dtype)), axis=-1)
-    idx = tf.range(n)
-    length = tf.maximum(idx[None, :] - idx[:, None] + 1, 1)
-    return sums / tf.cast(length, x.dtype)
-  exps = tf.exp(tf.where(upper, diffs, tf.constant(-float("inf"), x.dtype)))
-  return tf.math.log(tf.cumsum(exps, axis=-1))
+  suffix = tf.math.cumulative_logsumexp(x, axis=-1, reverse=True)
+  tail = tf.concat(
+      [suffix[:, 1:],
+       tf.fill([tf.shape(x)[0], 1], tf.constant(-float("inf"), x.dtype))],
+      axis=-1)
+  gap = tf.minimum(tail[:, None, :] - suffix[:, :, None], 0.0)
+  lse = suffix[:, :, None] + tf.math.log(-tf.math.expm1(gap))
+  first = x[:, :, None]
+  return tf.clip_by_value(lse, first,
+                          first + tf.math.log(_run_lengths(n, x.dtype)))
+
+
+def _run_optima(z: tf.Tensor, w: tf.Tensor, regularization: str) -> tf.Tensor:
+  """[N, n, n]: entry [j, m] (m >= j) is the block optimum of the run j..m.
+
+  For "l2" the isotonic target is z − w and the optimum its run mean (up to a
+  per-row constant, which does not change the blocks); for "kl" it is
+  LSE(z_run) − LSE(w_run). Built from 1-D prefix statistics in one broadcast
+  pass, so XLA fuses it and no 2-D cumulative sum is needed.
+  """
+  n = z.shape[-1]
+  if regularization == "kl":
+    return _run_logsumexp(z) - _run_logsumexp(w)
+  target = z - w
+  # Centring keeps the prefix sums, hence their differences, accurate.
+  target -= tf.reduce_mean(target, axis=-1, keepdims=True)
+  prefix = tf.concat([tf.zeros_like(target[:, :1]),
+                      tf.cumsum(target, axis=-1)], axis=-1)
+  return ((prefix[:, None, 1:] - prefix[:, :-1, None]) /
+          _run_lengths(n, z.dtype))
 
 
 def _block_bounds(run_optimum: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
@@ -212,15 +233,18 @@ def _block_bounds(run_optimum: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
   return _gather_rows(boundaries, block), _gather_rows(boundaries, block + 1)
 
 
-def _block_sums(x: tf.Tensor, start: tf.Tensor, stop: tf.Tensor) -> tf.Tensor:
-  """Sum of x [N, n] over the block of each item, [N, n]."""
-  # Centring keeps the cumulative sums small, so differences stay accurate.
-  center = tf.reduce_mean(x, axis=-1, keepdims=True)
-  cumsum = tf.concat([tf.zeros_like(center), tf.cumsum(x - center, axis=-1)],
-                     axis=-1)
-  length = tf.cast(stop - start, x.dtype)
-  return (_gather_rows(cumsum, stop) - _gather_rows(cumsum, start) +
-          length * center)
+def _block_sums(x: tf.Tensor, start: tf.Tensor) -> tf.Tensor:
+  """Sum of x [N, n] over the block of each item (named by its start), [N, n].
+
+  Segment sums add only the items of one block, so no rounding from other
+  blocks leaks in (a cumulative sum would carry it along the row).
+  """
+  n = x.shape[-1]
+  rows = tf.shape(x)[0]
+  segment = start + n * tf.range(rows)[:, None]
+  sums = tf.math.unsorted_segment_sum(
+      tf.reshape(x, [-1]), tf.reshape(segment, [-1]), rows * n)
+  return tf.gather(sums, segment)
 
 
 def _make_projection(regularization: str):
@@ -231,35 +255,34 @@ def _make_projection(regularization: str):
     """P(z, w) for z, w: [N, n], each row sorted in descending order.
 
     Either operand may be [1, n], shared by every row (the ranks ρ of
-    soft_rank, ρ/ε of soft_sort): its run statistics are then computed once.
+    soft_rank, ρ/ε of soft_sort): its statistics are then computed once.
 
     "l2": argmin_{μ ∈ P(w)} ½‖μ − z‖². Block B of the isotonic regression of
       z − w gives μ_i = z_i − mean_B(z) + mean_B(w).
     "kl": the log-KL projection log argmin_{μ ∈ P(e^w)} KL(μ, e^z), whose
       block B gives μ_i = z_i − LSE(z_B) + LSE(w_B).
 
-    Both are computed from in-block offsets, so an item alone in its block
-    gets w_i exactly, however large z is. Gradients, with ḡ the upstream:
-    "l2": ∂z = ḡ − mean_B(ḡ), ∂w = mean_B(ḡ); "kl": ∂z = ḡ − softmax(z_B)
-    Σ_B ḡ, ∂w = softmax(w_B) Σ_B ḡ.
+    Both are computed from offsets to the block's first item, so an item
+    alone in its block gets w_i exactly, however large z is. Gradients, with
+    ḡ the upstream: "l2": ∂z = ḡ − mean_B(ḡ), ∂w = mean_B(ḡ); "kl":
+    ∂z = ḡ − softmax(z_B) Σ_B ḡ, ∂w = softmax(w_B) Σ_B ḡ.
     """
-    n = z.shape[-1]
-    z_offsets = _run_offsets(z, regularization)
-    w_offsets = _run_offsets(w, regularization)
-    start, stop = _block_bounds(z_offsets - w_offsets + (z - w)[:, :, None])
-
-    def block_value(offsets):
-      flat = tf.reshape(offsets, [offsets.shape[0] or -1, n * n])
-      return _gather_rows(flat, start * n + stop - 1)
-
-    z_in_block = z - _gather_rows(z, start) - block_value(z_offsets)
-    w_in_block = w - _gather_rows(w, start) - block_value(w_offsets)
+    start, stop = _block_bounds(_run_optima(z, w, regularization))
+    z_offset = z - _gather_rows(z, start)
+    w_offset = w - _gather_rows(w, start)
+    if regularization == "l2":
+      size = tf.cast(stop - start, z.dtype)
+      z_in_block = z_offset - _block_sums(z_offset, start) / size
+      w_in_block = w_offset - _block_sums(w_offset, start) / size
+    else:  # Offsets are <= 0 (rows sorted descending): exp cannot overflow.
+      z_in_block = z_offset - tf.math.log(_block_sums(tf.exp(z_offset), start))
+      w_in_block = w_offset - tf.math.log(_block_sums(tf.exp(w_offset), start))
     primal = z_in_block - w_in_block + w
 
     def grad(upstream):
-      total = _block_sums(upstream, start, stop)
+      total = _block_sums(upstream, start)
       if regularization == "l2":
-        w_grad = total / tf.cast(stop - start, upstream.dtype)
+        w_grad = total / size
         z_grad = upstream - w_grad
       else:
         z_grad = upstream - tf.exp(z_in_block) * total

@@ -2,7 +2,6 @@
 
 import math
 
-import gin
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -219,25 +218,3 @@ def test_get_config_round_trip(name):
     y, theta = loss.permutation_set.permutations[:3], RNG.normal(size=(3, 20))
   if name != "fenchel_young":  # Unseeded noise differs between calls.
     np.testing.assert_allclose(clone(y, theta), loss(y, theta), rtol=1e-6)
-
-
-def test_losses_are_configurable_by_gin():
-  from s2l import configurables  # pylint: disable=import-outside-toplevel,unused-import
-  gin.clear_config()
-  try:
-    gin.parse_config("""
-        PerturbedFenchelYoungLoss.epsilon = 0.5
-        PerturbedFenchelYoungLoss.num_samples = 3
-        SoftRankLoss.regularization = 'kl'
-        FixedPermutationLoss.num_permutations = 7
-    """)
-    fy = gin.get_configurable("PerturbedFenchelYoungLoss")()
-    assert isinstance(fy, losses.PerturbedFenchelYoungLoss)
-    assert (fy.epsilon, fy.num_samples) == (0.5, 3)
-    assert gin.get_configurable("SoftRankLoss")().regularization == "kl"
-    fixed = gin.get_configurable("FixedPermutationLoss")(num_items=4)
-    assert fixed.permutation_set.num_permutations == 7
-    with pytest.raises(ValueError, match="doesn't have a parameter named 'epsilonn'"):
-      gin.parse_config("PerturbedFenchelYoungLoss.epsilonn = 0.5")
-  finally:
-    gin.clear_config()

@@ -1,0 +1,128 @@
+"""Slicing inputs into the patches of the pretext task (paper sections 2.1, 2.3).
+
+Slicing is set by `nx` (columns) and `ny` (rows). On a spectrogram image
+`[freq, time, 1]` (see `frontends`), `ny` > 1 with `nx` = 1 gives frequency
+bands (horizontal stripes), `nx` > 1 with `ny` = 1 time frames (vertical
+stripes), and both > 1 time-frequency tiles; on an image, an `ny` × `nx`
+jigsaw grid. A video's frames are its patches already.
+
+Patches are listed row by row (patch `r * nx + c` is row r, column c) and share
+one shape, so an input becomes `[n, *patch_shape]` with n = nx · ny. A side
+that does not divide evenly is cropped at its end.
+"""
+
+import dataclasses
+
+import tensorflow as tf
+
+
+@dataclasses.dataclass(frozen=True)
+class Slicing:
+  """How an image-like input is cut into patches.
+
+  Attributes:
+    nx: columns (time slices, on a spectrogram).
+    ny: rows (frequency bands, on a spectrogram).
+    gap: pixels left out between neighbouring tiles: each patch is a
+      (tile − gap) crop of its tile, so the network cannot solve the puzzle
+      from edge continuity (as in jigsaw methods). 0 for spectrograms.
+    jitter: place each crop at a random offset within its tile (in [0, gap]
+      on each axis) instead of the tile's centre. Needs gap > 0 and a seed.
+    normalize: standardise each patch to zero mean and unit variance, so
+      that per-tile colour or loudness statistics do not give the order away.
+  """
+  nx: int = 1
+  ny: int = 10
+  gap: int = 0
+  jitter: bool = False
+  normalize: bool = True
+
+  def __post_init__(self):
+    if self.nx < 1 or self.ny < 1:
+      raise ValueError(f"nx and ny must be >= 1, got nx={self.nx}, "
+                       f"ny={self.ny}.")
+    if self.nx * self.ny < 2:
+      raise ValueError("a permutation pretext task needs at least 2 patches;"
+                       f" got nx={self.nx}, ny={self.ny}.")
+    if self.gap < 0:
+      raise ValueError(f"gap must be >= 0, got {self.gap}.")
+    if self.jitter and self.gap == 0:
+      raise ValueError("jitter moves crops within the gap: set gap > 0.")
+
+  @property
+  def num_patches(self) -> int:
+    return self.nx * self.ny
+
+
+def grid_patches(image: tf.Tensor, slicing: Slicing, seed=None) -> tf.Tensor:
+  """Cuts an image-like tensor into an ny × nx grid of equal patches.
+
+  Args:
+    image: [H, W, C] with static H and W.
+    slicing: grid, gap and jitter.
+    seed: stateless seed ([2] int) for the jitter; unused otherwise.
+
+  Returns:
+    [ny * nx, (H // ny) − gap, (W // nx) − gap, C], row-major order.
+
+  Raises:
+    ValueError: if a tile would be smaller than one pixel.
+  """
+  height, width = image.shape[0], image.shape[1]
+  if height is None or width is None:
+    raise ValueError(f"grid_patches needs static height and width, got "
+                     f"{image.shape}; resize or crop to a fixed size first.")
+  tile_h, tile_w = height // slicing.ny, width // slicing.nx
+  patch_h, patch_w = tile_h - slicing.gap, tile_w - slicing.gap
+  if patch_h < 1 or patch_w < 1:
+    raise ValueError(
+        f"an input of {height}x{width} cut into ny={slicing.ny} rows and "
+        f"nx={slicing.nx} columns with gap={slicing.gap} leaves no pixels per"
+        " patch; use fewer patches or a smaller gap.")
+  if slicing.jitter:
+    if seed is None:
+      raise ValueError("jittered patches need a stateless seed.")
+    offsets = tf.random.stateless_uniform(
+        [slicing.num_patches, 2], seed, 0, slicing.gap + 1, dtype=tf.int32)
+  else:
+    offsets = tf.fill([slicing.num_patches, 2], slicing.gap // 2)
+  patches = []
+  for row in range(slicing.ny):
+    for col in range(slicing.nx):
+      offset = offsets[row * slicing.nx + col]
+      patches.append(tf.slice(
+          image, [row * tile_h + offset[0], col * tile_w + offset[1], 0],
+          [patch_h, patch_w, -1]))
+  return tf.stack(patches)
+
+
+def normalize_patches(patches: tf.Tensor, epsilon: float = 1e-5) -> tf.Tensor:
+  """Standardises each patch of [n, ...] to zero mean and unit variance."""
+  axes = list(range(1, patches.shape.rank))
+  mean, variance = tf.nn.moments(patches, axes, keepdims=True)
+  return (patches - mean) * tf.math.rsqrt(variance + epsilon)
+
+
+def make_patches(inputs: tf.Tensor, slicing: Slicing, modality: str,
+                 seed=None) -> tf.Tensor:
+  """Patches of one example, for any modality.
+
+  Args:
+    inputs: [H, W, C] for "audio" (a spectrogram) and "image"; [T, H, W, C]
+      frames for "video", whose frames are the patches (slicing is ignored
+      except for `normalize`).
+    slicing: the grid.
+    modality: "audio", "image" or "video".
+    seed: stateless seed for the jitter.
+
+  Returns:
+    [n, *patch_shape] float32.
+  """
+  if modality == "video":
+    patches = tf.convert_to_tensor(inputs)
+  elif modality in ("audio", "image"):
+    patches = grid_patches(inputs, slicing, seed)
+  else:
+    raise ValueError(f"modality must be 'audio', 'image' or 'video', got "
+                     f"{modality!r}.")
+  return normalize_patches(patches) if slicing.normalize else patches

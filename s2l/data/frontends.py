@@ -130,14 +130,19 @@ def square_image(image: tf.Tensor, size: int, random_crop: bool = False,
       tf.cast(tf.math.ceil(tf.cast(shape[:2], tf.float32) * scale), tf.int32),
       size)
   image = tf.image.resize(image, new_hw, antialias=True)
+  channels = image.shape[-1]
   if random_crop:
     if seed is None:
       raise ValueError("random_crop needs a stateless seed.")
-    return tf.image.stateless_random_crop(
-        image, [size, size, image.shape[-1] or shape[2]], seed)
-  top = (new_hw[0] - size) // 2
-  left = (new_hw[1] - size) // 2
-  return tf.clip_by_value(image[top:top + size, left:left + size], 0.0, 1.0)
+    image = tf.image.stateless_random_crop(
+        image, [size, size, channels or shape[2]], seed)
+  else:
+    top = (new_hw[0] - size) // 2
+    left = (new_hw[1] - size) // 2
+    image = image[top:top + size, left:left + size]
+  # Antialiased resizing can overshoot [0, 1] slightly.
+  return tf.ensure_shape(tf.clip_by_value(image, 0.0, 1.0),
+                         [size, size, channels])
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,169 @@
+"""tf.data pipelines for the pretext and downstream tasks (sections 2.1, 2.3).
+
+One pipeline serves every source and modality:
+
+    raw examples -> front end (spectrogram / square image / sampled frames)
+    -> [cache] -> shuffle -> repeat -> patches -> permutation -> batch
+    -> prefetch
+
+`pretext_dataset` yields `(patches [B, n, *patch], ranks [B, n] int32)`: the
+shuffled patches and the ranks that the losses of `s2l.losses` take as y_true
+(also for the fixed-permutation baseline, whose loss looks the class up).
+`downstream_dataset` yields the same patches unshuffled (identity
+permutation) with a task label. Every random choice is a stateless op seeded
+from `(seed, example counter)`, so a pipeline is reproducible and draws new
+permutations at every epoch.
+"""
+
+from typing import Callable, Optional, Union
+
+import tensorflow as tf
+
+from s2l import permutations
+from s2l.data import frontends
+from s2l.data import patches as patches_lib
+from s2l.data import shuffling
+from s2l.data import sources as sources_lib
+
+AUTOTUNE = tf.data.AUTOTUNE
+Frontend = Callable[[tf.Tensor], tf.Tensor]
+
+
+def default_frontend(modality: str) -> Frontend:
+  """The paper's settings: log-mel spectrogram, 128×128 images, 20 frames."""
+  if modality == "audio":
+    return frontends.AudioFrontend()
+  if modality == "image":
+    return frontends.ImageFrontend(size=128)
+  if modality == "video":
+    return frontends.VideoFrontend(num_frames=20, size=64)
+  raise ValueError(f"unknown modality {modality!r}")
+
+
+def _resolve(source) -> "sources_lib.Source":
+  return sources_lib.get(source) if isinstance(source, str) else source
+
+
+def _inputs(source, split: str, frontend: Optional[Frontend],
+            data_dir: Optional[str], max_examples: Optional[int],
+            cache: Union[bool, str], keep: Callable) -> tf.data.Dataset:
+  """Front-end outputs of a split as (inputs, keep(example)) pairs."""
+  frontend = frontend or default_frontend(source.modality)
+  ds = source.load(split, data_dir)
+  if max_examples is not None:
+    ds = ds.take(max_examples)
+  ds = ds.map(lambda ex: (frontend(ex[source.input_feature]), keep(ex)),
+              num_parallel_calls=AUTOTUNE)
+  if cache:
+    # Front ends are deterministic, so their (costly) outputs can be reused
+    # across epochs; patches and permutations stay random per epoch.
+    ds = ds.cache("" if cache is True else cache)
+  return ds
+
+
+def _example_seed(seed: int, counter: tf.Tensor) -> tf.Tensor:
+  return tf.stack([tf.constant(seed, tf.int64), counter])
+
+
+def pretext_dataset(source, split: str = "train", *,
+                    slicing: patches_lib.Slicing,
+                    batch_size: int = 32,
+                    frontend: Optional[Frontend] = None,
+                    permutation_set: Optional[
+                        permutations.FixedPermutationSet] = None,
+                    seed: int = 0,
+                    shuffle_buffer: int = 1000,
+                    repeat: bool = True,
+                    cache: Union[bool, str] = False,
+                    max_examples: Optional[int] = None,
+                    data_dir: Optional[str] = None) -> tf.data.Dataset:
+  """Shuffled patches and their ranks, for upstream training.
+
+  Args:
+    source: a `sources.Source`, its registered name, or an `AudioFolder`.
+    split: "train", "validation" or "test".
+    slicing: how inputs are cut into n patches (ignored for video, whose
+      frames are the patches).
+    batch_size: examples per batch (the last partial batch is dropped).
+    frontend: raw input -> image-like tensor; the modality's default if None.
+    permutation_set: draw permutations from this fixed set (the Fixed
+      Permutation baseline) instead of all n! orders.
+    seed: seed of the example order, the permutations and the jitter.
+    shuffle_buffer: examples in the shuffle buffer; 0 keeps the data order.
+    repeat: cycle over the split forever (training) or stop after one pass.
+    cache: cache front-end outputs in memory (True) or in this file prefix.
+    max_examples: use only the first examples of the split.
+    data_dir: TFDS data directory.
+
+  Returns:
+    Dataset of (patches [B, n, *patch_shape] float32, ranks [B, n] int32).
+  """
+  source = _resolve(source)
+  ds = _inputs(source, split, frontend, data_dir, max_examples, cache,
+               keep=lambda ex: 0)
+  if shuffle_buffer:
+    ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+  if repeat:
+    ds = ds.repeat()
+
+  def to_example(counter, pair):
+    seeds = tf.random.experimental.stateless_split(
+        _example_seed(seed, counter), 2)
+    patches = patches_lib.make_patches(pair[0], slicing, source.modality,
+                                       seeds[0])
+    shuffled = shuffling.shuffle(patches, seeds[1], permutation_set)
+    return shuffled["patches"], shuffled["ranks"]
+
+  ds = ds.enumerate().map(to_example, num_parallel_calls=AUTOTUNE)
+  return ds.batch(batch_size, drop_remainder=True).prefetch(AUTOTUNE)
+
+
+def downstream_dataset(source, split: str, task: str, *,
+                       slicing: patches_lib.Slicing,
+                       batch_size: int = 32,
+                       frontend: Optional[Frontend] = None,
+                       num_examples: Optional[int] = None,
+                       seed: int = 0,
+                       shuffle_buffer: int = 0,
+                       repeat: bool = False,
+                       cache: Union[bool, str] = False,
+                       data_dir: Optional[str] = None) -> tf.data.Dataset:
+  """Unshuffled patches and task labels, for the frozen-encoder probe.
+
+  Args:
+    source: a `sources.Source`, its registered name, or an `AudioFolder`.
+    split: "train", "validation" or "test".
+    task: one of `source.tasks`.
+    slicing: as used for pre-training (the encoder sees the same patches).
+    batch_size: examples per batch (the last batch may be smaller).
+    frontend: raw input -> image-like tensor; the modality's default if None.
+    num_examples: the number of labelled examples (the first of the split).
+    seed: seed of the shuffle order and of the jitter.
+    shuffle_buffer: 0 keeps the data order.
+    repeat: cycle forever.
+    cache: cache front-end outputs in memory (True) or in this file prefix.
+    data_dir: TFDS data directory.
+
+  Returns:
+    Dataset of (patches [B, n, *patch_shape] float32, label [B] int32 for
+    classification, [B] float32 for regression, [B, K] multi-hot float32).
+  """
+  source = _resolve(source)
+  if task not in source.tasks:
+    raise ValueError(f"{source.name} has tasks {sorted(source.tasks)}, got "
+                     f"{task!r}.")
+  task_spec = source.tasks[task]
+  ds = _inputs(source, split, frontend, data_dir, num_examples, cache,
+               keep=task_spec.label)
+  if shuffle_buffer:
+    ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+  if repeat:
+    ds = ds.repeat()
+
+  def to_example(counter, pair):
+    patches = patches_lib.make_patches(pair[0], slicing, source.modality,
+                                       _example_seed(seed, counter))
+    return shuffling.identity(patches)["patches"], pair[1]
+
+  ds = ds.enumerate().map(to_example, num_parallel_calls=AUTOTUNE)
+  return ds.batch(batch_size).prefetch(AUTOTUNE)

@@ -1,0 +1,188 @@
+"""Data sources: the paper's TFDS data sets and their embedded twins (section 3).
+
+A `Source` names a TFDS data set, its modality and input feature, our split
+names, and its downstream tasks. Real sources (NSynth, ImageNet, VOC 2012,
+something-something v2) are read from a TFDS `data_dir` where the user has
+prepared them; s2l never tries to download them itself, and says how to get
+them when they are missing. Embedded sources (synthetic notes, video, images)
+are TFDS builders in this package that generate their data offline on first
+use.
+
+The user audio folder (`audio_folder.AudioFolder`) offers the same interface
+(`modality`, `input_feature`, `tasks`, `load(split)`), so the pipeline takes
+either.
+"""
+
+import dataclasses
+import importlib
+from typing import Dict, Optional, Tuple
+
+from absl import logging
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+MODALITIES = ("audio", "image", "video")
+TASK_KINDS = ("classification", "regression", "multilabel")
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+  """A downstream task: which feature holds the label and how to read it.
+
+  Attributes:
+    name: task name, e.g. "instrument_family".
+    kind: "classification" (integer class), "regression" (a float) or
+      "multilabel" (a list of class ids, read as a multi-hot vector).
+    feature: path of the label in the example dict, e.g.
+      ("instrument", "family").
+    num_classes: classes of a classification or multi-label task.
+  """
+  name: str
+  kind: str
+  feature: Tuple[str, ...]
+  num_classes: Optional[int] = None
+
+  def __post_init__(self):
+    if self.kind not in TASK_KINDS:
+      raise ValueError(f"Task kind must be one of {TASK_KINDS}, got "
+                       f"{self.kind!r}.")
+
+  def label(self, example: Dict[str, tf.Tensor]) -> tf.Tensor:
+    """The label of one example: int32 [], float32 [] or float32 [K]."""
+    value = example
+    for key in self.feature:
+      value = value[key]
+    if self.kind == "classification":
+      return tf.cast(value, tf.int32)
+    if self.kind == "regression":
+      return tf.cast(value, tf.float32)
+    one_hot = tf.one_hot(tf.cast(value, tf.int32), self.num_classes)
+    return tf.reduce_max(
+        tf.concat([one_hot, tf.zeros([1, self.num_classes])], axis=0), axis=0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+  """A TFDS data set as seen by s2l.
+
+  Attributes:
+    name: s2l's name for it, e.g. "nsynth" or "synthetic_notes".
+    tfds_name: TFDS name, with a config if any, e.g. "voc/2012".
+    modality: "audio", "image" or "video".
+    input_feature: the raw input, e.g. "audio".
+    splits: our split names ("train", "validation", "test") to TFDS's.
+    tasks: downstream tasks by name.
+    builder_module: module whose import registers the TFDS builder (ours).
+    embedded: True if s2l generates the data itself, offline.
+    how_to_get: what to tell a user whose data_dir lacks the data.
+  """
+  name: str
+  tfds_name: str
+  modality: str
+  input_feature: str
+  splits: Dict[str, str]
+  tasks: Dict[str, Task]
+  builder_module: Optional[str] = None
+  embedded: bool = False
+  how_to_get: str = ""
+
+  def builder(self, data_dir: Optional[str] = None) -> tfds.core.DatasetBuilder:
+    if self.builder_module:
+      importlib.import_module(self.builder_module)
+    return tfds.builder(self.tfds_name, data_dir=data_dir)
+
+  def load(self, split: str, data_dir: Optional[str] = None) -> tf.data.Dataset:
+    """The raw examples of a split, in a fixed order (no file shuffling).
+
+    Embedded data sets are generated on first use. Real ones must already be
+    in `data_dir`: they are never downloaded from here.
+
+    Raises:
+      ValueError: for an unknown split.
+      FileNotFoundError: when a real data set is not in data_dir, saying how
+        to prepare it.
+    """
+    if split not in self.splits:
+      raise ValueError(f"{self.name} has splits {sorted(self.splits)}, got "
+                       f"{split!r}.")
+    builder = self.builder(data_dir)
+    if self.embedded:
+      if not builder.is_prepared():
+        logging.info("Generating %s in %s (first use, offline).",
+                     self.tfds_name, builder.data_dir)
+      builder.download_and_prepare()
+    try:
+      return builder.as_dataset(split=self.splits[split], shuffle_files=False)
+    except AssertionError as error:  # TFDS's "could not find data" error.
+      raise FileNotFoundError(
+          f"{self.name}: the TFDS data set {self.tfds_name!r} is not prepared"
+          f" in {builder.data_dir_root}. {self.how_to_get} Then pass that "
+          "directory as data_dir (or set TFDS_DATA_DIR).") from error
+
+
+def _offline(twin: str, build: str) -> str:
+  return (f"s2l cannot download it here; on a machine with the data, run "
+          f"`{build}`, or use the embedded twin source {twin!r}.")
+
+
+SOURCES: Dict[str, Source] = {}
+
+
+def _register(source: Source) -> None:
+  if source.modality not in MODALITIES:
+    raise ValueError(f"unknown modality {source.modality!r}")
+  SOURCES[source.name] = source
+
+
+_NSYNTH_TASKS = {
+    "instrument_family": Task("instrument_family", "classification",
+                              ("instrument", "family"), 11),
+    "instrument": Task("instrument", "classification",
+                       ("instrument", "label"), 1006),
+    "pitch": Task("pitch", "regression", ("pitch",)),
+}
+_register(Source(
+    "nsynth", "nsynth", "audio", "audio",
+    {"train": "train", "validation": "valid", "test": "test"}, _NSYNTH_TASKS,
+    how_to_get=_offline("synthetic_notes", "tfds build nsynth --data_dir DIR")))
+_register(Source(
+    "imagenet2012", "imagenet2012", "image", "image",
+    {"train": "train", "validation": "validation"},
+    {"label": Task("label", "classification", ("label",), 1000)},
+    how_to_get=_offline(
+        "synthetic_images",
+        "tfds build imagenet2012 --data_dir DIR --manual_dir DIR_WITH_TARS"
+        " (ILSVRC2012_img_train.tar and ILSVRC2012_img_val.tar)")))
+_register(Source(
+    "voc2012", "voc/2012", "image", "image",
+    {"train": "train", "validation": "validation", "test": "test"},
+    {"labels": Task("labels", "multilabel", ("labels",), 20)},
+    how_to_get=_offline("synthetic_images", "tfds build voc/2012 --data_dir DIR")))
+_register(Source(
+    "something_something_v2", "something_something_v2", "video", "video",
+    {"train": "train", "validation": "validation"},
+    {"label": Task("label", "classification", ("label",), 174)},
+    builder_module="s2l.data.something_something",
+    how_to_get=_offline(
+        "synthetic_video",
+        "python -c 'import s2l.data.something_something as m, tensorflow_"
+        "datasets as tfds; tfds.builder(\"something_something_v2\", data_dir="
+        "DIR).download_and_prepare(download_config=tfds.download."
+        "DownloadConfig(manual_dir=RELEASE_DIR))' with the official release "
+        "in RELEASE_DIR")))
+
+
+def embedded_source(name: str, tfds_name: str, modality: str,
+                    input_feature: str, tasks: Dict[str, Task],
+                    module: str) -> Source:
+  return Source(name, tfds_name, modality, input_feature,
+                {"train": "train", "validation": "validation",
+                 "test": "test"}, tasks, builder_module=module, embedded=True)
+
+
+def get(name: str) -> Source:
+  """The registered source `name`; ValueError listing the known ones."""
+  if name not in SOURCES:
+    raise ValueError(f"unknown data source {name!r}; known sources: "
+                     f"{', '.join(sorted(SOURCES))}.")
+  return SOURCES[name]

@@ -1,0 +1,45 @@
+"""Tests for s2l/data/sources.py."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from s2l.data import sources
+
+
+def test_task_labels():
+  family = sources.get("nsynth").tasks["instrument_family"]
+  example = {"instrument": {"family": tf.constant(3, tf.int64)},
+             "pitch": tf.constant(60, tf.int64),
+             "labels": tf.constant([2, 5, 2], tf.int64)}
+  assert family.label(example).dtype == tf.int32
+  assert int(family.label(example)) == 3
+  pitch = sources.get("nsynth").tasks["pitch"].label(example)
+  assert pitch.dtype == tf.float32 and float(pitch) == 60.0
+  voc = sources.get("voc2012").tasks["labels"]
+  hot = voc.label(example).numpy()
+  assert hot.shape == (20,) and hot.sum() == 2 and hot[2] == hot[5] == 1
+  empty = voc.label({"labels": tf.zeros([0], tf.int64)}).numpy()
+  np.testing.assert_array_equal(empty, np.zeros(20))
+
+
+def test_unknown_names_list_the_known_ones():
+  with pytest.raises(ValueError, match="known sources: .*nsynth"):
+    sources.get("nsnyth")
+  with pytest.raises(ValueError, match="splits .*'validation'"):
+    sources.get("nsynth").load("valid")
+  with pytest.raises(ValueError, match="kind must be one of"):
+    sources.Task("t", "ranking", ("x",))
+
+
+@pytest.mark.parametrize("name,hint", [
+    ("nsynth", "tfds build nsynth"),
+    ("voc2012", "tfds build voc/2012"),
+    ("imagenet2012", "ILSVRC2012_img_train.tar"),
+])
+def test_missing_real_data_says_how_to_get_it(name, hint, tmp_path):
+  with pytest.raises(FileNotFoundError) as error:
+    sources.get(name).load("train", data_dir=str(tmp_path))
+  message = str(error.value)
+  assert hint in message and "embedded twin" in message
+  assert str(tmp_path) in message

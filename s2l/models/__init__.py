@@ -1,0 +1,1 @@
+"""Models: the Context Free Network of the pretext task (paper section 2.3)."""

@@ -1,0 +1,123 @@
+"""The Context Free Network of the pretext task (paper section 2.3, figure 1).
+
+Noroozi & Favaro (2016): one backbone, AlexNet (Krizhevsky et al. 2012) up to
+a per-patch fully connected layer, is applied to every patch with shared
+weights, so it cannot use the global structure of the input; the per-patch
+features are concatenated and go through two fully connected layers, the
+first of which is the embedding that downstream probes read (the paper's
+"first aggregate fully connected layer"), the second the output: n scores for
+the ranking losses and MSE, or L logits for the fixed-permutation baseline.
+
+AlexNet is adapted to the patch: kernels, strides and pooling windows never
+exceed the patch's sides (a frequency band is a few rows high), and `width`
+and `depth` scale the network down so that it trains in minutes on a CPU.
+"""
+
+import math
+from typing import Sequence, Tuple
+
+import tensorflow as tf
+
+# AlexNet's five convolutions: (filters, kernel, stride, max-pool after).
+ALEXNET_CONVS = ((96, 11, 4, True), (256, 5, 1, True), (384, 3, 1, False),
+                 (384, 3, 1, False), (256, 3, 1, True))
+EMBEDDING_LAYER = "embedding"
+
+
+def _fit(size: int, side: int) -> int:
+  """A kernel, stride or window of at most the side it slides over."""
+  return max(1, min(size, side))
+
+
+def alexnet_layers(patch_shape: Sequence[int], width: float = 1.0,
+                   depth: int = 5, patch_features: int = 512
+                   ) -> Tuple[tf.keras.layers.Layer, ...]:
+  """AlexNet convolutions and the per-patch dense layer, sized for a patch.
+
+  Args:
+    patch_shape: [H, W, C] of one patch.
+    width: multiplies every layer's channels (1.0 is AlexNet).
+    depth: how many of AlexNet's 5 convolutions to keep (1 to 5).
+    patch_features: units of the per-patch dense layer (CFN's fc6: 512),
+      also scaled by width.
+
+  Returns:
+    The layers, in order, to apply to a [batch, H, W, C] tensor.
+  """
+  if not 1 <= depth <= len(ALEXNET_CONVS):
+    raise ValueError(f"depth must be between 1 and {len(ALEXNET_CONVS)}, got "
+                     f"{depth}.")
+  if width <= 0:
+    raise ValueError(f"width must be > 0, got {width}.")
+  height, side = int(patch_shape[0]), int(patch_shape[1])
+  layers = []
+  for index, (filters, kernel, stride, pool) in enumerate(
+      ALEXNET_CONVS[:depth], start=1):
+    kernel_hw = (_fit(kernel, height), _fit(kernel, side))
+    stride_hw = (_fit(stride, height // 2 or 1), _fit(stride, side // 2 or 1))
+    layers.append(tf.keras.layers.Conv2D(
+        max(1, round(filters * width)), kernel_hw, stride_hw, padding="same",
+        activation="relu", name=f"conv{index}"))
+    height, side = math.ceil(height / stride_hw[0]), math.ceil(side /
+                                                               stride_hw[1])
+    if pool and (height > 1 or side > 1):
+      window = (_fit(3, height), _fit(3, side))
+      strides = (2 if height > 2 else 1, 2 if side > 2 else 1)
+      layers.append(tf.keras.layers.MaxPool2D(window, strides, padding="same",
+                                              name=f"pool{index}"))
+      height, side = math.ceil(height / strides[0]), math.ceil(side /
+                                                               strides[1])
+  layers += [
+      tf.keras.layers.Flatten(name="flatten"),
+      tf.keras.layers.Dense(max(1, round(patch_features * width)),
+                            activation="relu", name="fc6"),
+  ]
+  return tuple(layers)
+
+
+def context_free_network(num_patches: int, patch_shape: Sequence[int],
+                         num_outputs: int, width: float = 1.0,
+                         depth: int = 5, embedding_size: int = 4096,
+                         patch_features: int = 512,
+                         name: str = "context_free_network"
+                         ) -> tf.keras.Model:
+  """Builds the CFN as a functional Keras model.
+
+  Args:
+    num_patches: n.
+    patch_shape: [H, W, C] of each patch.
+    num_outputs: n scores (ranking losses, MSE) or L logits (fixed set).
+    width: channel and unit multiplier of the whole network.
+    depth: AlexNet convolutions kept (1 to 5).
+    embedding_size: units of the embedding layer (CFN's fc7: 4096), scaled
+      by width.
+    patch_features: units of the per-patch layer (fc6), scaled by width.
+    name: model name.
+
+  Returns:
+    A model mapping patches [B, n, H, W, C] to outputs [B, num_outputs]. Its
+    layer `"embedding"` is the representation probed downstream, and its
+    layer `"patch_encoder"` the shared backbone.
+  """
+  patch_shape = tuple(int(d) for d in patch_shape)
+  patches = tf.keras.Input((num_patches,) + patch_shape, name="patches")
+  encoder = tf.keras.Sequential(
+      [tf.keras.Input(patch_shape)] +
+      list(alexnet_layers(patch_shape, width, depth, patch_features)),
+      name="patch_encoder")
+  # TimeDistributed applies the one encoder, with its weights, to each patch.
+  features = tf.keras.layers.TimeDistributed(encoder, name="shared_encoder")(
+      patches)
+  features = tf.keras.layers.Flatten(name="concatenate_patches")(features)
+  embedding = tf.keras.layers.Dense(
+      max(1, round(embedding_size * width)), activation="relu",
+      name=EMBEDDING_LAYER)(features)
+  outputs = tf.keras.layers.Dense(num_outputs, name="scores")(embedding)
+  return tf.keras.Model(patches, outputs, name=name)
+
+
+def embedding_model(model: tf.keras.Model) -> tf.keras.Model:
+  """The encoder of a CFN: patches [B, n, H, W, C] -> embedding [B, E]."""
+  return tf.keras.Model(model.inputs,
+                        model.get_layer(EMBEDDING_LAYER).output,
+                        name=f"{model.name}_encoder")

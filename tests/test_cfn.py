@@ -1,0 +1,49 @@
+"""Tests for s2l/models/cfn.py."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from s2l.models import cfn
+
+
+@pytest.mark.parametrize("patch_shape", [(8, 249, 1), (42, 42, 3),
+                                         (64, 64, 3), (80, 25, 1)])
+def test_builds_for_every_patch_shape(patch_shape):
+  model = cfn.context_free_network(9, patch_shape, 9, width=0.1, depth=5)
+  out = model(tf.zeros((2, 9) + patch_shape))
+  assert out.shape == (2, 9)
+  encoder = cfn.embedding_model(model)
+  assert encoder(tf.zeros((2, 9) + patch_shape)).shape == (2, 410)
+
+
+def test_weights_are_shared_and_patch_order_is_seen():
+  tf.keras.utils.set_random_seed(0)
+  model = cfn.context_free_network(4, (6, 6, 1), 4, width=0.05, depth=2)
+  conv_kernels = [w for w in model.trainable_weights if "conv" in w.name
+                  and "kernel" in w.name]
+  assert len(conv_kernels) == 2  # One encoder for all four patches.
+  x = tf.random.stateless_normal((1, 4, 6, 6, 1), [0, 1])
+  swapped = tf.gather(x, [1, 0, 2, 3], axis=1)
+  # Features are concatenated in patch order, so a swap changes the output.
+  assert not np.allclose(model(x).numpy(), model(swapped).numpy())
+  # But each patch's features do not depend on the other patches.
+  encoder = model.get_layer("shared_encoder")
+  np.testing.assert_allclose(encoder(x).numpy()[0, 0],
+                             encoder(swapped).numpy()[0, 1], rtol=1e-5)
+
+
+def test_save_and_load_round_trip(tmp_path):
+  model = cfn.context_free_network(3, (8, 10, 1), 3, width=0.05, depth=3)
+  x = tf.random.stateless_normal((2, 3, 8, 10, 1), [1, 1])
+  model.save(tmp_path / "cfn.keras")
+  loaded = tf.keras.models.load_model(tmp_path / "cfn.keras")
+  np.testing.assert_allclose(loaded(x).numpy(), model(x).numpy(), rtol=1e-6)
+  assert loaded.get_layer(cfn.EMBEDDING_LAYER).units == 205
+
+
+def test_bad_scale_knobs():
+  with pytest.raises(ValueError, match="depth must be between 1 and 5"):
+    cfn.context_free_network(3, (8, 8, 1), 3, depth=6)
+  with pytest.raises(ValueError, match="width must be > 0"):
+    cfn.context_free_network(3, (8, 8, 1), 3, width=0.0)

@@ -21,5 +21,6 @@ setuptools.setup(
         "gin-config==0.5.0",
         "absl-py",
         "numpy<2",
+        "av>=16,<19",
     ],
 )

@@ -1,0 +1,360 @@
+"""A folder of the user's audio files as a data source (paper section 3.1).
+
+The audio experiments pre-train and probe on NSynth from TFDS. `AudioFolder`
+gives one's own recordings the same shape: a directory of WAV, FLAC or MP3
+files and a CSV manifest become `tf.data` datasets of
+`{"audio": [num_samples] float32, "path": string, <label columns>}`, mono,
+resampled and cut to a fixed length (by default 4 s at 16 kHz, i.e. NSynth's
+64000 samples), so the same spectrogram front end and probes apply.
+
+    path,instrument,pitch,split
+    a/001.wav,guitar,60,train
+    a/002.flac,piano,64.5,validation
+
+    folder = AudioFolder("/data/notes", label_columns=("instrument",),
+                         regression_columns=("pitch",), split_column="split")
+    train = folder.as_dataset("train")
+
+Decoding uses TF ops only, so it runs in parallel inside `tf.data`:
+`tf.audio.decode_wav` for 16-bit PCM WAV, and tensorflow-io's graph-mode
+`decode_flac` (16-bit) and `decode_mp3` for the others; `tfio.audio.resample`
+converts other sample rates.
+"""
+
+import csv
+import hashlib
+import os
+import re
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from absl import logging
+import numpy as np
+import tensorflow as tf
+import tensorflow_io as tfio
+
+from s2l.data import sources
+
+SPLITS = ("train", "validation", "test")
+_WAV, _FLAC, _MP3 = 0, 1, 2
+_KINDS = {".wav": _WAV, ".flac": _FLAC, ".mp3": _MP3}
+_ON_ERROR = ("raise", "skip")
+_RESERVED = ("audio", "path")
+
+
+def decode_audio(contents: tf.Tensor, kind: tf.Tensor) -> tf.Tensor:
+  """Decodes a file's bytes into a mono waveform at its own sample rate.
+
+  Args:
+    contents: [] string, the bytes of a WAV (16-bit PCM), FLAC (16-bit) or
+      MP3 file.
+    kind: [] int32, 0 for WAV, 1 for FLAC, 2 for MP3.
+
+  Returns:
+    [num_samples] float32 in [-1, 1], the mean of the channels.
+  """
+  def wav():
+    return tf.audio.decode_wav(contents).audio
+
+  def flac():
+    return tf.cast(tfio.audio.decode_flac(contents, dtype=tf.int16),
+                   tf.float32) / 32768.0
+
+  def mp3():
+    return tfio.audio.decode_mp3(contents)
+
+  channels = tf.switch_case(kind, [wav, flac, mp3])
+  return tf.reduce_mean(channels, axis=1)
+
+
+def resample(audio: tf.Tensor, rate_in: tf.Tensor,
+             rate_out: int) -> tf.Tensor:
+  """[n] float32 at `rate_in` Hz -> [~n * rate_out / rate_in] at `rate_out`."""
+  rate_in = tf.cast(rate_in, tf.int64)
+  return tf.cond(
+      tf.equal(rate_in, rate_out),
+      lambda: audio,
+      lambda: tfio.audio.resample(audio, rate_in=rate_in, rate_out=rate_out))
+
+
+def fit_length(audio: tf.Tensor, num_samples: int) -> tf.Tensor:
+  """Keeps the first `num_samples` of [n] audio, zero-padding short clips.
+
+  The start is kept, as in NSynth where notes begin at the onset; random crops
+  are an augmentation and belong to the training pipeline.
+  """
+  audio = audio[:num_samples]
+  padded = tf.pad(audio, [[0, num_samples - tf.shape(audio)[0]]])
+  return tf.ensure_shape(padded, [num_samples])
+
+
+def _op_message(error: Exception) -> str:
+  """The decoder's complaint without TF's function-node decoration."""
+  message = getattr(error, "message", None) or str(error)
+  message = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", message)
+  return re.sub(r"\s*\[Op:[^\]]*\](\s*name:.*)?", "", message).strip()
+
+
+def _probe(path: str, kind: int) -> int:
+  """Decodes a whole file eagerly; returns its sample rate.
+
+  Raises:
+    ValueError: If the file cannot be decoded as `kind` by the same ops that
+      `as_dataset` uses later.
+  """
+  try:
+    if kind == _WAV:
+      return int(tf.audio.decode_wav(tf.io.read_file(path)).sample_rate)
+    info = tfio.audio.AudioIOTensor(path)
+    if kind == _FLAC and info.dtype != tf.int16:
+      raise ValueError(f"{info.dtype.name} FLAC samples are not supported; "
+                       "re-encode as 16-bit FLAC or WAV.")
+    decode_audio(tf.io.read_file(path), tf.constant(kind))
+    return int(info.rate)
+  except tf.errors.OpError as e:
+    raise ValueError(_op_message(e)) from e
+
+
+def _hash_split(path: str, fractions: Sequence[float]) -> str:
+  """The split of `path`, from a hash of it that is stable across machines."""
+  digest = hashlib.sha256(path.encode("utf-8")).digest()
+  position = int.from_bytes(digest[:8], "big") / 2.0**64
+  for name, bound in zip(SPLITS, np.cumsum(fractions)):
+    if position < bound:
+      return name
+  # Rounding left the cumulative sum just under 1.
+  return [name for name, f in zip(SPLITS, fractions) if f > 0][-1]
+
+
+class AudioFolder:
+  """Audio files listed in a CSV manifest, with labels and splits.
+
+  Every file is checked at construction by decoding it once (minutes for a
+  hundred thousand files), so that a bad file stops the run before training
+  rather than midway, and so that `as_dataset` can use graph-mode decoders
+  that need each file's sample rate and format up front.
+
+  Class ids of a label column are its distinct values in sorted order
+  (numerically when all of them are integers), taken over every manifest row
+  including skipped ones, so the same manifest always gives the same ids.
+
+  Attributes:
+    skipped: [(path, reason)] of the rows left out with on_error="skip".
+    splits: {split name: number of examples}: all of `SPLITS` with the hash
+      split, the splits the manifest names with a split column.
+  """
+
+  def __init__(self,
+               root: str,
+               manifest: str = "manifest.csv",
+               path_column: str = "path",
+               label_columns: Sequence[str] = (),
+               regression_columns: Sequence[str] = (),
+               split_column: Optional[str] = None,
+               split_fractions: Tuple[float, float, float] = (0.8, 0.1, 0.1),
+               sample_rate: int = 16000,
+               duration_s: float = 4.0,
+               on_error: str = "raise"):
+    """Reads the manifest and checks every file.
+
+    Args:
+      root: Directory of the audio files; relative paths in the manifest are
+        relative to it.
+      manifest: CSV file with a header row, relative to `root` or absolute.
+      path_column: Column holding each file's path (.wav, .flac or .mp3).
+      label_columns: Classification columns (strings or integers), returned
+        as int64 class ids.
+      regression_columns: Numeric columns, returned as float32.
+      split_column: Column of "train", "validation" or "test". If None,
+        each file goes to a split by a hash of its manifest path, with
+        probabilities `split_fractions`, the same on every machine.
+      split_fractions: (train, validation, test) fractions, summing to 1.
+      sample_rate: Output sample rate in Hz; other rates are resampled.
+      duration_s: Output length in seconds; longer clips keep their start,
+        shorter ones are zero-padded.
+      on_error: "raise" to stop at missing or undecodable files, naming them;
+        "skip" to leave them out, list them in `skipped` and log a warning.
+
+    Raises:
+      FileNotFoundError: If `root`, the manifest or (with on_error="raise")
+        a listed file is missing.
+      ValueError: If a column is missing, a value is malformed, or (with
+        on_error="raise") a file cannot be decoded.
+    """
+    if on_error not in _ON_ERROR:
+      raise ValueError(f"on_error must be one of {_ON_ERROR}, got {on_error!r}.")
+    if len(split_fractions) != 3 or min(split_fractions) < 0 or not np.isclose(
+        sum(split_fractions), 1.0):
+      raise ValueError("split_fractions must be 3 non-negative (train, "
+                       f"validation, test) fractions summing to 1, got "
+                       f"{split_fractions}.")
+    if sample_rate <= 0 or duration_s <= 0:
+      raise ValueError(f"sample_rate and duration_s must be positive, got "
+                       f"{sample_rate} and {duration_s}.")
+    if not os.path.isdir(root):
+      raise FileNotFoundError(f"Audio root directory {root} does not exist; "
+                              "pass the folder that holds the audio files.")
+    self.root = root
+    self.sample_rate = sample_rate
+    self.num_samples = int(round(duration_s * sample_rate))
+    self._label_columns = tuple(label_columns)
+    self._regression_columns = tuple(regression_columns)
+    rows = self._read_manifest(os.path.join(root, manifest), path_column,
+                               split_column)
+    self._classes = {c: self._class_values(rows, c) for c in label_columns}
+    self._class_ids = {c: {v: i for i, v in enumerate(names)}
+                       for c, names in self._classes.items()}
+    self.skipped: List[Tuple[str, str]] = []
+    self._examples = {name: [] for name in SPLITS}
+    for line, row in rows:
+      example = self._example(line, row, path_column, on_error)
+      if example is None:
+        continue
+      split = (row[split_column] if split_column
+               else _hash_split(row[path_column], split_fractions))
+      self._examples[split].append(example)
+    if self.skipped:
+      logging.warning(
+          "Skipped %d of %d files listed in %s (on_error='skip'), e.g. %s",
+          len(self.skipped), len(rows), manifest, self.skipped[:3])
+    if split_column:  # Only the splits the manifest names.
+      self._examples = {k: v for k, v in self._examples.items() if v}
+    self.splits: Dict[str, int] = {k: len(v) for k, v in self._examples.items()}
+
+  def _read_manifest(self, path, path_column, split_column):
+    """Returns [(line number, row dict)] after checking columns and splits."""
+    if not os.path.isfile(path):
+      raise FileNotFoundError(f"Manifest {path} does not exist; pass "
+                              "manifest=<CSV file with a header row>.")
+    with open(path, newline="", encoding="utf-8-sig") as f:
+      reader = csv.DictReader(f)
+      found = reader.fieldnames or []
+      wanted = [path_column, *self._label_columns, *self._regression_columns]
+      wanted += [split_column] if split_column else []
+      missing = [c for c in wanted if c not in found]
+      if missing:
+        raise ValueError(f"Manifest {path} has no column {missing}; its "
+                         f"columns are {found}.")
+      reserved = [c for c in (*self._label_columns, *self._regression_columns)
+                  if c in _RESERVED]
+      if reserved:
+        raise ValueError(f"Label columns {reserved} clash with the output keys "
+                         f"{_RESERVED}; rename them in the manifest.")
+      rows = list(enumerate(reader, start=2))
+    empty = [(line, c) for line, row in rows for c in wanted
+             if not (row[c] or "").strip()]
+    if empty:
+      raise ValueError(f"Manifest {path} has empty cells (line, column): "
+                       f"{empty[:5]}; fill them or drop those rows.")
+    if split_column:
+      bad = sorted({row[split_column] for _, row in rows} - set(SPLITS))
+      if bad:
+        raise ValueError(f"Column {split_column!r} of {path} has values {bad}; "
+                         f"valid splits are {SPLITS}.")
+    return rows
+
+  def _class_values(self, rows, column):
+    """Sorted distinct values of a classification column."""
+    values = {row[column].strip() for _, row in rows}
+    try:
+      return sorted(values, key=int)
+    except ValueError:
+      return sorted(values)
+
+  def _example(self, line, row, path_column, on_error):
+    """The probed example of a manifest row, or None if it is skipped."""
+    rel_path = row[path_column].strip()
+    path = os.path.join(self.root, rel_path)
+    kind = _KINDS.get(os.path.splitext(path)[1].lower())
+    if kind is None:
+      raise ValueError(f"Line {line}: {rel_path} is not one of the supported "
+                       f"types {sorted(_KINDS)}; convert it to WAV or FLAC.")
+    example = {"path": path, "_kind": kind}
+    for column in self._label_columns:
+      example[column] = self._class_ids[column][row[column].strip()]
+    for column in self._regression_columns:
+      try:
+        example[column] = float(row[column])
+      except ValueError:
+        raise ValueError(f"Line {line}: column {column!r} must be a number, "
+                         f"got {row[column]!r}.") from None
+    if not os.path.isfile(path):
+      reason = "file not found"
+      error = FileNotFoundError
+    else:
+      try:
+        example["_rate"] = _probe(path, kind)
+        return example
+      except ValueError as e:
+        reason = f"cannot decode: {e}"
+        error = ValueError
+    if on_error == "raise":
+      raise error(f"Line {line}: {path}: {reason}. Fix or remove it, or pass "
+                  "on_error='skip' to leave such files out.")
+    self.skipped.append((path, reason))
+    return None
+
+  def num_classes(self, column: str) -> int:
+    """Number of classes of a label column."""
+    return len(self.class_names(column))
+
+  def class_names(self, column: str) -> List[str]:
+    """Values of a label column in class id order."""
+    if column not in self._classes:
+      raise KeyError(f"{column!r} is not a label column; label columns are "
+                     f"{list(self._classes)}.")
+    return list(self._classes[column])
+
+  def as_dataset(self, split: str) -> tf.data.Dataset:
+    """The examples of a split, in manifest order.
+
+    Args:
+      split: One of `self.splits`.
+
+    Returns:
+      Unbatched dicts: "audio" [num_samples] float32, "path" [] string, each
+      label column [] int64 and each regression column [] float32.
+    """
+    if split not in self.splits:
+      raise ValueError(f"Unknown split {split!r}; this folder has splits "
+                       f"{sorted(self.splits)}.")
+    examples = self._examples[split]
+    columns = {
+        "path": tf.constant([e["path"] for e in examples], tf.string),
+        "_kind": tf.constant([e["_kind"] for e in examples], tf.int32),
+        "_rate": tf.constant([e["_rate"] for e in examples], tf.int64),
+    }
+    for column in self._label_columns:
+      columns[column] = tf.constant([e[column] for e in examples], tf.int64)
+    for column in self._regression_columns:
+      columns[column] = tf.constant([e[column] for e in examples], tf.float32)
+
+    def load(example):
+      kind, rate = example.pop("_kind"), example.pop("_rate")
+      audio = decode_audio(tf.io.read_file(example["path"]), kind)
+      audio = resample(audio, rate, self.sample_rate)
+      return {"audio": fit_length(audio, self.num_samples), **example}
+
+    return tf.data.Dataset.from_tensor_slices(columns).map(
+        load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+  # The `sources.Source` interface, so the pretext and downstream pipelines
+  # take a folder wherever they take a registered source.
+  name = "audio_folder"
+  modality = "audio"
+  input_feature = "audio"
+
+  @property
+  def tasks(self) -> Dict[str, sources.Task]:
+    """A downstream task per label column (classification or regression)."""
+    tasks = {column: sources.Task(column, "classification", (column,),
+                                  self.num_classes(column))
+             for column in self._label_columns}
+    tasks.update({column: sources.Task(column, "regression", (column,))
+                  for column in self._regression_columns})
+    return tasks
+
+  def load(self, split: str, data_dir: Optional[str] = None
+           ) -> tf.data.Dataset:
+    """`as_dataset(split)`; data_dir is unused (the folder is the data)."""
+    del data_dir
+    return self.as_dataset(split)

@@ -1,0 +1,274 @@
+"""Tests for s2l/data/audio_folder.py on audio files written here."""
+
+import csv
+import logging
+import wave
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from s2l.data import audio_folder
+from s2l.data.audio_folder import AudioFolder
+
+def _tone(freq, rate, seconds, channels=1):
+  """[samples, channels] int16 sine at half scale."""
+  t = np.arange(int(rate * seconds)) / rate
+  x = (0.5 * 32767 * np.sin(2 * np.pi * freq * t)).astype(np.int16)
+  return np.repeat(x[:, None], channels, axis=1)
+
+
+def _write_wav(path, samples, rate):
+  with wave.open(str(path), "wb") as f:
+    f.setnchannels(samples.shape[1])
+    f.setsampwidth(2)
+    f.setframerate(rate)
+    f.writeframes(samples.tobytes())
+
+
+def _write_av(path, samples, rate, codec):
+  """Encodes mono int16 samples with PyAV (flac or libmp3lame)."""
+  av = pytest.importorskip("av")
+  with av.open(str(path), "w") as container:
+    stream = container.add_stream(codec, rate=rate)
+    stream.layout = "mono"
+    frame = av.AudioFrame.from_ndarray(samples.T.copy(), format="s16",
+                                       layout="mono")
+    frame.sample_rate = rate
+    for packet in stream.encode(frame):
+      container.mux(packet)
+    for packet in stream.encode(None):
+      container.mux(packet)
+
+
+def _write_manifest(root, rows, name="manifest.csv"):
+  with open(root / name, "w", newline="") as f:
+    writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+def _peak_hz(audio, rate):
+  spectrum = np.abs(np.fft.rfft(audio))
+  return np.argmax(spectrum) * rate / len(audio)
+
+
+@pytest.fixture
+def folder_dir(tmp_path):
+  """Four WAVs: mono, stereo, 8 kHz and 2 s long; with labels and splits."""
+  _write_wav(tmp_path / "mono.wav", _tone(440, 16000, 1.0), 16000)
+  _write_wav(tmp_path / "stereo.wav", _tone(1000, 16000, 1.0, 2), 16000)
+  (tmp_path / "sub").mkdir()
+  _write_wav(tmp_path / "sub/low.wav", _tone(300, 8000, 0.5), 8000)
+  _write_wav(tmp_path / "long.wav", _tone(2000, 16000, 2.0), 16000)
+  _write_manifest(tmp_path, [
+      {"path": "mono.wav", "family": "piano", "note": "9", "pitch": "69",
+       "split": "train"},
+      {"path": "stereo.wav", "family": "guitar", "note": "10", "pitch": "83.5",
+       "split": "train"},
+      {"path": "sub/low.wav", "family": "piano", "note": "2", "pitch": "62",
+       "split": "validation"},
+      {"path": "long.wav", "family": "bass", "note": "10", "pitch": "95",
+       "split": "train"},
+  ])
+  return tmp_path
+
+
+def _load(folder, split):
+  return {ex["path"].decode().rsplit("/", 1)[-1]: ex
+          for ex in folder.as_dataset(split).as_numpy_iterator()}
+
+
+def test_audio_is_mono_resampled_and_fit_to_length(folder_dir):
+  folder = AudioFolder(str(folder_dir), duration_s=1.0, split_column="split")
+  train, validation = _load(folder, "train"), _load(folder, "validation")
+  for ex in [*train.values(), *validation.values()]:
+    assert ex["audio"].shape == (16000,) and ex["audio"].dtype == np.float32
+  # 16-bit WAV decodes to int16 / 32768, exactly.
+  np.testing.assert_allclose(train["mono.wav"]["audio"],
+                             _tone(440, 16000, 1.0)[:, 0] / 32768.0)
+  assert _peak_hz(train["stereo.wav"]["audio"], 16000) == pytest.approx(1000)
+  # The 2 s clip keeps its first second.
+  np.testing.assert_allclose(train["long.wav"]["audio"],
+                             _tone(2000, 16000, 1.0)[:, 0] / 32768.0)
+  # 0.5 s at 8 kHz becomes 8000 samples at 16 kHz, then zero padding.
+  low = validation["low.wav"]["audio"]
+  assert _peak_hz(low[:8000], 16000) == pytest.approx(300, abs=2)
+  assert np.abs(low[:8000]).max() > 0.4
+  np.testing.assert_array_equal(low[8100:], 0.0)
+
+
+def test_labels_map_to_sorted_class_ids(folder_dir):
+  folder = AudioFolder(str(folder_dir), label_columns=("family", "note"),
+                       regression_columns=("pitch",), split_column="split")
+  assert folder.class_names("family") == ["bass", "guitar", "piano"]
+  # Integer categories sort numerically, not as strings.
+  assert folder.class_names("note") == ["2", "9", "10"]
+  assert folder.num_classes("note") == 3
+  train = _load(folder, "train")
+  assert {k: (ex["family"], ex["note"], ex["pitch"])
+          for k, ex in train.items()} == {
+              "mono.wav": (2, 1, 69.0), "stereo.wav": (1, 2, 83.5),
+              "long.wav": (0, 2, 95.0)}
+  spec = folder.as_dataset("train").element_spec
+  assert spec["family"].dtype == tf.int64 and spec["pitch"].dtype == tf.float32
+  with pytest.raises(KeyError, match="label columns are"):
+    folder.class_names("pitch")
+
+
+def test_split_column(folder_dir):
+  folder = AudioFolder(str(folder_dir), split_column="split")
+  assert folder.splits == {"train": 3, "validation": 1}
+  with pytest.raises(ValueError, match=r"Unknown split 'test'.*'train'"):
+    folder.as_dataset("test")
+
+
+def test_bad_split_values_are_listed(tmp_path):
+  _write_wav(tmp_path / "a.wav", _tone(440, 16000, 0.1), 16000)
+  _write_manifest(tmp_path, [{"path": "a.wav", "split": "dev"}])
+  with pytest.raises(ValueError, match=r"\['dev'\].*'validation'"):
+    AudioFolder(str(tmp_path), split_column="split")
+
+
+def test_hash_split_is_deterministic_and_order_free(tmp_path):
+  clip = _tone(440, 16000, 0.05)
+  rows = []
+  for i in range(60):
+    _write_wav(tmp_path / f"{i}.wav", clip, 16000)
+    rows.append({"path": f"{i}.wav"})
+  _write_manifest(tmp_path, rows)
+  _write_manifest(tmp_path, rows[::-1], name="reversed.csv")
+
+  def assignment(folder):
+    return {split: sorted(ex["path"].decode()
+                          for ex in folder.as_dataset(split).as_numpy_iterator())
+            for split in folder.splits}
+
+  first = assignment(AudioFolder(str(tmp_path), duration_s=0.1))
+  assert first == assignment(AudioFolder(str(tmp_path), duration_s=0.1,
+                                         manifest="reversed.csv"))
+  sizes = [len(first[s]) for s in audio_folder.SPLITS]
+  assert sum(sizes) == 60 and sizes[0] > sizes[1] and sizes[0] > sizes[2]
+  # Pinned values: a change of hash would silently reshuffle users' splits.
+  assert [audio_folder._hash_split(f"{i}.wav", (0.5, 0.25, 0.25))
+          for i in range(6)] == ["train", "train", "test", "train",
+                                 "validation", "train"]
+  everything = AudioFolder(str(tmp_path), duration_s=0.1,
+                           split_fractions=(1.0, 0.0, 0.0))
+  assert everything.splits == {"train": 60, "validation": 0, "test": 0}
+
+
+def test_flac_and_mp3(tmp_path):
+  clip = _tone(440, 16000, 1.0)
+  _write_av(tmp_path / "a.flac", clip, 16000, "flac")
+  _write_av(tmp_path / "b.mp3", _tone(440, 22050, 1.0), 22050, "libmp3lame")
+  _write_manifest(tmp_path, [{"path": "a.flac", "split": "train"},
+                             {"path": "b.mp3", "split": "train"}])
+  train = _load(AudioFolder(str(tmp_path), duration_s=1.0,
+                            split_column="split"), "train")
+  # FLAC is lossless.
+  np.testing.assert_allclose(train["a.flac"]["audio"], clip[:, 0] / 32768.0)
+  mp3 = train["b.mp3"]["audio"]
+  assert mp3.shape == (16000,)
+  assert _peak_hz(mp3, 16000) == pytest.approx(440, abs=2)
+
+
+def test_fit_length_eager_and_in_dataset():
+  audio = tf.range(5, dtype=tf.float32)
+  np.testing.assert_array_equal(audio_folder.fit_length(audio, 3), [0, 1, 2])
+  np.testing.assert_array_equal(audio_folder.fit_length(audio, 7),
+                                [0, 1, 2, 3, 4, 0, 0])
+  ds = tf.data.Dataset.from_tensors(audio).map(
+      lambda a: audio_folder.fit_length(a, 7))
+  assert ds.element_spec.shape == (7,)
+  np.testing.assert_array_equal(next(iter(ds)), [0, 1, 2, 3, 4, 0, 0])
+
+
+def test_missing_root_and_manifest(tmp_path):
+  with pytest.raises(FileNotFoundError, match="nowhere does not exist"):
+    AudioFolder(str(tmp_path / "nowhere"))
+  with pytest.raises(FileNotFoundError, match="manifest.csv does not exist"):
+    AudioFolder(str(tmp_path))
+
+
+def test_missing_column_lists_found_columns(folder_dir):
+  with pytest.raises(ValueError, match=r"\['instrument'\].*columns are "
+                     r"\['path', 'family', 'note', 'pitch', 'split'\]"):
+    AudioFolder(str(folder_dir), label_columns=("instrument",))
+  with pytest.raises(ValueError, match=r"no column \['file'\]"):
+    AudioFolder(str(folder_dir), path_column="file")
+
+
+def test_bad_cells_are_named(folder_dir):
+  with pytest.raises(ValueError, match=r"Line \d: column 'family' must be a "
+                     "number, got 'piano'"):
+    AudioFolder(str(folder_dir), regression_columns=("family",))
+  _write_manifest(folder_dir, [{"path": "mono.wav", "family": ""}])
+  with pytest.raises(ValueError, match=r"empty cells.*\(2, 'family'\)"):
+    AudioFolder(str(folder_dir), label_columns=("family",))
+
+
+@pytest.fixture
+def broken_dir(folder_dir):
+  """The WAV folder plus a corrupt WAV and a missing file in the manifest."""
+  (folder_dir / "bad.wav").write_bytes(b"RIFF" + bytes(range(256)) * 4)
+  with open(folder_dir / "manifest.csv", "a") as f:
+    f.write("bad.wav,piano,2,60,train\ngone.wav,piano,2,60,train\n")
+  return folder_dir
+
+
+def test_corrupt_and_missing_files_raise_with_their_names(broken_dir):
+  with pytest.raises(ValueError, match=r"Line 6: .*bad\.wav: cannot decode: "
+                     r".*WAVE.*on_error='skip'"):
+    AudioFolder(str(broken_dir))
+  (broken_dir / "bad.wav").unlink()
+  with pytest.raises(FileNotFoundError, match=r"bad\.wav: file not found"):
+    AudioFolder(str(broken_dir))
+
+
+def test_skip_counts_and_logs_bad_files(broken_dir, caplog):
+  with caplog.at_level(logging.WARNING):
+    folder = AudioFolder(str(broken_dir), split_column="split",
+                         label_columns=("family",), on_error="skip")
+  assert [(p.rsplit("/", 1)[-1], r.split(":")[0]) for p, r in folder.skipped] \
+      == [("bad.wav", "cannot decode"), ("gone.wav", "file not found")]
+  assert "Skipped 2 of 6 files" in caplog.text
+  assert folder.splits == {"train": 3, "validation": 1}
+  assert len(list(folder.as_dataset("train"))) == 3
+
+
+def test_unsupported_extension_and_bad_arguments(tmp_path):
+  (tmp_path / "a.ogg").write_bytes(b"")
+  _write_manifest(tmp_path, [{"path": "a.ogg"}])
+  with pytest.raises(ValueError, match=r"a\.ogg is not one of the supported"):
+    AudioFolder(str(tmp_path))
+  with pytest.raises(ValueError, match="on_error must be one of"):
+    AudioFolder(str(tmp_path), on_error="ignore")
+  with pytest.raises(ValueError, match="split_fractions"):
+    AudioFolder(str(tmp_path), split_fractions=(0.5, 0.5, 0.5))
+
+
+def test_folder_feeds_the_pretext_and_downstream_pipelines(folder_dir):
+  # pylint: disable=import-outside-toplevel
+  from s2l.data import frontends
+  from s2l.data import patches as patches_lib
+  from s2l.data import pipeline
+  folder = AudioFolder(str(folder_dir), duration_s=1.0, split_column="split",
+                       label_columns=("family",), regression_columns=("pitch",))
+  assert folder.tasks["family"].num_classes == 3
+  assert folder.tasks["pitch"].kind == "regression"
+  slicing = patches_lib.Slicing(nx=1, ny=4)
+  frontend = frontends.AudioFrontend(num_mel_bins=32)
+  patches, ranks = next(iter(pipeline.pretext_dataset(
+      folder, slicing=slicing, frontend=frontend, batch_size=2)))
+  assert patches.shape == (2, 4, 8, 1 + (16000 - 512) // 256, 1)
+  assert sorted(ranks.numpy()[0]) == [1, 2, 3, 4]
+  _, family = next(iter(pipeline.downstream_dataset(
+      folder, "train", "family", slicing=slicing, frontend=frontend,
+      batch_size=3)))
+  # Train rows in manifest order: piano, guitar, bass; ids in sorted order.
+  np.testing.assert_array_equal(family.numpy(), [2, 1, 0])
+  _, pitch = next(iter(pipeline.downstream_dataset(
+      folder, "train", "pitch", slicing=slicing, frontend=frontend,
+      batch_size=3)))
+  np.testing.assert_allclose(pitch.numpy(), [69.0, 83.5, 95.0])

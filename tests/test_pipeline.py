@@ -104,3 +104,42 @@ def test_downstream_counts_and_bad_task(mock_tfds):
   assert sizes == [4, 1]
   with pytest.raises(ValueError, match="tasks .*instrument_family"):
     pipeline.downstream_dataset("nsynth", "test", "timbre", slicing=FREQ10)
+
+
+@pytest.fixture(name="data_dir", scope="module")
+def _data_dir(tmp_path_factory):
+  return str(tmp_path_factory.mktemp("tfds"))
+
+
+def test_embedded_video_frames_are_the_patches(data_dir):
+  frontend = frontends.VideoFrontend(num_frames=8, size=32)
+  ds = pipeline.pretext_dataset("synthetic_video_tiny", slicing=FREQ10,
+                                frontend=frontend, batch_size=4,
+                                data_dir=data_dir, cache=True)
+  patches, ranks = _first(ds)
+  assert patches.shape == (4, 8, 32, 32, 3) and ranks.shape == (4, 8)
+  _, labels = _first(pipeline.downstream_dataset(
+      "synthetic_video_tiny", "validation", "label", slicing=FREQ10,
+      frontend=frontend, batch_size=10, data_dir=data_dir))
+  assert labels.shape == (10,) and labels.max() < 10
+
+
+def test_embedded_images_3x3(data_dir):
+  slicing = patches_lib.Slicing(nx=3, ny=3, gap=2, jitter=True)
+  frontend = frontends.ImageFrontend(size=48)
+  patches, ranks = _first(pipeline.pretext_dataset(
+      "synthetic_images_tiny", slicing=slicing, frontend=frontend,
+      batch_size=4, data_dir=data_dir))
+  assert patches.shape == (4, 9, 14, 14, 3) and ranks.shape == (4, 9)
+  _, labels = _first(pipeline.downstream_dataset(
+      "synthetic_images_tiny", "test", "labels", slicing=slicing,
+      frontend=frontend, batch_size=8, data_dir=data_dir))
+  assert labels.shape == (8, 10) and np.all(labels.sum(-1) >= 1)
+
+
+def test_ssv2_builder_through_mocked_tfds(mock_tfds):
+  del mock_tfds
+  patches, ranks = _first(pipeline.pretext_dataset(
+      "something_something_v2", slicing=FREQ10, batch_size=2,
+      frontend=frontends.VideoFrontend(num_frames=20, size=16)))
+  assert patches.shape == (2, 20, 16, 16, 3) and ranks.shape == (2, 20)

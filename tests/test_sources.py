@@ -43,3 +43,14 @@ def test_missing_real_data_says_how_to_get_it(name, hint, tmp_path):
   message = str(error.value)
   assert hint in message and "embedded twin" in message
   assert str(tmp_path) in message
+
+
+def test_embedded_tasks_match_their_builders():
+  # pylint: disable=import-outside-toplevel
+  from s2l.data import synthetic_images
+  from s2l.data import synthetic_video
+  assert sources.get("synthetic_video").tasks["label"].num_classes == len(
+      synthetic_video.CLASS_NAMES)
+  assert sources.get("synthetic_images").tasks["labels"].num_classes == len(
+      synthetic_images.CLASS_NAMES)
+  assert sources.get("synthetic_images_tiny").tfds_name.endswith("/tiny")

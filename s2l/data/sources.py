@@ -110,7 +110,8 @@ class Source:
       if not builder.is_prepared():
         logging.info("Generating %s in %s (first use, offline).",
                      self.tfds_name, builder.data_dir)
-      builder.download_and_prepare()
+      builder.download_and_prepare(download_config=tfds.download.
+                                   DownloadConfig(try_download_gcs=False))
     try:
       return builder.as_dataset(split=self.splits[split], shuffle_files=False)
     except AssertionError as error:  # TFDS's "could not find data" error.
@@ -172,12 +173,26 @@ _register(Source(
         "in RELEASE_DIR")))
 
 
-def embedded_source(name: str, tfds_name: str, modality: str,
-                    input_feature: str, tasks: Dict[str, Task],
-                    module: str) -> Source:
-  return Source(name, tfds_name, modality, input_feature,
-                {"train": "train", "validation": "validation",
-                 "test": "test"}, tasks, builder_module=module, embedded=True)
+def _register_embedded(name: str, tfds_name: str, modality: str,
+                       input_feature: str, tasks: Dict[str, Task],
+                       module: str) -> None:
+  """Registers `name` (config "default") and `name_tiny` (for smoke tests)."""
+  for suffix, config in (("", "default"), ("_tiny", "tiny")):
+    _register(Source(name + suffix, f"{tfds_name}/{config}", modality,
+                     input_feature, {"train": "train",
+                                     "validation": "validation",
+                                     "test": "test"}, tasks,
+                     builder_module=module, embedded=True))
+
+
+_register_embedded(
+    "synthetic_video", "s2l_synthetic_video", "video", "video",
+    {"label": Task("label", "classification", ("label",), 10)},
+    "s2l.data.synthetic_video")
+_register_embedded(
+    "synthetic_images", "s2l_synthetic_images", "image", "image",
+    {"labels": Task("labels", "multilabel", ("labels",), 10)},
+    "s2l.data.synthetic_images")
 
 
 def get(name: str) -> Source:

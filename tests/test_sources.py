@@ -48,7 +48,12 @@ def test_missing_real_data_says_how_to_get_it(name, hint, tmp_path):
 def test_embedded_tasks_match_their_builders():
   # pylint: disable=import-outside-toplevel
   from s2l.data import synthetic_images
+  from s2l.data import synthetic_notes
   from s2l.data import synthetic_video
+  notes = sources.get("synthetic_notes").tasks
+  assert notes["instrument_family"].num_classes == len(
+      synthetic_notes.FAMILY_NAMES)
+  assert notes["instrument"].num_classes == synthetic_notes.NUM_INSTRUMENTS
   assert sources.get("synthetic_video").tasks["label"].num_classes == len(
       synthetic_video.CLASS_NAMES)
   assert sources.get("synthetic_images").tasks["labels"].num_classes == len(

@@ -186,6 +186,14 @@ def _register_embedded(name: str, tfds_name: str, modality: str,
 
 
 _register_embedded(
+    "synthetic_notes", "s2l_synthetic_notes", "audio", "audio",
+    {"instrument_family": Task("instrument_family", "classification",
+                               ("instrument", "family"), 8),
+     "instrument": Task("instrument", "classification",
+                        ("instrument", "label"), 32),
+     "pitch": Task("pitch", "regression", ("pitch",))},
+    "s2l.data.synthetic_notes")
+_register_embedded(
     "synthetic_video", "s2l_synthetic_video", "video", "video",
     {"label": Task("label", "classification", ("label",), 10)},
     "s2l.data.synthetic_video")

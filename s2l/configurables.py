@@ -12,6 +12,8 @@ import gin
 
 from s2l import losses
 from s2l import permutations
+from s2l.data import frontends
+from s2l.data import patches
 
 LOSSES = (
     losses.PerturbedFenchelYoungLoss,
@@ -28,3 +30,7 @@ for _loss in LOSSES:
 gin.external_configurable(permutations.FixedPermutationSet.maximal_hamming,
                           name="maximal_hamming_permutation_set",
                           module="s2l.permutations")
+
+for _part in (patches.Slicing, frontends.AudioFrontend, frontends.ImageFrontend,
+              frontends.VideoFrontend):
+  gin.external_configurable(_part, module="s2l.data")

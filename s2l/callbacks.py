@@ -1,0 +1,122 @@
+"""Keras callbacks of the training entry point: progress, checkpoints, images.
+
+* `Progress`: a console line every few steps with the loss, partial ranks,
+  steps/s and the ETA, and steps/s and the learning rate in TensorBoard.
+* `SaveCheckpoint`: a `tf.train.CheckpointManager` save at the end of every
+  Keras epoch, which `train` makes one checkpoint interval long, so a killed
+  run loses at most one interval.
+* `Reassembly`: TensorBoard images of shuffled held-out inputs next to the
+  model's reassembly and the original (paper figure 2).
+"""
+
+import time
+from typing import Optional
+
+from absl import logging
+import tensorflow as tf
+
+from s2l.data import shuffling
+
+
+class Progress(tf.keras.callbacks.Callback):
+  """Logs progress every `every` steps; steps are counted by the optimizer."""
+
+  def __init__(self, total_steps: int, every: int = 50,
+               writer: Optional[tf.summary.SummaryWriter] = None):
+    super().__init__()
+    self.total_steps = total_steps
+    self.every = every
+    self.writer = writer
+    self._start = None
+    self._start_step = 0
+
+  def _step(self) -> int:
+    return int(self.model.optimizer.iterations.numpy())
+
+  def on_train_begin(self, logs=None):
+    self._start, self._start_step = time.perf_counter(), self._step()
+
+  def on_train_batch_end(self, batch, logs=None):
+    step = self._step()
+    if step % self.every and step != self.total_steps:
+      return
+    rate = (step - self._start_step) / max(time.perf_counter() - self._start,
+                                           1e-9)
+    eta = (self.total_steps - step) / rate if rate else float("inf")
+    logs = logs or {}
+    logging.info(
+        "step %d/%d  loss %.4f  partial ranks %.3f  %.1f steps/s  ETA %s",
+        step, self.total_steps, logs.get("loss", float("nan")),
+        logs.get("partial_ranks", float("nan")), rate,
+        time.strftime("%H:%M:%S", time.gmtime(eta)) if rate else "?")
+    if self.writer is not None:
+      learning_rate = self.model.optimizer.learning_rate
+      if callable(learning_rate):
+        learning_rate = learning_rate(self.model.optimizer.iterations)
+      with self.writer.as_default(step=step):
+        tf.summary.scalar("steps_per_second", rate)
+        tf.summary.scalar("learning_rate", learning_rate)
+
+
+class SaveCheckpoint(tf.keras.callbacks.Callback):
+  """Saves `manager`'s checkpoint, numbered by the step, after every epoch."""
+
+  def __init__(self, manager: tf.train.CheckpointManager):
+    super().__init__()
+    self.manager = manager
+
+  def on_epoch_end(self, epoch, logs=None):
+    path = self.manager.save(
+        checkpoint_number=self.model.optimizer.iterations)
+    logging.info("Saved checkpoint %s", path)
+
+
+def grid_image(patches: tf.Tensor, nx: int, ny: int) -> tf.Tensor:
+  """Lays patches [n, h, w, c] out as an ny × nx grid image, in [0, 1].
+
+  Video frames (n = T, nx = ny = 1) are laid out side by side.
+  """
+  n = patches.shape[0]
+  if nx * ny != n:
+    nx, ny = n, 1
+  rows = [tf.concat(tf.unstack(patches[r * nx:(r + 1) * nx]), axis=1)
+          for r in range(ny)]
+  image = tf.concat(rows, axis=0)
+  low, high = tf.reduce_min(image), tf.reduce_max(image)
+  return (image - low) / tf.maximum(high - low, 1e-6)
+
+
+class Reassembly(tf.keras.callbacks.Callback):
+  """Images of shuffled inputs, the model's reassembly and the original.
+
+  Args:
+    batch: a held-out (patches [B, n, ...], ranks [B, n]) batch.
+    nx, ny: the slicing grid (1, 1 for video).
+    writer: where to write the images.
+    num_examples: how many examples of the batch to show.
+  """
+
+  def __init__(self, batch, nx: int, ny: int,
+               writer: tf.summary.SummaryWriter, num_examples: int = 3):
+    super().__init__()
+    self.patches = batch[0][:num_examples]
+    self.ranks = batch[1][:num_examples]
+    self.nx, self.ny = nx, ny
+    self.writer = writer
+
+  def on_epoch_end(self, epoch, logs=None):
+    outputs = self.model(self.patches, training=False)
+    predicted = self.model.pretext_loss.predicted_ranks(outputs)
+    shown = {
+        "shuffled": self.patches,
+        "reassembled": shuffling.unshuffle(self.patches, predicted),
+        "original": shuffling.unshuffle(self.patches, self.ranks),
+    }
+    with self.writer.as_default(step=self.model.optimizer.iterations):
+      for name, patches in shown.items():
+        images = tf.stack([grid_image(p, self.nx, self.ny)
+                           for p in tf.unstack(patches)])
+        if images.shape[-1] not in (1, 3, 4):
+          images = images[..., :1]
+        tf.summary.image(f"reassembly/{name}", images,
+                         max_outputs=len(self.patches))

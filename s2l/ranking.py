@@ -239,8 +239,9 @@ def _block_sums(x: tf.Tensor, start: tf.Tensor) -> tf.Tensor:
   Segment sums add only the items of one block, so no rounding from other
   blocks leaks in (a cumulative sum would carry it along the row).
   """
-  n = x.shape[-1]
-  rows = tf.shape(x)[0]
+  # Dynamic sizes: under some strategies the upstream gradient's static
+  # shape is unknown.
+  rows, n = tf.shape(start)[0], tf.shape(start)[1]
   segment = start + n * tf.range(rows)[:, None]
   sums = tf.math.unsorted_segment_sum(
       tf.reshape(x, [-1]), tf.reshape(segment, [-1]), rows * n)

@@ -137,7 +137,8 @@ def train(model_dir: str,
   manager = tf.train.CheckpointManager(
       checkpoint, os.path.join(write_dir, CHECKPOINT_DIR), max_to_keep=3)
   if manager.latest_checkpoint:
-    checkpoint.restore(manager.latest_checkpoint)
+    # Optimizer slots are restored when the first step creates them.
+    checkpoint.restore(manager.latest_checkpoint).expect_partial()
   step = int(model.optimizer.iterations.numpy())
 
   # The model and data are built: the config is now complete.
@@ -145,9 +146,11 @@ def train(model_dir: str,
                          "w") as f:
     f.write(gin.operative_config_str())
   if step >= train_steps:
-    logging.info("%s already holds a run of %d steps: nothing to do.",
-                 model_dir, step)
-    return tf.keras.callbacks.History()
+    logging.info("%s holds %d of %d steps: nothing to train.", model_dir,
+                 step, train_steps)
+    history = tf.keras.callbacks.History()
+    history.epoch, history.history = [], {}
+    return history
   if step:
     logging.info("Resuming from %s at step %d.", manager.latest_checkpoint,
                  step)

@@ -1,0 +1,87 @@
+"""Tests for s2l/distribute.py: replicated training matches one device."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from s2l import distribute
+
+RUN = os.path.join(os.path.dirname(__file__), "distributed_run.py")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(name="data_dir", scope="module")
+def _data_dir(tmp_path_factory):
+  data_dir = str(tmp_path_factory.mktemp("tfds"))
+  # Build the tiny data once, so concurrent workers only read it.
+  import s2l.data.synthetic_notes  # pylint: disable=import-outside-toplevel,unused-import
+  tfds.builder("s2l_synthetic_notes/tiny",
+               data_dir=data_dir).download_and_prepare(
+                   download_config=tfds.download.DownloadConfig(
+                       try_download_gcs=False))
+  return data_dir
+
+
+def _start(model_dir, data_dir, strategy, cpus=1, tf_config=None):
+  env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
+  env.pop("TF_CONFIG", None)
+  if tf_config is not None:
+    env["TF_CONFIG"] = json.dumps(tf_config)
+  return subprocess.Popen(
+      [sys.executable, RUN, str(model_dir), data_dir, strategy, str(cpus)],
+      env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _losses(process):
+  output, _ = process.communicate(timeout=300)
+  assert process.returncode == 0, output[-3000:]
+  line = [l for l in output.splitlines() if l.startswith("LOSSES ")][-1]
+  return np.array(json.loads(line[len("LOSSES "):]))
+
+
+def _free_port():
+  with socket.socket() as s:
+    s.bind(("localhost", 0))
+    return s.getsockname()[1]
+
+
+def test_mirrored_on_two_cpus_matches_one_device(tmp_path, data_dir):
+  single = _losses(_start(tmp_path / "one", data_dir, "default"))
+  mirrored = _losses(_start(tmp_path / "two", data_dir, "mirrored", cpus=2))
+  assert len(single) == 3 and single[-1] < single[0]
+  np.testing.assert_allclose(mirrored, single, rtol=1e-4)
+
+
+def test_two_workers_on_localhost_match_one_device(tmp_path, data_dir):
+  single = _losses(_start(tmp_path / "one", data_dir, "default"))
+  workers = [f"localhost:{_free_port()}" for _ in range(2)]
+  processes = [
+      _start(tmp_path / "multi", data_dir, "multi_worker",
+             tf_config={"cluster": {"worker": workers},
+                        "task": {"type": "worker", "index": i}})
+      for i in range(2)]
+  chief, other = (_losses(p) for p in processes)
+  np.testing.assert_allclose(chief, single, rtol=1e-4)
+  np.testing.assert_allclose(other, single, rtol=1e-4)
+  # Only the chief writes to the model directory proper.
+  assert os.path.exists(tmp_path / "multi" / "encoder")
+  assert os.listdir(tmp_path / "multi" / "workers")
+
+
+def test_strategy_names(monkeypatch):
+  with pytest.raises(ValueError, match="one of"):
+    distribute.make_strategy("horovod")
+  monkeypatch.delenv("TF_CONFIG", raising=False)
+  with pytest.raises(ValueError, match="TF_CONFIG"):
+    distribute.make_strategy("multi_worker")
+  assert distribute.is_chief()
+  monkeypatch.setenv("TF_CONFIG", json.dumps(
+      {"cluster": {"worker": ["a:1", "b:2"]},
+       "task": {"type": "worker", "index": 1}}))
+  assert not distribute.is_chief()

@@ -1,0 +1,159 @@
+"""Tests for s2l/train.py: end-to-end runs on tiny embedded data."""
+
+import glob
+import os
+
+import gin
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from s2l import train as train_lib
+from s2l.data import pipeline
+from s2l.models import cfn
+
+GIN_DIR = train_lib.GIN_DIR
+# Runnable configs; common.gin is the base they include.
+TOP_LEVEL = sorted(c for c in glob.glob(os.path.join(GIN_DIR, "*.gin"))
+                   if not c.endswith("common.gin"))
+TINY = {"synthetic_notes": "synthetic_notes_tiny",
+        "synthetic_video": "synthetic_video_tiny",
+        "synthetic_images": "synthetic_images_tiny"}
+SMALL_MODEL = ["train.width = 0.03", "train.depth = 2",
+               "train.embedding_size = 256", "train.batch_size = 8",
+               "train.eval_batches = 1", "train.log_every = 5"]
+
+
+@pytest.fixture(autouse=True)
+def _clear_gin():
+  gin.clear_config()
+  yield
+  gin.clear_config()
+
+
+@pytest.fixture(name="data_dir", scope="module")
+def _data_dir(tmp_path_factory):
+  return str(tmp_path_factory.mktemp("tfds"))
+
+
+def _tiny_notes(data_dir, *extra, files=()):
+  train_lib.parse_gin(
+      [os.path.join(GIN_DIR, "synthetic_notes_freq10.gin"), *files],
+      SMALL_MODEL + [f"train.data_dir = '{data_dir}'",
+                     "train.source = 'synthetic_notes_tiny'",
+                     "AudioFrontend.frame_step = 512",
+                     "train.learning_rate = 3e-3", *extra])
+
+
+def test_end_to_end_run_writes_everything_and_learns(tmp_path, data_dir):
+  _tiny_notes(data_dir, "train.train_steps = 60",
+              "train.steps_per_checkpoint = 20")
+  history = train_lib.train(str(tmp_path))
+  losses = history.history["loss"]
+  assert len(losses) == 3 and losses[-1] < losses[0]
+  assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith(
+      "ckpt-60")
+  assert glob.glob(str(tmp_path / "train" / "events.out.tfevents.*"))
+  assert glob.glob(str(tmp_path / "validation" / "events.out.tfevents.*"))
+  config = (tmp_path / "operative_config.gin").read_text()
+  assert "train.source = 'synthetic_notes_tiny'" in config
+  assert "Slicing.ny = 10" in config
+
+
+def test_resumes_at_the_checkpoint_and_never_retrains(tmp_path, data_dir):
+  _tiny_notes(data_dir, "train.train_steps = 20",
+              "train.steps_per_checkpoint = 10")
+  train_lib.train(str(tmp_path))
+  # The same command with a longer schedule resumes at step 20 ...
+  gin.clear_config()
+  _tiny_notes(data_dir, "train.train_steps = 40",
+              "train.steps_per_checkpoint = 10")
+  history = train_lib.train(str(tmp_path))
+  assert history.epoch == [2, 3]
+  assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith(
+      "ckpt-40")
+  # ... and once complete, does nothing.
+  assert not train_lib.train(str(tmp_path)).epoch
+
+
+def test_encoder_export_round_trip(tmp_path, data_dir):
+  _tiny_notes(data_dir, "train.train_steps = 10",
+              "train.steps_per_checkpoint = 10")
+  train_lib.train(str(tmp_path))
+  patches, _ = next(iter(pipeline.downstream_dataset(
+      "synthetic_notes_tiny", "test", "pitch",
+      slicing=gin.get_configurable("Slicing")(),
+      frontend=gin.get_configurable("AudioFrontend")(), batch_size=4,
+      data_dir=data_dir)))
+  keras_encoder = tf.keras.models.load_model(str(tmp_path / "encoder"))
+  embedding = keras_encoder(patches).numpy()
+  assert embedding.shape == (4, round(256 * 0.03))
+  saved = tf.saved_model.load(str(tmp_path / "encoder"))
+  np.testing.assert_allclose(saved(patches, training=False).numpy(),
+                             embedding, rtol=1e-5)
+  # It is the trained network's embedding layer.
+  network = tf.train.Checkpoint(network=cfn.context_free_network(
+      10, patches.shape[2:], 10, width=0.03, depth=2, embedding_size=256))
+  network.restore(tf.train.latest_checkpoint(
+      str(tmp_path / "checkpoints"))).expect_partial()
+  np.testing.assert_allclose(
+      cfn.embedding_model(network.network)(patches).numpy(), embedding,
+      rtol=1e-5)
+
+
+def test_bad_bindings_and_files_fail_before_reading_data(tmp_path):
+  config = os.path.join(GIN_DIR, "synthetic_notes_freq10.gin")
+  with pytest.raises(ValueError, match="train_stepz"):
+    train_lib.parse_gin([config], ["train.train_stepz = 10"])
+  gin.clear_config()
+  with pytest.raises(ValueError, match="No configurable matching 'Slicin'"):
+    train_lib.parse_gin([config], ["Slicin.ny = 4"])
+  gin.clear_config()
+  with pytest.raises(FileNotFoundError, match="does not exist"):
+    train_lib.parse_gin(["gin/nsynth_freq100.gin"], [])
+  gin.clear_config()
+  train_lib.parse_gin([config], ["train.train_steps = 25",
+                                 "train.steps_per_checkpoint = 10"])
+  with pytest.raises(ValueError, match="multiple of steps_per_checkpoint"):
+    train_lib.train(str(tmp_path))
+  with pytest.raises(ValueError, match="strategy must be one of"):
+    train_lib.train(str(tmp_path), train_steps=10, steps_per_checkpoint=10,
+                    strategy="mirored")
+  assert not os.listdir(tmp_path)
+
+
+@pytest.mark.parametrize("config", [os.path.basename(c) for c in TOP_LEVEL])
+def test_every_config_builds_its_model_and_pipeline(config, tmp_path,
+                                                    data_dir):
+  train_lib.parse_gin([os.path.join(GIN_DIR, config)],
+                      SMALL_MODEL + [f"train.data_dir = '{data_dir}'"])
+  source = gin.query_parameter("train.source")
+  # train_steps = 0 builds the data and model, writes the config, trains 0.
+  overrides = dict(train_steps=0, width=0.03, depth=2)
+  if source in TINY:
+    train_lib.train(str(tmp_path), source=TINY[source], **overrides)
+  else:
+    with tfds.testing.mock_data(num_examples=4,
+                                policy=tfds.testing.MockPolicy.USE_CODE):
+      train_lib.train(str(tmp_path), **overrides)
+  assert (tmp_path / "operative_config.gin").exists()
+
+
+@pytest.mark.parametrize("loss", sorted(os.listdir(os.path.join(GIN_DIR,
+                                                                "losses"))))
+def test_every_loss_config_trains_a_step(loss, tmp_path, data_dir):
+  _tiny_notes(data_dir, "train.train_steps = 2",
+              "train.steps_per_checkpoint = 2",
+              files=[os.path.join(GIN_DIR, "losses", loss)])
+  history = train_lib.train(str(tmp_path))
+  assert np.isfinite(history.history["loss"]).all()
+
+
+@pytest.mark.parametrize("slicing", sorted(
+    s for s in os.listdir(os.path.join(GIN_DIR, "slicing"))
+    if s != "grid3x3.gin"))
+def test_every_audio_slicing_config_builds(slicing, tmp_path, data_dir):
+  _tiny_notes(data_dir, files=[os.path.join(GIN_DIR, "slicing", slicing)])
+  train_lib.train(str(tmp_path), train_steps=0)
+  assert (tmp_path / "operative_config.gin").exists()

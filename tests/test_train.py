@@ -2,6 +2,11 @@
 
 import glob
 import os
+import re
+import signal
+import subprocess
+import sys
+import time
 
 import gin
 import numpy as np
@@ -14,6 +19,7 @@ from s2l.data import pipeline
 from s2l.models import cfn
 
 GIN_DIR = train_lib.GIN_DIR
+ROOT = os.path.dirname(GIN_DIR)
 # Runnable configs; common.gin is the base they include.
 TOP_LEVEL = sorted(c for c in glob.glob(os.path.join(GIN_DIR, "*.gin"))
                    if not c.endswith("common.gin"))
@@ -157,3 +163,41 @@ def test_every_audio_slicing_config_builds(slicing, tmp_path, data_dir):
   _tiny_notes(data_dir, files=[os.path.join(GIN_DIR, "slicing", slicing)])
   train_lib.train(str(tmp_path), train_steps=0)
   assert (tmp_path / "operative_config.gin").exists()
+
+
+def test_same_seed_same_metrics(tmp_path, data_dir):
+  histories = []
+  for run in ("a", "b"):
+    gin.clear_config()
+    _tiny_notes(data_dir, "train.train_steps = 20",
+                "train.steps_per_checkpoint = 10")
+    histories.append(train_lib.train(str(tmp_path / run)).history)
+  assert histories[0] == histories[1]
+
+
+def test_sigkill_loses_at_most_one_checkpoint_interval(tmp_path, data_dir):
+  params = SMALL_MODEL + [
+      f"train.data_dir = '{data_dir}'", "train.source = 'synthetic_notes_tiny'",
+      "AudioFrontend.frame_step = 512", "train.train_steps = 2000",
+      "train.steps_per_checkpoint = 10"]
+  command = [sys.executable, "-m", "s2l.train", f"--model_dir={tmp_path}",
+             "--gin_file=" + os.path.join(GIN_DIR, "synthetic_notes_freq10.gin")
+             ] + [f"--gin_param={p}" for p in params]
+  env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
+  with open(tmp_path / "log.txt", "w") as log:
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
+    deadline = time.time() + 240
+    while not glob.glob(str(tmp_path / "checkpoints" / "ckpt-20.index")):
+      assert process.poll() is None and time.time() < deadline
+      time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+  logged = [int(m) for m in re.findall(r"step (\d+)/2000",
+                                       (tmp_path / "log.txt").read_text())]
+  saved = int(tf.train.latest_checkpoint(str(tmp_path / "checkpoints"))
+              .rsplit("-", 1)[1])
+  assert saved >= 20 and max(logged) - saved <= 10
+  _tiny_notes(data_dir, f"train.train_steps = {saved + 10}",
+              "train.steps_per_checkpoint = 10")
+  history = train_lib.train(str(tmp_path))
+  assert history.epoch == [saved // 10]

@@ -121,8 +121,14 @@ def train(model_dir: str,
       model_dir, "workers", str(os.getpid()))
   tf.io.gfile.makedirs(write_dir)
 
+  # Checkpoints are numbered by step, so a resumed run knows its step before
+  # building anything, and draws new permutations rather than replaying the
+  # ones before the checkpoint.
+  latest = tf.train.latest_checkpoint(os.path.join(write_dir, CHECKPOINT_DIR))
+  start_step = int(latest.rsplit("-", 1)[1]) if latest else 0
   train_ds, eval_ds = _datasets(source, slicing, frontend, loss, batch_size,
-                                seed, cache, data_dir, eval_batches)
+                                seed + 7919 * start_step, cache, data_dir,
+                                eval_batches)
   patch_shape = train_ds.element_spec[0].shape[2:]
   num_patches = train_ds.element_spec[0].shape[1]
   with distribution.scope():
@@ -154,9 +160,6 @@ def train(model_dir: str,
   if step:
     logging.info("Resuming from %s at step %d.", manager.latest_checkpoint,
                  step)
-    # New permutations rather than a replay of those before the checkpoint.
-    train_ds, _ = _datasets(source, slicing, frontend, loss, batch_size,
-                            seed + 7919 * step, cache, data_dir, eval_batches)
 
   train_writer = tf.summary.create_file_writer(os.path.join(write_dir,
                                                             "train"))

@@ -102,8 +102,8 @@ def test_builder_is_registered_with_its_configs(tmp_path):
   builder = tfds.builder("s2l_synthetic_notes", data_dir=str(tmp_path))
   assert isinstance(builder, sn.SyntheticNotes)
   assert builder.builder_config.name == "default"
-  assert str(builder.version) == "1.0.0"
-  assert "1.0.0" in sn.SyntheticNotes.RELEASE_NOTES
+  assert str(builder.version) == "1.1.0"
+  assert "1.1.0" in sn.SyntheticNotes.RELEASE_NOTES
   config = builder.builder_config
   assert (config.duration_s, config.sample_rate) == (4.0, 16000)
   assert config.num_train + config.num_validation + config.num_test >= 2000
@@ -118,7 +118,7 @@ def test_features_mirror_nsynth(tmp_path):
   assert set(features.keys()) == {"audio", "id", "instrument", "pitch"}
   assert isinstance(features["audio"], tfds.features.Audio)
   assert features["audio"].sample_rate == 16000
-  assert features["audio"].dtype == tf.float32
+  assert features["audio"].dtype == tf.int16
   assert isinstance(features["id"], tfds.features.Text)
   family = features["instrument"]["family"]
   assert tuple(family.names) == sn.FAMILY_NAMES
@@ -136,9 +136,10 @@ def test_tiny_splits_shapes_dtypes_and_labels(tiny):
     all_ids += list(examples)
     for ex in examples.values():
       audio = ex["audio"]
-      assert audio.shape == (SR,) and audio.dtype == np.float32
+      assert audio.shape == (SR,) and audio.dtype == np.int16
       assert np.isfinite(audio).all()
-      assert 0.9 * 0.4 - 1e-6 <= np.abs(audio).max() <= 0.9 + 1e-6
+      peak = np.abs(audio.astype(np.int32)).max() / 32767
+      assert 0.9 * 0.4 - 1e-4 <= peak <= 0.9 + 1e-4
       label, family = ex["instrument"]["label"], ex["instrument"]["family"]
       assert 0 <= label < sn.NUM_INSTRUMENTS
       assert family == sn.instrument_family(label)
@@ -170,7 +171,7 @@ def test_examples_are_a_function_of_seed_split_and_index(tiny):
                                  config.duration_s, config.sample_rate,
                                  note["rng"])
       ex = tiny[split][f"{split}_{index:05d}"]
-      np.testing.assert_array_equal(ex["audio"], audio)
+      np.testing.assert_array_equal(ex["audio"], sn.to_pcm16(audio))
       assert ex["instrument"]["label"] == note["instrument"]
       assert ex["pitch"] == note["pitch"]
 
@@ -335,3 +336,12 @@ def test_instrument_family_and_pitch_range():
     assert len(playing) >= 5, pitch
   with pytest.raises(ValueError, match="instrument must be"):
     sn.instrument_family(-1)
+
+
+def test_pcm16_round_trip_and_full_scale():
+  audio = np.array([0.0, 0.5, -0.5, 1.0, -1.0, 2.0], np.float32)
+  pcm = sn.to_pcm16(audio)
+  assert pcm.dtype == np.int16
+  np.testing.assert_array_equal(pcm, [0, 16384, -16384, 32767, -32767, 32767])
+  note = _note(5, 60, seed=3)
+  np.testing.assert_allclose(sn.to_pcm16(note) / 32767, note, atol=1 / 32767)

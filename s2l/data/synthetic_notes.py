@@ -358,9 +358,9 @@ class SyntheticNotesConfig(tfds.core.BuilderConfig):
   """
   duration_s: float = 4.0
   sample_rate: int = 16000
-  num_train: int = 3000
+  num_train: int = 6000
   num_validation: int = 500
-  num_test: int = 500
+  num_test: int = 1000
   seed: int = 0
 
   def __post_init__(self):
@@ -399,19 +399,25 @@ def draw_note(seed: int, split: str, index: int) -> dict:
           "velocity": float(rng.uniform(0.4, 1.0)), "rng": rng}
 
 
+def to_pcm16(audio: np.ndarray) -> np.ndarray:
+  """float32 in [-1, 1] to 16-bit PCM, the format of NSynth's recordings."""
+  return np.round(np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16)
+
+
 class _RawAudio(tfds.features.Audio):
   """`tfds.features.Audio` stored as raw bytes, read back as the same tensor.
 
   With the pure-Python protobuf that TF 2.15 installs, writing 64k samples as
-  a float list takes ~60 ms per note, most of the build. Stock `Audio` passes
-  numpy arrays through without applying its `encoding`, hence this subclass.
+  a numeric list takes ~60 ms per note, most of the build. Stock `Audio`
+  passes numpy arrays through without applying its `encoding`, hence this
+  subclass.
   """
 
   def __init__(self, **kwargs):
     super().__init__(encoding=tfds.features.Encoding.BYTES, **kwargs)
 
   def encode_example(self, audio):
-    """Returns the raw bytes of audio, [num_samples] float32."""
+    """Returns the raw bytes of audio, [num_samples] int16."""
     return tfds.features.Tensor.encode_example(self, np.asarray(audio))
 
 
@@ -419,12 +425,16 @@ class SyntheticNotes(tfds.core.GeneratorBasedBuilder):
   """NSynth-like notes synthesised locally, deterministically."""
 
   name = "s2l_synthetic_notes"
-  VERSION = tfds.core.Version("1.0.0")
-  RELEASE_NOTES = {"1.0.0": "Initial release."}
+  VERSION = tfds.core.Version("1.1.0")
+  RELEASE_NOTES = {
+      "1.0.0": "Initial release.",
+      "1.1.0": "16-bit PCM audio (half the disk); 6000/500/1000 notes, so "
+               "probes can use up to 5000 labelled notes as in the paper.",
+  }
   BUILDER_CONFIGS = [
       SyntheticNotesConfig(
           name="default",
-          description="4 s notes at 16 kHz, as NSynth; 3000/500/500 notes."),
+          description="4 s notes at 16 kHz, as NSynth; 6000/500/1000 notes."),
       SyntheticNotesConfig(
           name="tiny", description="1 s notes, 24/8/8 notes, for tests.",
           duration_s=1.0, num_train=24, num_validation=8, num_test=8),
@@ -438,7 +448,9 @@ class SyntheticNotes(tfds.core.GeneratorBasedBuilder):
         builder=self,
         description=_DESCRIPTION,
         features=tfds.features.FeaturesDict({
-            "audio": _RawAudio(shape=(num_samples,), dtype=tf.float32,
+            # int16 like NSynth's WAVs; s2l's spectrogram front end scales
+            # it to [-1, 1).
+            "audio": _RawAudio(shape=(num_samples,), dtype=tf.int16,
                                sample_rate=config.sample_rate),
             "id": tfds.features.Text(),
             "instrument": tfds.features.FeaturesDict({
@@ -464,7 +476,7 @@ class SyntheticNotes(tfds.core.GeneratorBasedBuilder):
           config.duration_s, config.sample_rate, note["rng"])
       key = f"{split}_{index:05d}"
       yield key, {
-          "audio": audio,
+          "audio": to_pcm16(audio),
           "id": key,
           "instrument": {"family": note["family"],
                          "label": note["instrument"]},

@@ -200,15 +200,14 @@ GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(
 def parse_gin(gin_files: Sequence[str], gin_params: Sequence[str]) -> None:
   """Parses gin files and bindings, failing on any unknown name.
 
-  `include` statements resolve against each file's directory and the
-  repository's gin/ directory, so configs run from any working directory.
+  `include` paths are relative to the repository root ("gin/common.gin"),
+  which is also a search path, so configs run from any working directory.
   """
   for path in gin_files:
     if not tf.io.gfile.exists(path):
       raise FileNotFoundError(f"gin file {path!r} does not exist; the configs"
                               f" are in {GIN_DIR}.")
-    gin.add_config_file_search_path(os.path.dirname(os.path.abspath(path)))
-  gin.add_config_file_search_path(GIN_DIR)
+  gin.add_config_file_search_path(os.path.dirname(GIN_DIR))
   gin.parse_config_files_and_bindings(gin_files, gin_params)
 
 

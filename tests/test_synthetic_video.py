@@ -102,14 +102,30 @@ def test_render_clip_shape_dtype_and_determinism():
   assert np.abs(np.diff(first.astype(int), axis=0)).max() > 50
 
 
-@pytest.mark.parametrize("label", range(0, NUM_CLASSES, 2))
-def test_odd_class_is_the_even_class_played_backwards(label):
-  # Hence both classes of a pair have the same distribution of unordered
-  # frames: only their order tells them apart.
-  forward = _clip(label, (8, 32, 32), 0)
-  backward = synthetic_video.render_clip(
-      label + 1, 8, 32, 32, np.random.default_rng([7, label, 0]))
-  np.testing.assert_array_equal(backward, forward[::-1])
+@pytest.mark.parametrize("label", [0, 1, 2, 3])
+def test_every_motion_accelerates_so_time_has_an_arrow(label):
+  # The object moves further per frame late in the clip than early on, in
+  # both classes of a pair; a clip played backwards decelerates, which no
+  # clip does, so the order of its frames can be recovered.
+  axis = "x" if label < 2 else "y"
+  for index in range(CLIPS_PER_CLASS):
+    path = _stats(_clip(label, (12, 48, 48), index))[axis]
+    steps = np.abs(np.diff(path))
+    assert steps[-4:].mean() > 2 * steps[:4].mean(), (label, steps)
+    reversed_steps = steps[::-1]
+    assert reversed_steps[-4:].mean() < reversed_steps[:4].mean()
+
+
+# Not the fades (6): a fading-in object has no centroid at the start.
+@pytest.mark.parametrize("label", [0, 2, 4, 8])
+def test_pairs_follow_one_path_in_opposite_directions(label):
+  forward = _stats(_clip(label, (10, 48, 48), 0))
+  backward = _stats(synthetic_video.render_clip(
+      label + 1, 10, 48, 48, np.random.default_rng([7, label, 0])))
+  # Same generator state: the backward clip ends where the forward starts.
+  for key in ("x", "y"):
+    assert abs(backward[key][-1] - forward[key][0]) < 0.08, key
+    assert abs(backward[key][0] - forward[key][-1]) < 0.08, key
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -133,8 +149,10 @@ def test_measured_motion_follows_the_label(label, size):
       assert abs(s["x"][-1 if forward else 0] - 0.5) < 0.45, name
     else:
       turns = (np.diff(s["theta"]) + np.pi / 2) % np.pi - np.pi / 2
-      # Every step turns the same way, by less than a quarter turn.
-      assert np.all(sign * turns > 0), (name, turns)
+      # Every step turns the same way, by less than a quarter turn; the first
+      # ones, from rest, barely turn, so measurement noise may flip them.
+      assert np.all(sign * turns > -0.05), (name, turns)
+      assert np.all(sign * turns[len(turns) // 2:] > 0), (name, turns)
       assert sign * _turn(s["theta"]) > np.deg2rad(90), name
       assert np.ptp(s["area"]) < 0.5 * s["area"].mean(), name
 

@@ -8,12 +8,16 @@ right to left"). This module holds `SyntheticVideo`, a TFDS builder
 first use, with the 'video', 'label' and 'id' features of
 `s2l.data.something_something`.
 
-The classes come in time-reversed pairs (`reverse_class`): a clip of one class
-played backwards is a clip of the other, and the renderer draws the odd class
-of a pair by reversing a clip of the even one, so both classes have exactly
-the same distribution of unordered frames. Only frame order tells a pair
-apart, which is what the reordering pretext task teaches; which of the five
-kinds of motion a clip shows can be read from its frames without their order.
+The classes come in pairs of opposite motions (`reverse_class`): a clip of
+one class played backwards shows the path of the other. Only frame order
+tells a pair apart, which is what the reordering pretext task teaches; which
+of the five kinds of motion a clip shows can be read from its frames without
+their order. Every motion starts slowly and accelerates, as things do under
+gravity or a push: this arrow of time is what makes the order of frames
+recoverable at all (a time-symmetric data set, where each clip's reversal is
+as likely as the clip, leaves every order ambiguous up to reversal, and the
+pretext task does not learn). Played backwards, a clip decelerates, which no
+clip of the data set does.
 
 Each clip shows one saturated object (random shape, colour, size, speed
 profile and start) over a static, low-saturation textured background with,
@@ -61,9 +65,9 @@ def reverse_class(label: int) -> int:
 
 
 def _profile(rng, num_frames):
-  """[T] increasing progress from 0 to 1 with a random speed profile."""
+  """[T] progress from 0 to 1, from rest and accelerating (t^p, p > 1)."""
   t = np.linspace(0.0, 1.0, num_frames)
-  return t**rng.uniform(0.6, 1.6)
+  return t**rng.uniform(1.6, 2.6)
 
 
 def _background(rng, height, width):
@@ -97,10 +101,16 @@ def _background(rng, height, width):
   return scene
 
 
-def _trajectory(kind, rng, num_frames, height, width):
-  """Per-frame centre x, y, radius, angle and opacity, each [T] float."""
+def _trajectory(kind, rng, num_frames, height, width, backward):
+  """Per-frame centre x, y, radius, angle and opacity, each [T] float.
+
+  `backward` runs the same path the other way (the pair's other class),
+  still accelerating: progress goes from 1 to 0 as 1 − t^p.
+  """
   size = min(height, width)
   progress = _profile(rng, num_frames)
+  if backward:
+    progress = 1.0 - progress
   ones = np.ones(num_frames)
   radius = size * rng.uniform(0.09, 0.14) * ones
   angle = rng.uniform(0, 2 * np.pi) * ones
@@ -147,7 +157,8 @@ def render_clip(label: int, num_frames: int, height: int, width: int,
 
   Returns:
     [T, H, W, 3] uint8 frames. For the same generator state, the clips of
-    `label` and `reverse_class(label)` are each other's time reversal.
+    `label` and `reverse_class(label)` follow the same path in opposite
+    directions, both accelerating.
 
   Raises:
     ValueError: for an unknown label or a size too small to draw.
@@ -159,7 +170,7 @@ def render_clip(label: int, num_frames: int, height: int, width: int,
   kind = _KINDS[label // 2]
   scene = _background(rng, height, width)
   x, y, radius, angle, opacity = _trajectory(kind, rng, num_frames, height,
-                                             width)
+                                             width, backward=label % 2 == 1)
   shapes = _ROTATING_SHAPES if kind == "rotation" else _SHAPES
   shape = shapes[rng.integers(len(shapes))]
   colour = hsv_to_rgb([rng.uniform(), rng.uniform(0.7, 1.0),
@@ -176,7 +187,7 @@ def render_clip(label: int, num_frames: int, height: int, width: int,
   frames = scene[None] * (1 - alpha) + colour * alpha
   frames *= flicker[:, None, None, None]
   frames = np.clip(np.round(frames * 255), 0, 255).astype(np.uint8)
-  return frames[::-1].copy() if label % 2 else frames
+  return frames
 
 
 @dataclasses.dataclass(eq=False)
@@ -213,8 +224,13 @@ class SyntheticVideo(tfds.core.GeneratorBasedBuilder):
   """Direction-of-motion clips, generated locally on first use."""
 
   name = "s2l_synthetic_video"
-  VERSION = tfds.core.Version("1.0.0")
-  RELEASE_NOTES = {"1.0.0": "Initial release."}
+  VERSION = tfds.core.Version("1.1.0")
+  RELEASE_NOTES = {
+      "1.0.0": "Initial release.",
+      "1.1.0": "Motions accelerate from rest, giving time an arrow: in 1.0.0 "
+               "each clip's reversal was as likely as the clip, and frame "
+               "order could not be learnt.",
+  }
   BUILDER_CONFIGS = [
       SyntheticVideoConfig(
           name="default",

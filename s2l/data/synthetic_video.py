@@ -35,9 +35,9 @@ from typing import Dict
 import numpy as np
 import tensorflow_datasets as tfds
 
-from s2l.data.synthetic_images import hsv_to_rgb
-from s2l.data.synthetic_images import shape_coverage
-from s2l.data.synthetic_images import smooth_noise
+from s2l.data.drawing import hsv_to_rgb
+from s2l.data.drawing import shape_coverage
+from s2l.data.drawing import smooth_noise
 
 # Pairs (2k, 2k + 1) are time reversals of each other; the even one is drawn.
 CLASS_NAMES = (

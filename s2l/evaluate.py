@@ -1,0 +1,183 @@
+r"""Downstream probes of a pre-trained encoder (paper sections 2.3, 3).
+
+    python -m s2l.evaluate --model_dir=/tmp/s2l/notes \
+        [--gin_param='evaluate.num_examples = (500, 1000)']
+
+Reads the pre-training run in `model_dir`: its operative gin config gives the
+data source, slicing and front end, so the probe sees the patches the encoder
+was trained on, unshuffled; its exported encoder (`model_dir/encoder`) is
+frozen and probed on every downstream task of the source, for each number of
+labelled examples and seed, next to the baselines, and the results are
+written as JSON in `model_dir/probe.json`:
+
+    {"source": ..., "results": {task: {baseline: {num_examples:
+        {"metric": "accuracy", "values": [per seed], "mean": m, "std": s}}}}}
+
+Baselines: "pretrained" (the frozen encoder), "random" (the same encoder
+architecture, untrained and frozen: the paper's Random Embedding) and
+"supervised" (the same architecture trained end to end on the labelled
+examples: "without pre-training" in figure 3). Seeds vary the head's
+initialisation and batch order; the labelled examples are the first
+`num_examples` of the training split.
+"""
+
+import json
+import os
+from typing import Dict, Optional, Sequence
+
+from absl import app
+from absl import flags
+from absl import logging
+import gin
+import numpy as np
+import tensorflow as tf
+
+from s2l import configurables  # pylint: disable=unused-import (gin names)
+from s2l import probe
+from s2l import train as train_lib
+from s2l.data import pipeline
+from s2l.data import sources
+
+BASELINES = ("pretrained", "random", "supervised")
+RESULTS_FILE = "probe.json"
+
+
+def _pretraining_setting(name: str):
+  """A value bound to `train` in the parsed operative config."""
+  value = gin.query_parameter(f"train.{name}")
+  if isinstance(value, gin.config.ConfigurableReference):
+    return value.scoped_configurable_fn()
+  return value
+
+
+def _summary(values: Sequence[float], metric: str) -> Dict:
+  return {"metric": metric, "values": [float(v) for v in values],
+          "mean": float(np.mean(values)), "std": float(np.std(values))}
+
+
+@gin.configurable(denylist=["model_dir"])
+def evaluate(model_dir: str,
+             tasks: Optional[Sequence[str]] = None,
+             num_examples: Sequence[int] = (500, 1000),
+             seeds: Sequence[int] = (0, 1, 2),
+             baselines: Sequence[str] = ("pretrained", "random"),
+             head: Optional[str] = None,
+             epochs: int = 100,
+             supervised_epochs: int = 30,
+             learning_rate: float = 1e-3,
+             hidden_units: int = 512,
+             batch_size: int = 64,
+             test_examples: Optional[int] = None) -> Dict:
+  """Probes the encoder of `model_dir` on every downstream task.
+
+  Args:
+    model_dir: a directory written by `s2l.train` (after its gin config has
+      been parsed, see `main`).
+    tasks: tasks to probe; all of the source's if None.
+    num_examples: numbers of labelled training examples (data regimes).
+    seeds: seeds per setting; results give their mean and std.
+    baselines: any of "pretrained", "random", "supervised".
+    head: "mlp" or "linear"; the modality's default (section 2.3) if None.
+    epochs: head training epochs on the embeddings.
+    supervised_epochs: epochs of the end-to-end supervised baseline.
+    learning_rate: Adam's learning rate for heads and the baseline.
+    hidden_units: MLP width.
+    batch_size: batch of the supervised baseline and of embedding.
+    test_examples: score on the first examples of the test split only.
+
+  Returns:
+    The results dict, also written to `model_dir/probe.json`.
+  """
+  for baseline in baselines:
+    if baseline not in BASELINES:
+      raise ValueError(f"baselines must be among {BASELINES}, got "
+                       f"{baseline!r}.")
+  encoder_dir = os.path.join(model_dir, train_lib.ENCODER_DIR)
+  if not tf.io.gfile.exists(encoder_dir):
+    raise FileNotFoundError(
+        f"no exported encoder in {encoder_dir}: run s2l.train to completion "
+        f"with --model_dir={model_dir} first.")
+  source = sources.get(_pretraining_setting("source"))
+  head = head or probe.default_head(source.modality)
+  data = dict(slicing=_pretraining_setting("slicing"),
+              frontend=_pretraining_setting("frontend"),
+              data_dir=_pretraining_setting("data_dir"),
+              batch_size=batch_size)
+  tasks = list(tasks or source.tasks)
+  pretrained = tf.keras.models.load_model(encoder_dir, compile=False)
+  pretrained.trainable = False
+  encoders = {"pretrained": pretrained}
+  if "random" in baselines:
+    tf.keras.utils.set_random_seed(0)
+    encoders["random"] = tf.keras.models.clone_model(pretrained)
+    encoders["random"].trainable = False
+
+  results = {}
+  for task_name in tasks:
+    task = source.tasks[task_name]
+    test_ds = pipeline.downstream_dataset(
+        source, "test", task_name, num_examples=test_examples, **data)
+    largest = pipeline.downstream_dataset(
+        source, "train", task_name, num_examples=max(num_examples), **data)
+    results[task_name] = {}
+    for name, encoder in encoders.items():
+      if name not in baselines:
+        continue
+      train_all = probe.embed(encoder, largest)
+      test = probe.embed(encoder, test_ds)
+      results[task_name][name] = {}
+      for count in num_examples:
+        train = (train_all[0][:count], train_all[1][:count])
+        values = [probe.train_head(task, head, train, test, seed, epochs,
+                                   learning_rate=learning_rate,
+                                   hidden_units=hidden_units)
+                  for seed in seeds]
+        results[task_name][name][str(count)] = _summary(
+            values, probe.METRICS[task.kind])
+        logging.info("%s %s %d labels: %s %.4f ± %.4f", task_name, name,
+                     count, probe.METRICS[task.kind], np.mean(values),
+                     np.std(values))
+    if "supervised" in baselines:
+      results[task_name]["supervised"] = {}
+      for count in num_examples:
+        train_ds = pipeline.downstream_dataset(
+            source, "train", task_name, num_examples=count, **data)
+        values = [probe.train_supervised(
+            task, pretrained, head, train_ds, test_ds, seed,
+            supervised_epochs, learning_rate, hidden_units)
+                  for seed in seeds]
+        results[task_name]["supervised"][str(count)] = _summary(
+            values, probe.METRICS[task.kind])
+  output = {"source": source.name, "head": head, "results": results}
+  with tf.io.gfile.GFile(os.path.join(model_dir, RESULTS_FILE), "w") as f:
+    json.dump(output, f, indent=2)
+  return output
+
+
+# --model_dir, --gin_file and --gin_param are defined by s2l.train, which
+# this module imports: the two entry points take the same flags.
+FLAGS = flags.FLAGS
+
+
+def parse_run_config(model_dir: str, gin_files: Sequence[str] = (),
+                     gin_params: Sequence[str] = ()) -> None:
+  """Parses the run's operative config, then the extra files and bindings."""
+  config = os.path.join(model_dir, "operative_config.gin")
+  if not tf.io.gfile.exists(config):
+    raise FileNotFoundError(f"{config} does not exist: --model_dir must be a "
+                            "directory written by s2l.train.")
+  train_lib.parse_gin([config, *gin_files], gin_params)
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  if not FLAGS.model_dir:
+    raise app.UsageError("--model_dir is required.")
+  parse_run_config(FLAGS.model_dir, FLAGS.gin_file, FLAGS.gin_param)
+  output = evaluate(FLAGS.model_dir)
+  print(json.dumps(output["results"], indent=2))
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,169 @@
+"""Downstream probes of a frozen encoder (paper section 2.3, "Downstream task").
+
+The pre-trained CFN is truncated at its first aggregate fully connected layer
+(the `embedding` layer), frozen, and fed unshuffled patches; a low-capacity
+head is trained on its embeddings: a 3-layer MLP for audio and video, a linear
+classifier for images. Classification heads use softmax cross-entropy and
+report accuracy, regression a scalar output with mean squared error, and
+multi-label tasks (VOC) sigmoid outputs with the mean over classes of the
+ROC AUC.
+
+The embeddings of a frozen encoder do not change during probe training, so
+they are computed once per split and the head trains on them directly.
+"""
+
+from typing import Tuple
+
+import numpy as np
+import tensorflow as tf
+
+from s2l.data import sources
+
+HEADS = ("mlp", "linear")
+METRICS = {"classification": "accuracy", "regression": "mse",
+           "multilabel": "mean_auc"}
+
+
+def default_head(modality: str) -> str:
+  """The paper's head: a linear classifier for images, else a 3-layer MLP."""
+  return "linear" if modality == "image" else "mlp"
+
+
+def make_head(kind: str, num_outputs: int, hidden_units: int = 512,
+              name: str = "probe_head") -> tf.keras.Sequential:
+  """A head mapping embeddings [B, E] to outputs [B, num_outputs].
+
+  Args:
+    kind: "mlp" (three dense layers, ReLU between) or "linear".
+    num_outputs: classes, or 1 for regression.
+    hidden_units: width of the MLP's two hidden layers.
+    name: model name.
+  """
+  if kind not in HEADS:
+    raise ValueError(f"head must be one of {HEADS}, got {kind!r}.")
+  layers = []
+  if kind == "mlp":
+    layers = [tf.keras.layers.Dense(hidden_units, activation="relu"),
+              tf.keras.layers.Dense(hidden_units, activation="relu")]
+  layers.append(tf.keras.layers.Dense(num_outputs))
+  return tf.keras.Sequential(layers, name=name)
+
+
+def num_outputs(task: sources.Task) -> int:
+  return 1 if task.kind == "regression" else task.num_classes
+
+
+def loss_for(task: sources.Task) -> tf.keras.losses.Loss:
+  """Softmax cross-entropy, mean squared error or sigmoid cross-entropy."""
+  if task.kind == "classification":
+    return tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+  if task.kind == "regression":
+    return tf.keras.losses.MeanSquaredError()
+  return tf.keras.losses.BinaryCrossentropy(from_logits=True)
+
+
+def score(task: sources.Task, labels: np.ndarray,
+          outputs: np.ndarray) -> float:
+  """The task's metric (`METRICS[task.kind]`) of outputs against labels.
+
+  Args:
+    task: the downstream task.
+    labels: [N] int class ids, [N] float targets or [N, K] multi-hot.
+    outputs: [N, K] logits, or [N, 1] / [N] regression outputs.
+
+  Returns:
+    Accuracy, mean squared error, or the mean over classes of the ROC AUC
+    (classes with a single label value in `labels` are left out).
+  """
+  outputs = np.asarray(outputs)
+  if task.kind == "classification":
+    return float(np.mean(np.argmax(outputs, axis=-1) == labels))
+  if task.kind == "regression":
+    return float(np.mean((outputs.reshape(-1) - labels.reshape(-1))**2))
+  aucs = [roc_auc(labels[:, k], outputs[:, k])
+          for k in range(labels.shape[1]) if 0 < labels[:, k].sum() <
+          len(labels)]
+  return float(np.mean(aucs)) if aucs else float("nan")
+
+
+def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+  """ROC AUC: the probability that a positive outranks a negative (ties ½)."""
+  positive, negative = scores[labels > 0.5], scores[labels <= 0.5]
+  greater = (positive[:, None] > negative[None, :]).mean()
+  ties = (positive[:, None] == negative[None, :]).mean()
+  return float(greater + 0.5 * ties)
+
+
+def embed(encoder: tf.keras.Model, dataset: tf.data.Dataset
+          ) -> Tuple[np.ndarray, np.ndarray]:
+  """Embeddings [N, E] and labels of a (patches, label) dataset."""
+  embeddings, labels = [], []
+  for patches, label in dataset:
+    embeddings.append(encoder(patches, training=False).numpy())
+    labels.append(label.numpy())
+  return np.concatenate(embeddings), np.concatenate(labels)
+
+
+def train_head(task: sources.Task, head_kind: str, train: Tuple, test: Tuple,
+               seed: int, epochs: int = 100, batch_size: int = 64,
+               learning_rate: float = 1e-3, hidden_units: int = 512) -> float:
+  """Trains a head on embeddings and returns its test metric.
+
+  Args:
+    task: the downstream task.
+    head_kind: "mlp" or "linear".
+    train: (embeddings [N, E], labels) to fit.
+    test: (embeddings [M, E], labels) to score.
+    seed: initialisation and batch order.
+    epochs, batch_size, learning_rate: Adam training of the head.
+    hidden_units: MLP width.
+
+  Returns:
+    The test value of `METRICS[task.kind]`.
+  """
+  tf.keras.utils.set_random_seed(seed)
+  # Standardised inputs let one learning rate suit every encoder. A unit that
+  # is constant on the training examples (a dead ReLU) keeps its scale:
+  # dividing by its ~0 spread would blow up its test values.
+  mean, std = train[0].mean(0), train[0].std(0)
+  std = np.where(std > 1e-6, std, 1.0)
+  targets, target_mean, target_std = train[1], 0.0, 1.0
+  if task.kind == "regression":  # e.g. MIDI pitch: standardise it too.
+    target_mean, target_std = targets.mean(), targets.std() or 1.0
+    targets = (targets - target_mean) / target_std
+  head = make_head(head_kind, num_outputs(task), hidden_units)
+  head.compile(tf.keras.optimizers.Adam(learning_rate), loss=loss_for(task))
+  head.fit((train[0] - mean) / std, targets, epochs=epochs,
+           batch_size=batch_size, verbose=0, shuffle=True)
+  outputs = head.predict((test[0] - mean) / std, batch_size=256, verbose=0)
+  return score(task, test[1], outputs * target_std + target_mean)
+
+
+def train_supervised(task: sources.Task, encoder: tf.keras.Model,
+                     head_kind: str, train_ds: tf.data.Dataset,
+                     test_ds: tf.data.Dataset, seed: int, epochs: int = 30,
+                     learning_rate: float = 1e-3,
+                     hidden_units: int = 512) -> float:
+  """The "without pre-training" baseline: encoder and head trained end to end.
+
+  Args:
+    task: the downstream task.
+    encoder: an encoder to clone; its architecture is kept and its weights
+      are drawn afresh.
+    head_kind: "mlp" or "linear".
+    train_ds, test_ds: (patches, label) datasets, batched.
+    seed: initialisation.
+    epochs, learning_rate: Adam training of the whole network.
+    hidden_units: MLP width.
+
+  Returns:
+    The test value of `METRICS[task.kind]`.
+  """
+  tf.keras.utils.set_random_seed(seed)
+  fresh = tf.keras.models.clone_model(encoder)
+  model = tf.keras.Sequential([fresh, make_head(head_kind, num_outputs(task),
+                                                hidden_units)])
+  model.compile(tf.keras.optimizers.Adam(learning_rate), loss=loss_for(task))
+  model.fit(train_ds, epochs=epochs, verbose=0)
+  outputs, labels = embed(model, test_ds)
+  return score(task, labels, outputs)

@@ -1,0 +1,75 @@
+"""Tests for s2l/evaluate.py on a tiny pre-trained encoder."""
+
+import json
+import os
+
+import gin
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from s2l import evaluate as evaluate_lib
+from s2l import train as train_lib
+
+
+@pytest.fixture(autouse=True)
+def _clear_gin():
+  gin.clear_config()
+  yield
+  gin.clear_config()
+
+
+@pytest.fixture(name="run_dir", scope="module")
+def _run_dir(tmp_path_factory):
+  """A finished tiny pre-training run on the tiny synthetic notes."""
+  run = tmp_path_factory.mktemp("run")
+  data_dir = tmp_path_factory.mktemp("tfds")
+  gin.clear_config()
+  train_lib.parse_gin(
+      [os.path.join(train_lib.GIN_DIR, "synthetic_notes_freq10.gin")],
+      ["train.width = 0.03", "train.depth = 2", "train.embedding_size = 128",
+       "train.batch_size = 8", "train.eval_batches = 1",
+       "train.train_steps = 10", "train.steps_per_checkpoint = 10",
+       "train.source = 'synthetic_notes_tiny'",
+       "AudioFrontend.frame_step = 512", f"train.data_dir = '{data_dir}'"])
+  train_lib.train(str(run))
+  gin.clear_config()
+  return str(run)
+
+
+def test_probe_writes_results_and_keeps_the_encoder_frozen(run_dir):
+  encoder_dir = os.path.join(run_dir, train_lib.ENCODER_DIR)
+  before = tf.keras.models.load_model(encoder_dir).get_weights()
+  evaluate_lib.parse_run_config(run_dir, gin_params=[
+      "evaluate.num_examples = (8, 16)", "evaluate.seeds = (0, 1)",
+      "evaluate.epochs = 3", "evaluate.supervised_epochs = 1",
+      "evaluate.baselines = ('pretrained', 'random', 'supervised')"])
+  output = evaluate_lib.evaluate(run_dir)
+  with open(os.path.join(run_dir, evaluate_lib.RESULTS_FILE)) as f:
+    assert json.load(f) == output
+  assert output["source"] == "synthetic_notes_tiny" and output["head"] == "mlp"
+  results = output["results"]
+  assert set(results) == {"instrument_family", "instrument", "pitch"}
+  family = results["instrument_family"]
+  assert set(family) == {"pretrained", "random", "supervised"}
+  for regime in ("8", "16"):
+    cell = family["pretrained"][regime]
+    assert cell["metric"] == "accuracy" and len(cell["values"]) == 2
+    assert 0.0 <= cell["mean"] <= 1.0
+    assert cell["mean"] == pytest.approx(np.mean(cell["values"]))
+  assert results["pitch"]["random"]["16"]["metric"] == "mse"
+  after = tf.keras.models.load_model(encoder_dir).get_weights()
+  for old, new in zip(before, after):
+    np.testing.assert_array_equal(old, new)
+
+
+def test_errors_say_what_to_do(run_dir, tmp_path):
+  with pytest.raises(FileNotFoundError, match="written by s2l.train"):
+    evaluate_lib.parse_run_config(str(tmp_path))
+  evaluate_lib.parse_run_config(run_dir)
+  with pytest.raises(ValueError, match="baselines must be among"):
+    evaluate_lib.evaluate(run_dir, baselines=("pretrained", "fixed"))
+  (tmp_path / "operative_config.gin").write_text(
+      open(os.path.join(run_dir, "operative_config.gin")).read())
+  with pytest.raises(FileNotFoundError, match="no exported encoder"):
+    evaluate_lib.evaluate(str(tmp_path))

@@ -1,0 +1,90 @@
+"""Tests for s2l/probe.py."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from s2l import probe
+from s2l.data import sources
+
+CLASSIFY = sources.Task("c", "classification", ("c",), 3)
+REGRESS = sources.Task("r", "regression", ("r",))
+MULTI = sources.Task("m", "multilabel", ("m",), 2)
+
+
+def test_metrics_on_hand_made_predictions():
+  logits = np.array([[2.0, 1.0, 0.0], [0.0, 3.0, 1.0], [1.0, 0.0, 0.5],
+                     [0.0, 0.0, 1.0]])
+  assert probe.score(CLASSIFY, np.array([0, 1, 2, 2]), logits) == 0.75
+  assert probe.score(REGRESS, np.array([1.0, 2.0, 3.0]),
+                     np.array([[1.0], [4.0], [2.0]])) == pytest.approx(5 / 3)
+  # Class 0: positives score 0.9, 0.4; negatives 0.5, 0.1: 3 of 4 pairs.
+  # Class 1: perfectly separated: 1.0. Mean AUC 0.875.
+  labels = np.array([[1, 0], [1, 1], [0, 1], [0, 0]], np.float32)
+  scores = np.array([[0.9, -1.0], [0.4, 2.0], [0.5, 1.0], [0.1, 0.0]])
+  assert probe.score(MULTI, labels, scores) == pytest.approx(0.875)
+  assert probe.roc_auc(np.array([1, 0]), np.array([0.3, 0.3])) == 0.5
+
+
+def test_heads():
+  mlp = probe.make_head("mlp", 4, hidden_units=8)
+  mlp.build((None, 5))
+  assert [type(l).__name__ for l in mlp.layers] == ["Dense"] * 3
+  linear = probe.make_head("linear", 1)
+  linear.build((None, 5))
+  assert len(linear.layers) == 1
+  assert probe.default_head("image") == "linear"
+  assert probe.default_head("audio") == probe.default_head("video") == "mlp"
+  with pytest.raises(ValueError, match="head must be one of"):
+    probe.make_head("transformer", 2)
+
+
+def _toy(rng, n):
+  x = rng.normal(size=(n, 6)).astype(np.float32)
+  return x, x[:, 0] + 2 * x[:, 1]
+
+
+def test_heads_learn_toy_tasks():
+  rng = np.random.default_rng(0)
+  x, z = _toy(rng, 600)
+  xt, zt = _toy(rng, 300)
+  classes = lambda v: np.digitize(v, [-1.0, 1.0])
+  assert probe.train_head(CLASSIFY, "linear", (x, classes(z)),
+                          (xt, classes(zt)), seed=0, epochs=40,
+                          learning_rate=1e-2) > 0.9
+  # Targets far from zero, as MIDI pitches are: standardised internally.
+  mse = probe.train_head(REGRESS, "mlp", (x, 60 + 5 * z), (xt, 60 + 5 * zt),
+                         seed=0, epochs=40, hidden_units=32)
+  assert mse < 0.1 * np.var(5 * zt)
+  multi = np.stack([z > 0, x[:, 2] > 0], -1).astype(np.float32)
+  multi_t = np.stack([zt > 0, xt[:, 2] > 0], -1).astype(np.float32)
+  assert probe.train_head(MULTI, "linear", (x, multi), (xt, multi_t),
+                          seed=0, epochs=40, learning_rate=1e-2) > 0.95
+
+
+def test_dead_units_do_not_blow_up_test_inputs():
+  rng = np.random.default_rng(1)
+  x, z = _toy(rng, 200)
+  xt, zt = _toy(rng, 100)
+  x[:, 5] = 0.0  # Dead on the training examples, alive on the test ones.
+  xt[:, 5] = 50.0
+  mse = probe.train_head(REGRESS, "linear", (x, z), (xt, zt), seed=0,
+                         epochs=40)
+  assert mse < 1e4
+
+
+def test_supervised_baseline_leaves_the_given_encoder_untouched():
+  encoder = tf.keras.Sequential([tf.keras.layers.Flatten(),
+                                 tf.keras.layers.Dense(4, activation="relu")])
+  encoder.build((None, 3, 2))
+  before = [w.copy() for w in encoder.get_weights()]
+  rng = np.random.default_rng(2)
+  x = rng.normal(size=(64, 3, 2)).astype(np.float32)
+  y = (x[:, 0, 0] > 0).astype(np.int32)
+  ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+  accuracy = probe.train_supervised(
+      sources.Task("c", "classification", ("c",), 2), encoder, "linear", ds,
+      ds, seed=0, epochs=30, learning_rate=1e-2)
+  assert accuracy > 0.8
+  for old, new in zip(before, encoder.get_weights()):
+    np.testing.assert_array_equal(old, new)

@@ -8,13 +8,6 @@ from s2l import losses
 from s2l import permutations
 
 
-@pytest.fixture(autouse=True)
-def _clear_gin():
-  gin.clear_config()
-  yield
-  gin.clear_config()
-
-
 def test_losses_are_configurable_by_gin():
   gin.parse_config("""
       PerturbedFenchelYoungLoss.epsilon = 0.5

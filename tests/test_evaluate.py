@@ -12,13 +12,6 @@ from s2l import evaluate as evaluate_lib
 from s2l import train as train_lib
 
 
-@pytest.fixture(autouse=True)
-def _clear_gin():
-  gin.clear_config()
-  yield
-  gin.clear_config()
-
-
 @pytest.fixture(name="run_dir", scope="module")
 def _run_dir(tmp_path_factory):
   """A finished tiny pre-training run on the tiny synthetic notes."""

@@ -31,13 +31,6 @@ SMALL_MODEL = ["train.width = 0.03", "train.depth = 2",
                "train.eval_batches = 1", "train.log_every = 5"]
 
 
-@pytest.fixture(autouse=True)
-def _clear_gin():
-  gin.clear_config()
-  yield
-  gin.clear_config()
-
-
 @pytest.fixture(name="data_dir", scope="module")
 def _data_dir(tmp_path_factory):
   return str(tmp_path_factory.mktemp("tfds"))

@@ -1,0 +1,12 @@
+"""Shared test fixtures."""
+
+import gin
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _clear_gin():
+  """Every test starts and ends with an empty gin config (STYLE.md #11)."""
+  gin.clear_config()
+  yield
+  gin.clear_config()

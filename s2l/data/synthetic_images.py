@@ -30,6 +30,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import tensorflow_datasets as tfds
 
+from s2l.data import embedded
 from s2l.data.drawing import coverage as _coverage
 from s2l.data.drawing import hsv_to_rgb
 from s2l.data.drawing import signed_distance as _sdf
@@ -49,7 +50,6 @@ CLASS_HUES = tuple(
 HUE_JITTER = 0.04  # Turns; well under half the 0.15 turn between families.
 # VOC-like: mostly one or two objects.
 _NUM_OBJECTS_P = (0.35, 0.3, 0.2, 0.15)
-_SPLITS = ("train", "validation", "test")
 
 
 def _scene(rng, size):
@@ -199,8 +199,7 @@ class SyntheticImagesConfig(tfds.core.BuilderConfig):
     size: S, image height and width (the paper uses 128).
     counts: number of images per split.
     seed: image i of split s is drawn from
-      `np.random.default_rng([seed, split_id, i])`, where split_id is the
-      index of s in ("train", "validation", "test").
+      `embedded.example_rng(seed, s, i)`.
   """
   size: int = 128
   counts: Dict[str, int] = dataclasses.field(
@@ -210,9 +209,7 @@ class SyntheticImagesConfig(tfds.core.BuilderConfig):
   def __post_init__(self):
     if self.size < 16:
       raise ValueError(f"size must be >= 16, got {self.size}.")
-    if sorted(self.counts) != sorted(_SPLITS) or min(self.counts.values()) < 1:
-      raise ValueError(f"counts must give a positive count for each of "
-                       f"{_SPLITS}, got {self.counts}.")
+    embedded.check_split_counts(self.counts)
 
 
 class SyntheticImages(tfds.core.GeneratorBasedBuilder):
@@ -251,13 +248,13 @@ class SyntheticImages(tfds.core.GeneratorBasedBuilder):
 
   def _split_generators(self, dl_manager: tfds.download.DownloadManager):
     del dl_manager  # Nothing to download.
-    return {split: self._generate_examples(split) for split in _SPLITS}
+    return {split: self._generate_examples(split)
+            for split in embedded.SPLITS}
 
   def _generate_examples(self, split: str):
     config = self.builder_config
-    split_id = _SPLITS.index(split)
     for index in range(config.counts[split]):
-      rng = np.random.default_rng([config.seed, split_id, index])
+      rng = embedded.example_rng(config.seed, split, index)
       image, labels = render_image(rng, config.size)
       key = f"{split}_{index:06d}"
       yield key, {"image": image, "labels": labels, "id": key}

@@ -33,12 +33,14 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from s2l.data import embedded
+
 # Alphabetical, as NSynth orders its family names (a subset of its 11).
 FAMILY_NAMES = ("bass", "brass", "flute", "keyboard", "mallet", "organ",
                 "reed", "string")
 INSTRUMENTS_PER_FAMILY = 4
 NUM_INSTRUMENTS = len(FAMILY_NAMES) * INSTRUMENTS_PER_FAMILY
-SPLITS = ("train", "validation", "test")
+SPLITS = embedded.SPLITS
 
 # Instruments are part of the data set's definition, not of a build: they do
 # not depend on the config seed, so configs differ only in which notes they
@@ -391,7 +393,7 @@ def draw_note(seed: int, split: str, index: int) -> dict:
     A dict with "family", "instrument", "pitch" (ints), "velocity" (float)
     and "rng", the generator to pass to `synthesize_note`.
   """
-  rng = np.random.default_rng([seed, SPLITS.index(split), index])
+  rng = embedded.example_rng(seed, split, index)
   instrument = int(rng.integers(NUM_INSTRUMENTS))
   low, high = pitch_range(instrument)
   return {"family": instrument_family(instrument), "instrument": instrument,

@@ -35,6 +35,7 @@ from typing import Dict
 import numpy as np
 import tensorflow_datasets as tfds
 
+from s2l.data import embedded
 from s2l.data.drawing import hsv_to_rgb
 from s2l.data.drawing import shape_coverage
 from s2l.data.drawing import smooth_noise
@@ -54,7 +55,6 @@ _SHAPES = ("disc", "square", "triangle", "cross", "star", "ring", "bar",
 # turn cannot be mistaken for its opposite.
 _ROTATING_SHAPES = ("arrow", "key")
 _DISTRACTOR_SHAPES = ("disc", "square", "triangle", "ring")
-_SPLITS = ("train", "validation", "test")
 
 
 def reverse_class(label: int) -> int:
@@ -201,8 +201,7 @@ class SyntheticVideoConfig(tfds.core.BuilderConfig):
     counts: number of clips per split; labels cycle through the classes, so
       each class has the same count up to one.
     seed: clip i of split s is drawn from
-      `np.random.default_rng([seed, split_id, i])`, where split_id is the
-      index of s in ("train", "validation", "test").
+      `embedded.example_rng(seed, s, i)`.
   """
   num_frames: int = 32
   height: int = 64
@@ -215,9 +214,7 @@ class SyntheticVideoConfig(tfds.core.BuilderConfig):
     if self.num_frames < 2 or self.height < 16 or self.width < 16:
       raise ValueError(f"Need num_frames >= 2 and height, width >= 16, got "
                        f"{self.num_frames}, {self.height}, {self.width}.")
-    if sorted(self.counts) != sorted(_SPLITS) or min(self.counts.values()) < 1:
-      raise ValueError(f"counts must give a positive count for each of "
-                       f"{_SPLITS}, got {self.counts}.")
+    embedded.check_split_counts(self.counts)
 
 
 class SyntheticVideo(tfds.core.GeneratorBasedBuilder):
@@ -261,14 +258,14 @@ class SyntheticVideo(tfds.core.GeneratorBasedBuilder):
 
   def _split_generators(self, dl_manager: tfds.download.DownloadManager):
     del dl_manager  # Nothing to download.
-    return {split: self._generate_examples(split) for split in _SPLITS}
+    return {split: self._generate_examples(split)
+            for split in embedded.SPLITS}
 
   def _generate_examples(self, split: str):
     config = self.builder_config
-    split_id = _SPLITS.index(split)
     for index in range(config.counts[split]):
       label = index % len(CLASS_NAMES)
-      rng = np.random.default_rng([config.seed, split_id, index])
+      rng = embedded.example_rng(config.seed, split, index)
       video = render_clip(label, config.num_frames, config.height,
                           config.width, rng)
       key = f"{split}_{index:06d}"

@@ -19,7 +19,11 @@ from s2l.data import shuffling
 
 
 class Progress(tf.keras.callbacks.Callback):
-  """Logs progress every `every` steps; steps are counted by the optimizer."""
+  """Logs progress every `every` steps.
+
+  The optimizer's step is read once when training starts and then counted
+  on the host: reading the variable at every batch would sync every step.
+  """
 
   def __init__(self, total_steps: int, every: int = 50,
                writer: Optional[tf.summary.SummaryWriter] = None):
@@ -28,16 +32,16 @@ class Progress(tf.keras.callbacks.Callback):
     self.every = every
     self.writer = writer
     self._start = None
-    self._start_step = 0
-
-  def _step(self) -> int:
-    return int(self.model.optimizer.iterations.numpy())
+    self._start_step = self._step = 0
 
   def on_train_begin(self, logs=None):
-    self._start, self._start_step = time.perf_counter(), self._step()
+    self._start = time.perf_counter()
+    self._start_step = self._step = int(
+        self.model.optimizer.iterations.numpy())
 
   def on_train_batch_end(self, batch, logs=None):
-    step = self._step()
+    self._step += 1
+    step = self._step
     if step % self.every and step != self.total_steps:
       return
     rate = (step - self._start_step) / max(time.perf_counter() - self._start,
@@ -52,7 +56,7 @@ class Progress(tf.keras.callbacks.Callback):
     if self.writer is not None:
       learning_rate = self.model.optimizer.learning_rate
       if callable(learning_rate):
-        learning_rate = learning_rate(self.model.optimizer.iterations)
+        learning_rate = learning_rate(step)
       with self.writer.as_default(step=step):
         tf.summary.scalar("steps_per_second", rate)
         tf.summary.scalar("learning_rate", learning_rate)

@@ -50,6 +50,20 @@ def _pretraining_setting(name: str):
   return value
 
 
+def task_labels(source, split: str, task: sources.Task,
+                count: Optional[int], data_dir: Optional[str]) -> np.ndarray:
+  """Labels of a split's first `count` examples, in the pipelines' order.
+
+  Read from the raw examples, without the front end: the embeddings do not
+  depend on the task, so they are computed once and paired with these.
+  """
+  examples = source.load(split, data_dir)
+  if count is not None:
+    examples = examples.take(count)
+  return np.concatenate([
+      batch.numpy() for batch in examples.map(task.label).batch(1024)])
+
+
 def _summary(values: Sequence[float], metric: str) -> Dict:
   return {"metric": metric, "values": [float(v) for v in values],
           "mean": float(np.mean(values)), "std": float(np.std(values))}
@@ -112,22 +126,27 @@ def evaluate(model_dir: str,
     encoders["random"] = tf.keras.models.clone_model(pretrained)
     encoders["random"].trainable = False
 
+  # Embeddings do not depend on the task: one pass per encoder and split.
+  counts = {"train": max(num_examples), "test": test_examples}
+  embeddings = {
+      (name, split): probe.embed(encoder, pipeline.downstream_dataset(
+          source, split, tasks[0], num_examples=count, **data))[0]
+      for name, encoder in encoders.items() if name in baselines
+      for split, count in counts.items()}
+
   results = {}
   for task_name in tasks:
     task = source.tasks[task_name]
-    test_ds = pipeline.downstream_dataset(
-        source, "test", task_name, num_examples=test_examples, **data)
-    largest = pipeline.downstream_dataset(
-        source, "train", task_name, num_examples=max(num_examples), **data)
+    labels = {split: task_labels(source, split, task, count, data["data_dir"])
+              for split, count in counts.items()}
     results[task_name] = {}
-    for name, encoder in encoders.items():
+    for name in encoders:
       if name not in baselines:
         continue
-      train_all = probe.embed(encoder, largest)
-      test = probe.embed(encoder, test_ds)
+      test = (embeddings[name, "test"], labels["test"])
       results[task_name][name] = {}
       for count in num_examples:
-        train = (train_all[0][:count], train_all[1][:count])
+        train = (embeddings[name, "train"][:count], labels["train"][:count])
         values = [probe.train_head(task, head, train, test, seed, epochs,
                                    learning_rate=learning_rate,
                                    hidden_units=hidden_units)
@@ -138,6 +157,8 @@ def evaluate(model_dir: str,
                      count, probe.METRICS[task.kind], np.mean(values),
                      np.std(values))
     if "supervised" in baselines:
+      test_ds = pipeline.downstream_dataset(
+          source, "test", task_name, num_examples=test_examples, **data)
       results[task_name]["supervised"] = {}
       for count in num_examples:
         train_ds = pipeline.downstream_dataset(

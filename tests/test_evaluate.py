@@ -66,3 +66,20 @@ def test_errors_say_what_to_do(run_dir, tmp_path):
       open(os.path.join(run_dir, "operative_config.gin")).read())
   with pytest.raises(FileNotFoundError, match="no exported encoder"):
     evaluate_lib.evaluate(str(tmp_path))
+
+
+def test_raw_labels_follow_the_pipeline_order(run_dir):
+  # evaluate() pairs one pass of embeddings with each task's raw labels.
+  evaluate_lib.parse_run_config(run_dir)
+  # pylint: disable=protected-access
+  setting = evaluate_lib._pretraining_setting
+  source = evaluate_lib.sources.get(setting("source"))
+  for task_name, task in source.tasks.items():
+    ds = evaluate_lib.pipeline.downstream_dataset(
+        source, "train", task_name, slicing=setting("slicing"),
+        frontend=setting("frontend"), data_dir=setting("data_dir"),
+        num_examples=20, batch_size=7)
+    expected = np.concatenate([y.numpy() for _, y in ds])
+    got = evaluate_lib.task_labels(source, "train", task, 20,
+                                   setting("data_dir"))
+    np.testing.assert_array_equal(got, expected)

@@ -19,6 +19,12 @@ architecture, untrained and frozen: the paper's Random Embedding) and
 examples: "without pre-training" in figure 3). Seeds vary the head's
 initialisation and batch order; the labelled examples are the first
 `num_examples` of the training split.
+
+The JSON also describes the pre-training (`"pretraining"`: loss, slicing,
+steps) and its held-out pretext metrics at the last evaluation
+(`"upstream"`: partial ranks and exact permutation accuracy, read from the
+run's `validation` summaries), which `s2l.report` lays out as the paper's
+tables and figures.
 """
 
 import json
@@ -64,6 +70,52 @@ def task_labels(source, split: str, task: sources.Task,
       batch.numpy() for batch in examples.map(task.label).batch(1024)])
 
 
+def upstream_metrics(model_dir: str,
+                     steps_per_checkpoint: int) -> Dict[str, float]:
+  """Held-out pretext metrics at the last evaluation of a training run.
+
+  Read from the Keras summaries in `model_dir/validation`: `s2l.train`
+  evaluates its fixed held-out batches (`train.eval_batches`) at the end of
+  every Keras epoch of `steps_per_checkpoint` steps.
+
+  Returns:
+    {"step": the train step of the last evaluation, "partial_ranks": ...,
+     "exact_permutation": ..., "loss": ...}; empty if the run wrote none.
+  """
+  last = {}
+  pattern = os.path.join(model_dir, "validation", "events.out.tfevents.*")
+  for path in sorted(tf.io.gfile.glob(pattern)):
+    try:
+      for event in tf.compat.v1.train.summary_iterator(path):
+        for value in event.summary.value:
+          if value.tag.startswith("epoch_"):
+            name = value.tag[len("epoch_"):]
+            number = float(tf.make_ndarray(value.tensor))
+            if event.step >= last.get(name, (-1, 0.0))[0]:
+              last[name] = (event.step, number)
+    except tf.errors.DataLossError:  # A run killed mid-write: keep the rest.
+      logging.warning("Truncated summary file %s.", path)
+  metrics = {name: value for name, (_, value) in last.items()}
+  if last:  # Keras numbers evaluations by epoch, from 0.
+    epoch = max(step for step, _ in last.values())
+    metrics["step"] = (epoch + 1) * steps_per_checkpoint
+  return metrics
+
+
+def pretraining_description() -> Dict:
+  """The parsed run config's pretext setting, as plain JSON values."""
+  loss = _pretraining_setting("loss")
+  slicing = _pretraining_setting("slicing")
+  description = {
+      "source": _pretraining_setting("source"),
+      "loss": type(loss).__name__ if loss is not None else
+              "PerturbedFenchelYoungLoss",
+      "slicing": {"nx": slicing.nx, "ny": slicing.ny},
+      "train_steps": _pretraining_setting("train_steps"),
+  }
+  return description
+
+
 def _summary(values: Sequence[float], metric: str) -> Dict:
   return {"metric": metric, "values": [float(v) for v in values],
           "mean": float(np.mean(values)), "std": float(np.std(values))}
@@ -81,7 +133,8 @@ def evaluate(model_dir: str,
              learning_rate: float = 1e-3,
              hidden_units: int = 512,
              batch_size: int = 64,
-             test_examples: Optional[int] = None) -> Dict:
+             test_examples: Optional[int] = None,
+             output: Optional[str] = None) -> Dict:
   """Probes the encoder of `model_dir` on every downstream task.
 
   Args:
@@ -98,9 +151,11 @@ def evaluate(model_dir: str,
     hidden_units: MLP width.
     batch_size: batch of the supervised baseline and of embedding.
     test_examples: score on the first examples of the test split only.
+    output: where to write the JSON; `model_dir/probe.json` if None (the
+      experiment scripts write one file per table next to each other).
 
   Returns:
-    The results dict, also written to `model_dir/probe.json`.
+    The results dict, also written to `output`.
   """
   for baseline in baselines:
     if baseline not in BASELINES:
@@ -169,10 +224,17 @@ def evaluate(model_dir: str,
                   for seed in seeds]
         results[task_name]["supervised"][str(count)] = _summary(
             values, probe.METRICS[task.kind])
-  output = {"source": source.name, "head": head, "results": results}
-  with tf.io.gfile.GFile(os.path.join(model_dir, RESULTS_FILE), "w") as f:
-    json.dump(output, f, indent=2)
-  return output
+  report = {"source": source.name, "head": head, "model_dir": model_dir,
+            "pretraining": pretraining_description(),
+            "upstream": upstream_metrics(
+                model_dir, _pretraining_setting("steps_per_checkpoint")),
+            "results": results}
+  output = output or os.path.join(model_dir, RESULTS_FILE)
+  if os.path.dirname(output):
+    tf.io.gfile.makedirs(os.path.dirname(output))
+  with tf.io.gfile.GFile(output, "w") as f:
+    json.dump(report, f, indent=2)
+  return report
 
 
 # --model_dir, --gin_file and --gin_param are defined by s2l.train, which

@@ -51,9 +51,38 @@ def test_probe_writes_results_and_keeps_the_encoder_frozen(run_dir):
     assert 0.0 <= cell["mean"] <= 1.0
     assert cell["mean"] == pytest.approx(np.mean(cell["values"]))
   assert results["pitch"]["random"]["16"]["metric"] == "mse"
+  # What the report needs to lay the run out: its pretext and upstream.
+  assert output["pretraining"] == {
+      "source": "synthetic_notes_tiny", "loss": "PerturbedFenchelYoungLoss",
+      "slicing": {"nx": 1, "ny": 10}, "train_steps": 10}
+  upstream = output["upstream"]
+  assert upstream["step"] == 10
+  assert 0.0 <= upstream["exact_permutation"] <= upstream["partial_ranks"]
+  assert upstream["partial_ranks"] <= 1.0
   after = tf.keras.models.load_model(encoder_dir).get_weights()
   for old, new in zip(before, after):
     np.testing.assert_array_equal(old, new)
+
+
+def test_output_path_and_upstream_metrics(run_dir, tmp_path):
+  evaluate_lib.parse_run_config(run_dir, gin_params=[
+      "evaluate.num_examples = (8,)", "evaluate.seeds = (0,)",
+      "evaluate.epochs = 1", "evaluate.tasks = ('pitch',)",
+      "evaluate.baselines = ('pretrained',)",
+      f"evaluate.output = '{tmp_path}/table1/run.json'"])
+  output = evaluate_lib.evaluate(run_dir)
+  with open(tmp_path / "table1" / "run.json") as f:
+    assert json.load(f) == output
+  assert list(output["results"]) == ["pitch"]
+  # The upstream metrics are the last held-out values TensorBoard shows.
+  events = tf.io.gfile.glob(os.path.join(run_dir, "validation", "events*"))
+  logged = {}
+  for event in tf.compat.v1.train.summary_iterator(events[0]):
+    for value in event.summary.value:
+      logged[value.tag] = float(tf.make_ndarray(value.tensor))
+  assert output["upstream"]["partial_ranks"] == pytest.approx(
+      logged["epoch_partial_ranks"])
+  assert evaluate_lib.upstream_metrics(str(tmp_path), 10) == {}
 
 
 def test_errors_say_what_to_do(run_dir, tmp_path):

@@ -1,0 +1,107 @@
+# Sourced by the table and figure scripts of experiments/: each is a sequence
+# of `python -m s2l.train` (pre-training) and `python -m s2l.evaluate` (probe)
+# calls, then `python -m s2l.report`. Settings, from the environment:
+#
+#   DATA=embedded  the embedded twins s2l builds offline (default)
+#   DATA=real      the paper's data sets (NSynth, something-something v2,
+#                  ImageNet + VOC 2012), prepared in DATA_DIR beforehand
+#   BUDGET=small   fewer probe seeds and data regimes (default; on the
+#                  embedded notes table 1 takes ~15 min on 2 CPU cores);
+#                  with DATA=real it also shortens pre-training to
+#                  REAL_SMALL_STEPS steps instead of the paper's 1000 epochs
+#   BUDGET=full    the paper's settings: 5 probe seeds, every regime
+#   RUNS=runs      pre-training runs; a finished run is reused, a stopped one
+#                  resumes from its last checkpoint
+#   RESULTS=results  probe JSONs go to RESULTS/<experiment>/<run>.json and
+#                  the report to RESULTS/<experiment>.md (+ .png)
+#   DRY_RUN=1      print the commands instead of running them
+#   PYTHON         the interpreter (.venv/bin/python when it exists)
+#
+# Extra arguments of a script go to every s2l.train call, for example
+#   bash experiments/table1.sh --gin_param="train.train_steps = 400"
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+DATA="${DATA:-embedded}"
+BUDGET="${BUDGET:-small}"
+RUNS="${RUNS:-runs}"
+RESULTS="${RESULTS:-results}"
+REAL_SMALL_STEPS="${REAL_SMALL_STEPS:-50000}"
+PYTHON="${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3 )}"
+TRAIN_EXTRA=()
+
+case "$DATA" in
+  embedded) AUDIO=synthetic_notes; VIDEO=synthetic_video; IMAGES=synthetic_images ;;
+  real) AUDIO=nsynth; VIDEO=something_something_v2; IMAGES=imagenet2012
+        if [[ -n "${DATA_DIR:-}" ]]; then
+          TRAIN_EXTRA+=("--gin_param=train.data_dir = '${DATA_DIR}'")
+        fi
+        if [[ "$BUDGET" == small ]]; then
+          TRAIN_EXTRA+=("--gin_param=train.train_steps = ${REAL_SMALL_STEPS}")
+        fi ;;
+  *) echo "DATA must be 'embedded' or 'real', got '$DATA'." >&2; exit 2 ;;
+esac
+case "$BUDGET" in
+  small) SEEDS="(0, 1, 2)" ;;
+  full) SEEDS="(0, 1, 2, 3, 4)" ;;
+  *) echo "BUDGET must be 'small' or 'full', got '$BUDGET'." >&2; exit 2 ;;
+esac
+TRAIN_EXTRA+=("$@")  # The script's arguments come last and win.
+
+# Runs (or, with DRY_RUN, prints) one command.
+_run() {
+  if [[ -n "${DRY_RUN:-}" ]]; then
+    printf '%q ' "$@"
+    echo
+  else
+    echo "+ $*" >&2
+    "$@"
+  fi
+}
+
+# pretrain NAME GIN_FILE...: pre-trains into $RUNS/NAME.
+pretrain() {
+  local name="$1"; shift
+  local args=()
+  for file in "$@"; do args+=("--gin_file=$file"); done
+  _run "$PYTHON" -m s2l.train "${args[@]}" "--model_dir=${RUNS}/${name}" \
+    ${TRAIN_EXTRA[@]+"${TRAIN_EXTRA[@]}"}
+}
+
+# probe NAME EXPERIMENT [GIN_BINDING...]: probes $RUNS/NAME's encoder and
+# writes $RESULTS/EXPERIMENT/<basename of NAME>.json.
+probe() {
+  local name="$1" experiment="$2"; shift 2
+  local args=()
+  for binding in "evaluate.seeds = ${SEEDS}" "$@"; do
+    args+=("--gin_param=${binding}")
+  done
+  _run "$PYTHON" -m s2l.evaluate "--model_dir=${RUNS}/${name}" "${args[@]}" \
+    "--gin_param=evaluate.output = '${RESULTS}/${experiment}/$(basename "$name").json'"
+}
+
+# report: renders every experiment folder of $RESULTS.
+report() {
+  _run "$PYTHON" -m s2l.report "$RESULTS"
+}
+
+# The audio configs: gin/<source>_freq10.gin, with other slicings and losses
+# layered on top.
+audio_base() { echo "gin/${AUDIO}_freq10.gin"; }
+
+# losses_table EXPERIMENT REGIMES [BASELINES_OF_FIRST_RUN]: pre-trains the
+# audio CFN with each pretext loss (10 frequency bands) and probes it on
+# REGIMES labelled examples; the first run also carries the baselines.
+AUDIO_LOSSES=(perturbed_fenchel_young fast_soft_ranking mse fixed_permutations100
+              list_mle approx_ndcg)
+losses_table() {
+  local experiment="$1" regimes="$2" baselines="${3:-('pretrained', 'random')}"
+  for loss in "${AUDIO_LOSSES[@]}"; do
+    pretrain "${AUDIO}/freq10_${loss}" "$(audio_base)" "gin/losses/${loss}.gin"
+  done
+  for loss in "${AUDIO_LOSSES[@]}"; do
+    probe "${AUDIO}/freq10_${loss}" "$experiment" \
+      "evaluate.num_examples = ${regimes}" "evaluate.baselines = ${baselines}"
+    baselines="('pretrained',)"
+  done
+  report
+}

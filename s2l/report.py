@@ -1,0 +1,430 @@
+r"""The paper's tables and figures from probe results, as markdown and PNG.
+
+    python -m s2l.report RESULTS_DIR
+
+`RESULTS_DIR` holds one folder per experiment, named after the paper's table
+or figure it reproduces, with one `s2l.evaluate` JSON per pre-training run
+(the scripts of `experiments/` write them so):
+
+    RESULTS_DIR/table1/perturbed_fenchel_young.json, ...
+
+Each folder becomes `RESULTS_DIR/<name>.md`, and figures also
+`RESULTS_DIR/<name>.png`. The layout follows the folder's name:
+
+- `table2*`: slicing table (paper table 2): rows are tasks, columns the
+  slicings (frequency, time, time-frequency) of the pre-trained encoders.
+- other `table*` (tables 1, 3, 4, 5, 6): methods table: rows are tasks (one
+  row per number of labelled examples when there are several) and the
+  upstream metrics, columns the methods: Random Embedding, the pre-training
+  losses, and "Without pre-training" when the supervised baseline ran.
+- `figure4*`: downstream metrics and upstream partial ranks against the number
+  of frequency bands of the pretext task (paper figure 4).
+- other `figure*` (figure 3): each method's metric against the number of
+  labelled examples, one panel per task (paper figure 3).
+
+Cells are mean ± standard deviation over the probe seeds; the best mean of
+each row is in bold (lowest for MSE, highest otherwise).
+"""
+
+import collections
+import glob
+import json
+import os
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from absl import app
+
+# Column labels of the pre-training losses, in the paper's order.
+LOSS_LABELS = collections.OrderedDict([
+    ("FixedPermutationLoss", "Fixed Permutation"),
+    ("SoftRankLoss", "Fast Soft Ranking"),
+    ("PerturbedFenchelYoungLoss", "Perturbed F-Y"),
+    ("RankMSELoss", "MSE"),
+    ("ListMLELoss", "ListMLE"),
+    ("ApproxNDCGLoss", "ApproxNDCG"),
+])
+RANDOM, SUPERVISED = "Random Embedding", "Without pre-training"
+TASK_LABELS = {"instrument_family": "Instr. Family", "instrument":
+               "Instr. Label", "pitch": "Pitch", "label": "Label",
+               "labels": "Label"}
+METRIC_LABELS = {"accuracy": "ACC", "mse": "MSE", "mean_auc": "Mean AUC",
+                 "micro_auc": "Micro AUC"}
+UPSTREAM_LABELS = (("partial_ranks", "Partial Ranks Accuracy"),
+                   ("exact_permutation", "Exact Permutation Accuracy"))
+# (mean, std over seeds), (value, None) for a single number, or None.
+Cell = Optional[Tuple[float, Optional[float]]]
+
+
+class ReportError(ValueError):
+  """Results that cannot be laid out, with what to do about it."""
+
+
+def load_results(folder: str) -> List[Dict]:
+  """The `s2l.evaluate` JSONs of an experiment folder, sorted by file name."""
+  paths = sorted(glob.glob(os.path.join(folder, "*.json")))
+  if not paths:
+    raise ReportError(f"{folder} holds no .json results: run the experiment "
+                      "script that writes them (see experiments/).")
+  runs = []
+  for path in paths:
+    try:
+      with open(path) as f:
+        run = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+      raise ReportError(f"{path} is not valid JSON ({error}): delete it and "
+                        "rerun its s2l.evaluate call.") from error
+    missing = {"results", "pretraining"} - set(run)
+    if missing:
+      raise ReportError(f"{path} lacks {sorted(missing)}: it was not written "
+                        "by s2l.evaluate; rerun its s2l.evaluate call.")
+    run["path"] = path
+    runs.append(run)
+  return runs
+
+
+def method_label(run: Dict) -> str:
+  loss = run["pretraining"]["loss"]
+  return LOSS_LABELS.get(loss, loss)
+
+
+def slicing_label(run: Dict) -> str:
+  """"Frequency", "Time" or "Time-Frequency" for a spectrogram slicing."""
+  nx, ny = _grid(run)
+  if nx == 1 and ny > 1:
+    return "Frequency"
+  if ny == 1 and nx > 1:
+    return "Time"
+  return "Time-Frequency"
+
+
+def _grid(run: Dict) -> Tuple[int, int]:
+  slicing = run["pretraining"]["slicing"]
+  return slicing["nx"], slicing["ny"]
+
+
+def num_bands(run: Dict) -> int:
+  """Frequency bands (rows of the slicing grid)."""
+  return _grid(run)[1]
+
+
+def _task_names(runs: Sequence[Dict]) -> List[str]:
+  names = []
+  for run in runs:
+    names += [t for t in run["results"] if t not in names]
+  return names
+
+
+def _regimes(runs: Sequence[Dict]) -> List[int]:
+  regimes = set()
+  for run in runs:
+    for by_baseline in run["results"].values():
+      for by_regime in by_baseline.values():
+        regimes.update(int(k) for k in by_regime)
+  return sorted(regimes)
+
+
+def _metric(runs: Sequence[Dict], task: str) -> str:
+  for run in runs:
+    for by_regime in run["results"].get(task, {}).values():
+      for cell in by_regime.values():
+        return cell["metric"]
+  raise ReportError(f"no results for task {task!r}.")
+
+
+def _cell(run: Optional[Dict], task: str, baseline: str,
+          regime: int) -> Cell:
+  if run is None:
+    return None
+  cell = run["results"].get(task, {}).get(baseline, {}).get(str(regime))
+  return (cell["mean"], cell["std"]) if cell else None
+
+
+def row_label(task: str, metric: str, regime: Optional[int] = None) -> str:
+  label = f"{TASK_LABELS.get(task, task)} ({METRIC_LABELS.get(metric, metric)})"
+  return label if regime is None else f"{label}, {regime} labels"
+
+
+def format_row(label: str, cells: Sequence[Cell], lower_is_better: bool,
+               bold_best: bool = True) -> str:
+  """A markdown row of `mean ± std` cells, the best mean in bold."""
+  means = [c[0] for c in cells if c is not None]
+  best = (min(means) if lower_is_better else max(means)) if means else None
+  texts = []
+  for cell in cells:
+    if cell is None:
+      texts.append("–")
+      continue
+    text = _format(cell)
+    if bold_best and len(means) > 1 and cell[0] == best:
+      text = f"**{text}**"
+    texts.append(text)
+  return "| " + " | ".join([label] + texts) + " |"
+
+
+def _format(cell: Cell) -> str:
+  if cell is None:
+    return "–"
+  return f"{cell[0]:.2f}" if cell[1] is None else (
+      f"{cell[0]:.2f} ± {cell[1]:.2f}")
+
+
+def _table(header: Sequence[str], rows: Sequence[str]) -> str:
+  lines = ["| " + " | ".join(header) + " |",
+           "|" + "|".join(["---"] * len(header)) + "|"]
+  return "\n".join(lines + list(rows)) + "\n"
+
+
+def _columns(runs: Sequence[Dict]) -> List[Tuple[str, Optional[Dict], str]]:
+  """(label, run, baseline) per methods-table column, in the paper's order."""
+  by_method = {}
+  for run in runs:
+    label = method_label(run)
+    if label in by_method:
+      raise ReportError(
+          f"{run['path']} and {by_method[label]['path']} were both "
+          f"pre-trained with {label}: keep one per method in a table folder.")
+    by_method[label] = run
+  order = list(LOSS_LABELS.values())
+  methods = sorted(by_method, key=lambda m: (order.index(m) if m in order
+                                             else len(order), m))
+  with_random = [by_method[m] for m in methods
+                 if "random" in next(iter(by_method[m]["results"].values()))]
+  with_supervised = [by_method[m] for m in methods if "supervised" in next(
+      iter(by_method[m]["results"].values()))]
+  columns = []
+  if with_random:
+    columns.append((RANDOM, with_random[0], "random"))
+  columns += [(m, by_method[m], "pretrained") for m in methods]
+  if with_supervised:
+    columns.append((SUPERVISED, with_supervised[0], "supervised"))
+  return columns
+
+
+def methods_table(runs: Sequence[Dict]) -> str:
+  """Paper tables 1, 3, 4, 5, 6: tasks (× regimes) by methods."""
+  columns = _columns(runs)
+  regimes = _regimes(runs)
+  rows = []
+  for task in _task_names(runs):
+    metric = _metric(runs, task)
+    for regime in regimes:
+      cells = [_cell(run, task, baseline, regime)
+               for _, run, baseline in columns]
+      rows.append(format_row(
+          row_label(task, metric, regime if len(regimes) > 1 else None),
+          cells, lower_is_better=metric == "mse"))
+  for key, label in UPSTREAM_LABELS:
+    cells = [None if baseline != "pretrained" or key not in run.get(
+        "upstream", {}) else (run["upstream"][key], None)
+             for _, run, baseline in columns]
+    if any(cells):
+      rows.append(format_row(label, cells, lower_is_better=False))
+  header = ["Task"] + [label for label, _, _ in columns]
+  return _table(header, rows)
+
+
+def slicing_table(runs: Sequence[Dict]) -> str:
+  """Paper table 2: tasks by slicing of the pre-trained encoder."""
+  by_slicing = {}
+  for run in runs:
+    by_slicing.setdefault(slicing_label(run), run)
+  order = ["Frequency", "Time", "Time-Frequency"]
+  columns = sorted(by_slicing, key=order.index)
+  regimes = _regimes(runs)
+  rows = []
+  for task in _task_names(runs):
+    metric = _metric(runs, task)
+    for regime in regimes:
+      rows.append(format_row(
+          row_label(task, metric, regime if len(regimes) > 1 else None),
+          [_cell(by_slicing[c], task, "pretrained", regime) for c in columns],
+          lower_is_better=metric == "mse"))
+  for key, label in UPSTREAM_LABELS:
+    cells = [(by_slicing[c]["upstream"][key], None)
+             if key in by_slicing[c].get("upstream", {}) else None
+             for c in columns]
+    if any(cells):
+      rows.append(format_row(label, cells, lower_is_better=False))
+  header = ["Task"] + [
+      f"{c} ({_grid(by_slicing[c])[0] * _grid(by_slicing[c])[1]} patches)"
+      for c in columns]
+  return _table(header, rows)
+
+
+def bands_table(runs: Sequence[Dict]) -> str:
+  """Figure 4's numbers: one row per number of frequency bands."""
+  runs = sorted(runs, key=num_bands)
+  regimes = _regimes(runs)
+  tasks = _task_names(runs)
+  header = ["Frequency bands"] + [
+      row_label(t, _metric(runs, t), r if len(regimes) > 1 else None)
+      for t in tasks for r in regimes] + ["Partial Ranks Accuracy"]
+  rows = []
+  for run in runs:
+    cells = [_cell(run, t, "pretrained", r) for t in tasks for r in regimes]
+    texts = [_format(c) for c in cells]
+    upstream = run.get("upstream", {}).get("partial_ranks")
+    texts.append("–" if upstream is None else f"{upstream:.2f}")
+    rows.append("| " + " | ".join([str(num_bands(run))] + texts) + " |")
+  return _table(header, rows)
+
+
+def _pyplot():
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  return plt
+
+
+def _axis_label(task: str, metric: str) -> str:
+  better = "lower" if metric == "mse" else "higher"
+  return f"{row_label(task, metric)}, {better} is better"
+
+
+def plot_labels_curves(runs: Sequence[Dict], path: str,
+                       title: str = "") -> None:
+  """Paper figure 3: metric vs labelled examples, a line per method."""
+  plt = _pyplot()
+  columns = _columns(runs)
+  tasks = _task_names(runs)
+  regimes = _regimes(runs)
+  fig, axes = plt.subplots(1, len(tasks), figsize=(4.5 * len(tasks), 3.6),
+                           squeeze=False)
+  for ax, task in zip(axes[0], tasks):
+    metric = _metric(runs, task)
+    for label, run, baseline in columns:
+      points = [(r, _cell(run, task, baseline, r)) for r in regimes]
+      points = [(r, c) for r, c in points if c is not None]
+      if not points:
+        continue
+      xs = [r for r, _ in points]
+      means = [c[0] for _, c in points]
+      stds = [c[1] for _, c in points]
+      style = "--" if baseline != "pretrained" else "-"
+      ax.errorbar(xs, means, yerr=stds, label=label, linestyle=style,
+                  marker="o", markersize=4, capsize=3)
+    ax.set_xscale("log")
+    ax.set_xticks(regimes)
+    ax.set_xticklabels([str(r) for r in regimes])
+    ax.set_xlabel("labelled examples")
+    ax.set_ylabel(_axis_label(task, metric))
+    ax.grid(alpha=0.3)
+  axes[0][-1].legend(fontsize=8, loc="best")
+  if title:
+    fig.suptitle(title)
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
+  plt.close(fig)
+
+
+def plot_bands_curves(runs: Sequence[Dict], path: str,
+                      title: str = "") -> None:
+  """Paper figure 4: metrics vs number of frequency bands."""
+  plt = _pyplot()
+  runs = sorted(runs, key=num_bands)
+  tasks = _task_names(runs)
+  regimes = _regimes(runs)
+  bands = [num_bands(run) for run in runs]
+  fig, axes = plt.subplots(1, len(tasks) + 1,
+                           figsize=(4.2 * (len(tasks) + 1), 3.6),
+                           squeeze=False)
+  for ax, task in zip(axes[0], tasks):
+    metric = _metric(runs, task)
+    for regime in regimes:
+      cells = [_cell(run, task, "pretrained", regime) for run in runs]
+      points = [(b, c) for b, c in zip(bands, cells) if c is not None]
+      ax.errorbar([b for b, _ in points], [c[0] for _, c in points],
+                  yerr=[c[1] for _, c in points], marker="o", markersize=4,
+                  capsize=3, label=f"{regime} labels")
+    ax.set_ylabel(_axis_label(task, metric))
+  ax = axes[0][-1]
+  points = [(b, run["upstream"]["partial_ranks"]) for b, run in
+            zip(bands, runs) if "partial_ranks" in run.get("upstream", {})]
+  ax.plot([b for b, _ in points], [p for _, p in points], marker="o",
+          color="black", label="held-out partial ranks")
+  ax.plot(bands, [1 / b for b in bands], linestyle=":", color="gray",
+          label="chance (1/n)")
+  ax.set_ylabel("Partial Ranks Accuracy (pretext)")
+  for ax in axes[0]:
+    ax.set_xlabel("frequency bands (patches)")
+    ax.set_xticks(bands)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+  if title:
+    fig.suptitle(title)
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
+  plt.close(fig)
+
+
+def _caption(runs: Sequence[Dict]) -> str:
+  sources = sorted({run.get("source", "?") for run in runs})
+  steps = sorted({run["pretraining"].get("train_steps") for run in runs})
+  seeds = sorted({len(cell["values"]) for run in runs
+                  for by_baseline in run["results"].values()
+                  for by_regime in by_baseline.values()
+                  for cell in by_regime.values()})
+  return (f"Source: {', '.join(sources)}; pre-training steps: "
+          f"{', '.join(str(s) for s in steps)}; probe seeds per cell: "
+          f"{', '.join(str(s) for s in seeds)}; head: "
+          f"{', '.join(sorted({run.get('head', '?') for run in runs}))}. "
+          "Cells: mean ± std over seeds; upstream metrics are on the held-out "
+          "pretext batches at the last checkpoint.\n")
+
+
+def render(folder: str, output_dir: Optional[str] = None) -> List[str]:
+  """Renders one experiment folder; returns the paths written."""
+  name = os.path.basename(os.path.normpath(folder))
+  output_dir = output_dir or os.path.dirname(os.path.normpath(folder))
+  runs = load_results(folder)
+  title = name.replace("table", "Table ").replace("figure", "Figure ")
+  written = []
+  if name.startswith("figure4"):
+    body = bands_table(runs)
+    png = os.path.join(output_dir, f"{name}.png")
+    plot_bands_curves(runs, png, title)
+    body += f"\n![{title}]({name}.png)\n"
+    written.append(png)
+  elif name.startswith("figure"):
+    body = methods_table(runs)
+    png = os.path.join(output_dir, f"{name}.png")
+    plot_labels_curves(runs, png, title)
+    body += f"\n![{title}]({name}.png)\n"
+    written.append(png)
+  elif name.startswith("table2"):
+    body = slicing_table(runs)
+  else:
+    body = methods_table(runs)
+  markdown = os.path.join(output_dir, f"{name}.md")
+  with open(markdown, "w") as f:
+    f.write(f"# {title}\n\n{body}\n{_caption(runs)}")
+  return [markdown] + written
+
+
+def render_all(results_dir: str) -> List[str]:
+  """Renders every experiment folder of `results_dir`."""
+  if not os.path.isdir(results_dir):
+    raise ReportError(f"{results_dir} is not a directory of experiment "
+                      "folders (see experiments/).")
+  folders = sorted(
+      os.path.join(results_dir, d) for d in os.listdir(results_dir)
+      if os.path.isdir(os.path.join(results_dir, d))
+      and glob.glob(os.path.join(results_dir, d, "*.json")))
+  if not folders:
+    raise ReportError(f"{results_dir} has no folder of .json results: run an "
+                      "experiment script first (see experiments/).")
+  written = []
+  for folder in folders:
+    written += render(folder, results_dir)
+  return written
+
+
+def main(argv):
+  if len(argv) != 2:
+    raise app.UsageError("usage: python -m s2l.report RESULTS_DIR")
+  for path in render_all(argv[1]):
+    print(path)
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,157 @@
+"""Tests for s2l/report.py: rendering from fixture JSON."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from s2l import report
+
+
+def _cell(metric, values):
+  return {"metric": metric, "values": values, "mean": float(np.mean(values)),
+          "std": float(np.std(values))}
+
+
+def _run(loss, nx=1, ny=10, family=(0.8, 0.9), pitch=(100.0, 120.0),
+         baselines=("pretrained",), regimes=(1000,), partial_ranks=0.5):
+  """An s2l.evaluate output; baselines other than pretrained score lower."""
+  results = {"instrument_family": {}, "pitch": {}}
+  for baseline in baselines:
+    shift = 0.0 if baseline == "pretrained" else 0.3
+    for task, metric, values, sign in (
+        ("instrument_family", "accuracy", family, -1),
+        ("pitch", "mse", pitch, 100)):
+      results[task][baseline] = {
+          str(r): _cell(metric, [v + sign * shift + r / 1e4 for v in values])
+          for r in regimes}
+  return {"source": "synthetic_notes", "head": "mlp",
+          "pretraining": {"source": "synthetic_notes", "loss": loss,
+                          "slicing": {"nx": nx, "ny": ny},
+                          "train_steps": 2000},
+          "upstream": {"partial_ranks": partial_ranks,
+                       "exact_permutation": partial_ranks / 2, "step": 2000},
+          "results": results}
+
+
+def _write(folder, name, run):
+  os.makedirs(folder, exist_ok=True)
+  with open(os.path.join(folder, f"{name}.json"), "w") as f:
+    json.dump(run, f)
+
+
+def _rows(markdown):
+  """{first cell: other cells} of a markdown table."""
+  rows = {}
+  for line in markdown.splitlines():
+    if line.startswith("| ") and not line.startswith("|---"):
+      cells = [c.strip() for c in line.strip("|").split("|")]
+      rows[cells[0]] = cells[1:]
+  return rows
+
+
+def test_methods_table_layout_and_best_cells(tmp_path):
+  folder = tmp_path / "table1"
+  _write(folder, "pfy", _run("PerturbedFenchelYoungLoss", family=(0.8, 0.9),
+                             pitch=(100.0, 120.0),
+                             baselines=("pretrained", "random")))
+  _write(folder, "mse", _run("RankMSELoss", family=(0.7, 0.7),
+                             pitch=(90.0, 90.0), partial_ranks=0.4))
+  _write(folder, "fixed", _run("FixedPermutationLoss", family=(0.6, 0.6),
+                               pitch=(200.0, 200.0), partial_ranks=0.3))
+  written = report.render(str(folder))
+  assert written == [str(tmp_path / "table1.md")]
+  rows = _rows(open(written[0]).read())
+  # The paper's column order; Random Embedding from the run that has it.
+  assert rows["Task"] == ["Random Embedding", "Fixed Permutation",
+                          "Perturbed F-Y", "MSE"]
+  # Accuracy: highest in bold; regime 1000 adds 0.1 to every value.
+  assert rows["Instr. Family (ACC)"] == [
+      "0.65 ± 0.05", "0.70 ± 0.00", "**0.95 ± 0.05**", "0.80 ± 0.00"]
+  # MSE: lowest in bold.
+  assert rows["Pitch (MSE)"] == [
+      "140.10 ± 10.00", "200.10 ± 0.00", "110.10 ± 10.00",
+      "**90.10 ± 0.00**"]
+  assert rows["Partial Ranks Accuracy"] == ["–", "0.30", "**0.50**", "0.40"]
+  assert rows["Exact Permutation Accuracy"][2] == "**0.25**"
+
+
+def test_several_regimes_get_one_row_each_and_supervised_a_column(tmp_path):
+  folder = tmp_path / "table4"
+  _write(folder, "fsr", _run(
+      "SoftRankLoss", baselines=("pretrained", "random", "supervised"),
+      regimes=(1000, 3000)))
+  rows = _rows(open(report.render(str(folder))[0]).read())
+  assert rows["Task"] == ["Random Embedding", "Fast Soft Ranking",
+                          "Without pre-training"]
+  assert rows["Instr. Family (ACC), 3000 labels"][1] == "**1.15 ± 0.05**"
+  assert "Pitch (MSE), 1000 labels" in rows
+
+
+def test_slicing_table(tmp_path):
+  folder = tmp_path / "table2"
+  _write(folder, "freq", _run("PerturbedFenchelYoungLoss", 1, 10,
+                              family=(0.9, 0.9)))
+  _write(folder, "time", _run("PerturbedFenchelYoungLoss", 10, 1,
+                              family=(0.5, 0.5)))
+  _write(folder, "tf", _run("PerturbedFenchelYoungLoss", 3, 3,
+                            family=(0.7, 0.7)))
+  rows = _rows(open(report.render(str(folder))[0]).read())
+  assert rows["Task"] == ["Frequency (10 patches)", "Time (10 patches)",
+                          "Time-Frequency (9 patches)"]
+  assert rows["Instr. Family (ACC)"] == ["**1.00 ± 0.00**", "0.60 ± 0.00",
+                                         "0.80 ± 0.00"]
+
+
+def _png_size(path):
+  with open(path, "rb") as f:
+    header = f.read(24)
+  assert header[:8] == b"\x89PNG\r\n\x1a\n"
+  return int.from_bytes(header[16:20], "big"), int.from_bytes(
+      header[20:24], "big")
+
+
+def test_figures_are_written_with_their_numbers(tmp_path):
+  _write(tmp_path / "figure3", "pfy", _run(
+      "PerturbedFenchelYoungLoss", baselines=("pretrained", "random",
+                                              "supervised"),
+      regimes=(200, 1000, 5000)))
+  _write(tmp_path / "figure3", "mse", _run("RankMSELoss",
+                                           regimes=(200, 1000, 5000)))
+  for bands in (2, 4, 10):
+    _write(tmp_path / "figure4", f"freq{bands}", _run(
+        "PerturbedFenchelYoungLoss", 1, bands, partial_ranks=1 / bands))
+  written = report.render_all(str(tmp_path))
+  assert sorted(os.path.basename(p) for p in written) == [
+      "figure3.md", "figure3.png", "figure4.md", "figure4.png"]
+  width, height = _png_size(tmp_path / "figure3.png")
+  assert width > 2 * height  # One panel per task, side by side.
+  _png_size(tmp_path / "figure4.png")
+  figure3 = (tmp_path / "figure3.md").read_text()
+  assert "![Figure 3](figure3.png)" in figure3
+  assert "Instr. Family (ACC), 200 labels" in _rows(figure3)
+  rows = _rows((tmp_path / "figure4.md").read_text())
+  assert [r for r in rows if r.isdigit()] == ["2", "4", "10"]
+  assert rows["4"][-1] == "0.25"
+
+
+def test_errors_say_what_to_do(tmp_path):
+  with pytest.raises(report.ReportError, match="not a directory"):
+    report.render_all(str(tmp_path / "missing"))
+  with pytest.raises(report.ReportError, match="run an experiment script"):
+    report.render_all(str(tmp_path))
+  (tmp_path / "table1").mkdir()
+  with pytest.raises(report.ReportError, match="holds no .json"):
+    report.render(str(tmp_path / "table1"))
+  (tmp_path / "table1" / "broken.json").write_text("{\"results\": ")
+  with pytest.raises(report.ReportError, match="broken.json is not valid"):
+    report.render(str(tmp_path / "table1"))
+  (tmp_path / "table1" / "broken.json").write_text("{\"results\": {}}")
+  with pytest.raises(report.ReportError, match="lacks \\['pretraining'\\]"):
+    report.render(str(tmp_path / "table1"))
+  os.remove(tmp_path / "table1" / "broken.json")
+  _write(tmp_path / "table1", "a", _run("RankMSELoss"))
+  _write(tmp_path / "table1", "b", _run("RankMSELoss"))
+  with pytest.raises(report.ReportError, match="both pre-trained with MSE"):
+    report.render(str(tmp_path / "table1"))

@@ -58,11 +58,18 @@ _run() {
   fi
 }
 
-# pretrain NAME GIN_FILE...: pre-trains into $RUNS/NAME.
+# pretrain NAME GIN_FILE_OR_BINDING...: pre-trains into $RUNS/NAME; the
+# arguments ending in .gin are config files, the others gin bindings.
 pretrain() {
   local name="$1"; shift
   local args=()
-  for file in "$@"; do args+=("--gin_file=$file"); done
+  for arg in "$@"; do
+    if [[ "$arg" == *.gin ]]; then
+      args+=("--gin_file=$arg")
+    else
+      args+=("--gin_param=$arg")
+    fi
+  done
   _run "$PYTHON" -m s2l.train "${args[@]}" "--model_dir=${RUNS}/${name}" \
     ${TRAIN_EXTRA[@]+"${TRAIN_EXTRA[@]}"}
 }

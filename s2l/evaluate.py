@@ -18,7 +18,10 @@ architecture, untrained and frozen: the paper's Random Embedding) and
 "supervised" (the same architecture trained end to end on the labelled
 examples: "without pre-training" in figure 3). Seeds vary the head's
 initialisation and batch order; the labelled examples are the first
-`num_examples` of the training split.
+`num_examples` of the training split, and the scores are on the test split
+(the validation split for sources without labelled test examples).
+`evaluate.source` probes on another source than the pre-training one, as
+ImageNet → VOC 2012 in the paper's table 4.
 
 The JSON also describes the pre-training (`"pretraining"`: loss, slicing,
 steps) and its held-out pretext metrics at the last evaluation
@@ -27,6 +30,7 @@ run's `validation` summaries), which `s2l.report` lays out as the paper's
 tables and figures.
 """
 
+import inspect
 import json
 import os
 from typing import Dict, Optional, Sequence
@@ -49,8 +53,15 @@ RESULTS_FILE = "probe.json"
 
 
 def _pretraining_setting(name: str):
-  """A value bound to `train` in the parsed operative config."""
-  value = gin.query_parameter(f"train.{name}")
+  """`train`'s argument `name` in the parsed operative config.
+
+  Gin leaves out of the operative config the defaults it cannot write as
+  literals (the video configs' unused `Slicing()`): those are `train`'s.
+  """
+  try:
+    value = gin.query_parameter(f"train.{name}")
+  except ValueError:
+    return inspect.signature(train_lib.train).parameters[name].default
   if isinstance(value, gin.config.ConfigurableReference):
     return value.scoped_configurable_fn()
   return value
@@ -106,19 +117,41 @@ def pretraining_description() -> Dict:
   """The parsed run config's pretext setting, as plain JSON values."""
   loss = _pretraining_setting("loss")
   slicing = _pretraining_setting("slicing")
+  source = _pretraining_setting("source")
   description = {
-      "source": _pretraining_setting("source"),
+      "source": source,
       "loss": type(loss).__name__ if loss is not None else
               "PerturbedFenchelYoungLoss",
-      "slicing": {"nx": slicing.nx, "ny": slicing.ny},
+      # Video patches are frames: the slicing is not used.
+      "slicing": None if sources.get(source).modality == "video" else
+                 {"nx": slicing.nx, "ny": slicing.ny},
       "train_steps": _pretraining_setting("train_steps"),
   }
   return description
 
 
-def _summary(values: Sequence[float], metric: str) -> Dict:
-  return {"metric": metric, "values": [float(v) for v in values],
+def _stats(values: Sequence[float]) -> Dict:
+  return {"values": [float(v) for v in values],
           "mean": float(np.mean(values)), "std": float(np.std(values))}
+
+
+def _summary(per_seed: Sequence[Dict[str, float]]) -> Dict:
+  """One results cell from the `probe.scores` of each seed.
+
+  The first metric is the task's headline (`probe.METRICS`); any others
+  (the micro AUC of multi-label tasks) go under "also".
+  """
+  metric, *others = per_seed[0]
+  cell = {"metric": metric, **_stats([s[metric] for s in per_seed])}
+  if others:
+    cell["also"] = {name: _stats([s[name] for s in per_seed])
+                    for name in others}
+  return cell
+
+
+def _log(task: str, baseline: str, count: int, cell: Dict) -> None:
+  logging.info("%s %s %d labels: %s %.4f ± %.4f", task, baseline, count,
+               cell["metric"], cell["mean"], cell["std"])
 
 
 @gin.configurable(denylist=["model_dir"])
@@ -134,6 +167,8 @@ def evaluate(model_dir: str,
              hidden_units: int = 512,
              batch_size: int = 64,
              test_examples: Optional[int] = None,
+             source: Optional[str] = None,
+             data_dir: Optional[str] = None,
              output: Optional[str] = None) -> Dict:
   """Probes the encoder of `model_dir` on every downstream task.
 
@@ -151,6 +186,9 @@ def evaluate(model_dir: str,
     hidden_units: MLP width.
     batch_size: batch of the supervised baseline and of embedding.
     test_examples: score on the first examples of the test split only.
+    source: the downstream data source; the pre-training one if None (the
+      paper's images are pre-trained on ImageNet and probed on VOC 2012).
+    data_dir: its TFDS data directory; the pre-training one if None.
     output: where to write the JSON; `model_dir/probe.json` if None (the
       experiment scripts write one file per table next to each other).
 
@@ -166,13 +204,20 @@ def evaluate(model_dir: str,
     raise FileNotFoundError(
         f"no exported encoder in {encoder_dir}: run s2l.train to completion "
         f"with --model_dir={model_dir} first.")
-  source = sources.get(_pretraining_setting("source"))
+  source = sources.get(source or _pretraining_setting("source"))
   head = head or probe.default_head(source.modality)
   data = dict(slicing=_pretraining_setting("slicing"),
               frontend=_pretraining_setting("frontend"),
-              data_dir=_pretraining_setting("data_dir"),
+              data_dir=data_dir or _pretraining_setting("data_dir"),
               batch_size=batch_size)
   tasks = list(tasks or source.tasks)
+  for task_name in tasks:
+    if task_name not in source.tasks:
+      raise ValueError(f"{source.name} has tasks {sorted(source.tasks)}, got "
+                       f"{task_name!r}.")
+  # Without labelled test examples (VOC 2012, something-something v2), the
+  # validation split is the test set; the probe never selects on it.
+  test_split = "test" if "test" in source.splits else "validation"
   pretrained = tf.keras.models.load_model(encoder_dir, compile=False)
   pretrained.trainable = False
   encoders = {"pretrained": pretrained}
@@ -182,7 +227,7 @@ def evaluate(model_dir: str,
     encoders["random"].trainable = False
 
   # Embeddings do not depend on the task: one pass per encoder and split.
-  counts = {"train": max(num_examples), "test": test_examples}
+  counts = {"train": max(num_examples), test_split: test_examples}
   embeddings = {
       (name, split): probe.embed(encoder, pipeline.downstream_dataset(
           source, split, tasks[0], num_examples=count, **data))[0]
@@ -198,33 +243,30 @@ def evaluate(model_dir: str,
     for name in encoders:
       if name not in baselines:
         continue
-      test = (embeddings[name, "test"], labels["test"])
+      test = (embeddings[name, test_split], labels[test_split])
       results[task_name][name] = {}
       for count in num_examples:
         train = (embeddings[name, "train"][:count], labels["train"][:count])
-        values = [probe.train_head(task, head, train, test, seed, epochs,
-                                   learning_rate=learning_rate,
-                                   hidden_units=hidden_units)
-                  for seed in seeds]
-        results[task_name][name][str(count)] = _summary(
-            values, probe.METRICS[task.kind])
-        logging.info("%s %s %d labels: %s %.4f ± %.4f", task_name, name,
-                     count, probe.METRICS[task.kind], np.mean(values),
-                     np.std(values))
+        results[task_name][name][str(count)] = _summary([
+            probe.train_head(task, head, train, test, seed, epochs,
+                             learning_rate=learning_rate,
+                             hidden_units=hidden_units) for seed in seeds])
+        _log(task_name, name, count, results[task_name][name][str(count)])
     if "supervised" in baselines:
       test_ds = pipeline.downstream_dataset(
-          source, "test", task_name, num_examples=test_examples, **data)
+          source, test_split, task_name, num_examples=test_examples, **data)
       results[task_name]["supervised"] = {}
       for count in num_examples:
         train_ds = pipeline.downstream_dataset(
             source, "train", task_name, num_examples=count, **data)
-        values = [probe.train_supervised(
-            task, pretrained, head, train_ds, test_ds, seed,
-            supervised_epochs, learning_rate, hidden_units)
-                  for seed in seeds]
-        results[task_name]["supervised"][str(count)] = _summary(
-            values, probe.METRICS[task.kind])
+        results[task_name]["supervised"][str(count)] = _summary([
+            probe.train_supervised(task, pretrained, head, train_ds, test_ds,
+                                   seed, supervised_epochs, learning_rate,
+                                   hidden_units) for seed in seeds])
+        _log(task_name, "supervised", count,
+             results[task_name]["supervised"][str(count)])
   report = {"source": source.name, "head": head, "model_dir": model_dir,
+            "test_split": test_split,
             "pretraining": pretraining_description(),
             "upstream": upstream_metrics(
                 model_dir, _pretraining_setting("steps_per_checkpoint")),

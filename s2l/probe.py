@@ -5,14 +5,16 @@ The pre-trained CFN is truncated at its first aggregate fully connected layer
 head is trained on its embeddings: a 3-layer MLP for audio and video, a linear
 classifier for images. Classification heads use softmax cross-entropy and
 report accuracy, regression a scalar output with mean squared error, and
-multi-label tasks (VOC) sigmoid outputs with the mean over classes of the
-ROC AUC.
+multi-label tasks (VOC) sigmoid outputs with two mean AUCs: over classes
+(`mean_auc`, macro: each class's ROC AUC, averaged) and over all (example,
+class) pairs pooled (`micro_auc`). The paper's table 4 gives two AUC figures,
+"upper" and "lower", without defining them; s2l reports these two.
 
 The embeddings of a frozen encoder do not change during probe training, so
 they are computed once per split and the head trains on them directly.
 """
 
-from typing import Tuple
+from typing import Dict, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -20,6 +22,7 @@ import tensorflow as tf
 from s2l.data import sources
 
 HEADS = ("mlp", "linear")
+# The headline metric of each kind of task; `scores` may add others.
 METRICS = {"classification": "accuracy", "regression": "mse",
            "multilabel": "mean_auc"}
 
@@ -86,6 +89,22 @@ def score(task: sources.Task, labels: np.ndarray,
   return float(np.mean(aucs)) if aucs else float("nan")
 
 
+def scores(task: sources.Task, labels: np.ndarray,
+           outputs: np.ndarray) -> Dict[str, float]:
+  """Every metric of the task: {METRICS[task.kind]: score(...), ...}.
+
+  Multi-label tasks add "micro_auc", the ROC AUC of all (example, class)
+  pairs pooled, which weighs frequent classes more than the macro mean.
+  """
+  result = {METRICS[task.kind]: score(task, labels, outputs)}
+  if task.kind == "multilabel":
+    labels, outputs = np.asarray(labels).reshape(-1), np.asarray(
+        outputs).reshape(-1)
+    result["micro_auc"] = (roc_auc(labels, outputs) if 0 < labels.sum() <
+                           len(labels) else float("nan"))
+  return result
+
+
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
   """ROC AUC: the probability that a positive outranks a negative (ties ½)."""
   positive, negative = scores[labels > 0.5], scores[labels <= 0.5]
@@ -106,8 +125,9 @@ def embed(encoder: tf.keras.Model, dataset: tf.data.Dataset
 
 def train_head(task: sources.Task, head_kind: str, train: Tuple, test: Tuple,
                seed: int, epochs: int = 100, batch_size: int = 64,
-               learning_rate: float = 1e-3, hidden_units: int = 512) -> float:
-  """Trains a head on embeddings and returns its test metric.
+               learning_rate: float = 1e-3,
+               hidden_units: int = 512) -> Dict[str, float]:
+  """Trains a head on embeddings and returns its test metrics.
 
   Args:
     task: the downstream task.
@@ -119,7 +139,7 @@ def train_head(task: sources.Task, head_kind: str, train: Tuple, test: Tuple,
     hidden_units: MLP width.
 
   Returns:
-    The test value of `METRICS[task.kind]`.
+    The test `scores`: `METRICS[task.kind]` and any other of the task.
   """
   tf.keras.utils.set_random_seed(seed)
   # Standardised inputs let one learning rate suit every encoder. A unit that
@@ -136,14 +156,14 @@ def train_head(task: sources.Task, head_kind: str, train: Tuple, test: Tuple,
   head.fit((train[0] - mean) / std, targets, epochs=epochs,
            batch_size=batch_size, verbose=0, shuffle=True)
   outputs = head.predict((test[0] - mean) / std, batch_size=256, verbose=0)
-  return score(task, test[1], outputs * target_std + target_mean)
+  return scores(task, test[1], outputs * target_std + target_mean)
 
 
 def train_supervised(task: sources.Task, encoder: tf.keras.Model,
                      head_kind: str, train_ds: tf.data.Dataset,
                      test_ds: tf.data.Dataset, seed: int, epochs: int = 30,
                      learning_rate: float = 1e-3,
-                     hidden_units: int = 512) -> float:
+                     hidden_units: int = 512) -> Dict[str, float]:
   """The "without pre-training" baseline: encoder and head trained end to end.
 
   Args:
@@ -157,7 +177,7 @@ def train_supervised(task: sources.Task, encoder: tf.keras.Model,
     hidden_units: MLP width.
 
   Returns:
-    The test value of `METRICS[task.kind]`.
+    The test `scores`: `METRICS[task.kind]` and any other of the task.
   """
   tf.keras.utils.set_random_seed(seed)
   fresh = tf.keras.models.clone_model(encoder)
@@ -166,4 +186,4 @@ def train_supervised(task: sources.Task, encoder: tf.keras.Model,
   model.compile(tf.keras.optimizers.Adam(learning_rate), loss=loss_for(task))
   model.fit(train_ds, epochs=epochs, verbose=0)
   outputs, labels = embed(model, test_ds)
-  return score(task, labels, outputs)
+  return scores(task, labels, outputs)

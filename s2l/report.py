@@ -47,8 +47,16 @@ RANDOM, SUPERVISED = "Random Embedding", "Without pre-training"
 TASK_LABELS = {"instrument_family": "Instr. Family", "instrument":
                "Instr. Label", "pitch": "Pitch", "label": "Label",
                "labels": "Label"}
-METRIC_LABELS = {"accuracy": "ACC", "mse": "MSE", "mean_auc": "Mean AUC",
-                 "micro_auc": "Micro AUC"}
+# Table 4's "AUC Upper" and "AUC Lower" are not defined in the paper; s2l
+# reports the macro mean AUC over classes and the micro AUC of all pairs.
+METRIC_LABELS = {"accuracy": "ACC", "mse": "MSE",
+                 "mean_auc": "Mean AUC, macro", "micro_auc": "AUC, micro"}
+AUC_NOTE = (
+    "\nThe paper's table 4 reports an \"AUC Upper\" and an \"AUC Lower\" "
+    "figure without defining them. s2l reports two defined quantities in "
+    "their place: the macro mean AUC (each class's ROC AUC, averaged over "
+    "classes) and the micro AUC (the ROC AUC of all (image, class) pairs "
+    "pooled, which weighs frequent classes more). Neither bounds the other.\n")
 UPSTREAM_LABELS = (("partial_ranks", "Partial Ranks Accuracy"),
                    ("exact_permutation", "Exact Permutation Accuracy"))
 # (mean, std over seeds), (value, None) for a single number, or None.
@@ -123,19 +131,26 @@ def _regimes(runs: Sequence[Dict]) -> List[int]:
   return sorted(regimes)
 
 
-def _metric(runs: Sequence[Dict], task: str) -> str:
+def _metrics(runs: Sequence[Dict], task: str) -> List[str]:
+  """The task's headline metric, then any others (the micro AUC)."""
   for run in runs:
     for by_regime in run["results"].get(task, {}).values():
       for cell in by_regime.values():
-        return cell["metric"]
+        return [cell["metric"], *cell.get("also", {})]
   raise ReportError(f"no results for task {task!r}.")
 
 
-def _cell(run: Optional[Dict], task: str, baseline: str,
-          regime: int) -> Cell:
+def _metric(runs: Sequence[Dict], task: str) -> str:
+  return _metrics(runs, task)[0]
+
+
+def _cell(run: Optional[Dict], task: str, baseline: str, regime: int,
+          metric: Optional[str] = None) -> Cell:
   if run is None:
     return None
   cell = run["results"].get(task, {}).get(baseline, {}).get(str(regime))
+  if cell and metric not in (None, cell["metric"]):
+    cell = cell.get("also", {}).get(metric)
   return (cell["mean"], cell["std"]) if cell else None
 
 
@@ -206,13 +221,13 @@ def methods_table(runs: Sequence[Dict]) -> str:
   regimes = _regimes(runs)
   rows = []
   for task in _task_names(runs):
-    metric = _metric(runs, task)
     for regime in regimes:
-      cells = [_cell(run, task, baseline, regime)
-               for _, run, baseline in columns]
-      rows.append(format_row(
-          row_label(task, metric, regime if len(regimes) > 1 else None),
-          cells, lower_is_better=metric == "mse"))
+      for metric in _metrics(runs, task):
+        cells = [_cell(run, task, baseline, regime, metric)
+                 for _, run, baseline in columns]
+        rows.append(format_row(
+            row_label(task, metric, regime if len(regimes) > 1 else None),
+            cells, lower_is_better=metric == "mse"))
   for key, label in UPSTREAM_LABELS:
     cells = [None if baseline != "pretrained" or key not in run.get(
         "upstream", {}) else (run["upstream"][key], None)
@@ -395,9 +410,12 @@ def render(folder: str, output_dir: Optional[str] = None) -> List[str]:
     body = slicing_table(runs)
   else:
     body = methods_table(runs)
+  caption = _caption(runs)
+  if any("micro_auc" in _metrics(runs, t) for t in _task_names(runs)):
+    caption += AUC_NOTE
   markdown = os.path.join(output_dir, f"{name}.md")
   with open(markdown, "w") as f:
-    f.write(f"# {title}\n\n{body}\n{_caption(runs)}")
+    f.write(f"# {title}\n\n{body}\n{caption}")
   return [markdown] + written
 
 

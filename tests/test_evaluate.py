@@ -112,3 +112,48 @@ def test_raw_labels_follow_the_pipeline_order(run_dir):
     got = evaluate_lib.task_labels(source, "train", task, 20,
                                    setting("data_dir"))
     np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("config, source, params, metrics", [
+    ("synthetic_video_frames20.gin", "synthetic_video_tiny",
+     ["VideoFrontend.num_frames = 6", "VideoFrontend.size = 16"],
+     ["accuracy"]),
+    ("synthetic_images_grid3x3.gin", "synthetic_images_tiny",
+     ["ImageFrontend.size = 48"], ["mean_auc", "micro_auc"]),
+])
+def test_video_and_images_train_and_probe_end_to_end(
+    config, source, params, metrics, tmp_path_factory):
+  """Each modality trains and probes from the same entry points."""
+  run = str(tmp_path_factory.mktemp("run"))
+  data_dir = str(tmp_path_factory.mktemp("tfds"))
+  gin.clear_config()
+  train_lib.parse_gin(
+      [os.path.join(train_lib.GIN_DIR, config)],
+      ["train.width = 0.03", "train.depth = 2", "train.embedding_size = 64",
+       "train.batch_size = 4", "train.eval_batches = 1",
+       "train.train_steps = 4", "train.steps_per_checkpoint = 4",
+       f"train.source = '{source}'", f"train.data_dir = '{data_dir}'",
+       *params])
+  train_lib.train(run)
+  gin.clear_config()
+  evaluate_lib.parse_run_config(run, gin_params=[
+      "evaluate.num_examples = (8, 16)", "evaluate.seeds = (0, 1)",
+      "evaluate.epochs = 2", "evaluate.supervised_epochs = 1",
+      "evaluate.baselines = ('pretrained', 'random', 'supervised')"])
+  output = evaluate_lib.evaluate(run)
+  gin.clear_config()
+  assert output["head"] == ("linear" if "images" in source else "mlp")
+  ((task, by_baseline),) = output["results"].items()
+  assert set(by_baseline) == {"pretrained", "random", "supervised"}
+  for by_regime in by_baseline.values():
+    assert set(by_regime) == {"8", "16"}
+    for cell in by_regime.values():
+      assert [cell["metric"], *cell.get("also", {})] == metrics
+      assert len(cell["values"]) == 2
+      for value in [cell["mean"], *(m["mean"] for m in cell.get(
+          "also", {}).values())]:
+        assert 0.0 <= value <= 1.0
+  assert output["pretraining"]["source"] == source
+  assert (output["pretraining"]["slicing"] is None) == ("video" in source)
+  assert 0.0 <= output["upstream"]["partial_ranks"] <= 1.0
+  assert task in ("label", "labels")

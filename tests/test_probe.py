@@ -23,6 +23,12 @@ def test_metrics_on_hand_made_predictions():
   labels = np.array([[1, 0], [1, 1], [0, 1], [0, 0]], np.float32)
   scores = np.array([[0.9, -1.0], [0.4, 2.0], [0.5, 1.0], [0.1, 0.0]])
   assert probe.score(MULTI, labels, scores) == pytest.approx(0.875)
+  # Micro: all 8 (example, class) pairs pooled; positives 0.9, 0.4, 2.0,
+  # 1.0 against negatives -1.0, 0.5, 0.1, 0.0: all but (0.4, 0.5) won.
+  assert probe.scores(MULTI, labels, scores) == pytest.approx(
+      {"mean_auc": 0.875, "micro_auc": 15 / 16})
+  assert probe.scores(CLASSIFY, np.array([0, 1, 2, 2]), logits) == {
+      "accuracy": 0.75}
   assert probe.roc_auc(np.array([1, 0]), np.array([0.3, 0.3])) == 0.5
 
 
@@ -51,15 +57,16 @@ def test_heads_learn_toy_tasks():
   classes = lambda v: np.digitize(v, [-1.0, 1.0])
   assert probe.train_head(CLASSIFY, "linear", (x, classes(z)),
                           (xt, classes(zt)), seed=0, epochs=40,
-                          learning_rate=1e-2) > 0.9
+                          learning_rate=1e-2)["accuracy"] > 0.9
   # Targets far from zero, as MIDI pitches are: standardised internally.
   mse = probe.train_head(REGRESS, "mlp", (x, 60 + 5 * z), (xt, 60 + 5 * zt),
-                         seed=0, epochs=40, hidden_units=32)
+                         seed=0, epochs=40, hidden_units=32)["mse"]
   assert mse < 0.1 * np.var(5 * zt)
   multi = np.stack([z > 0, x[:, 2] > 0], -1).astype(np.float32)
   multi_t = np.stack([zt > 0, xt[:, 2] > 0], -1).astype(np.float32)
-  assert probe.train_head(MULTI, "linear", (x, multi), (xt, multi_t),
-                          seed=0, epochs=40, learning_rate=1e-2) > 0.95
+  aucs = probe.train_head(MULTI, "linear", (x, multi), (xt, multi_t),
+                          seed=0, epochs=40, learning_rate=1e-2)
+  assert aucs["mean_auc"] > 0.95 and aucs["micro_auc"] > 0.95
 
 
 def test_dead_units_do_not_blow_up_test_inputs():
@@ -69,7 +76,7 @@ def test_dead_units_do_not_blow_up_test_inputs():
   x[:, 5] = 0.0  # Dead on the training examples, alive on the test ones.
   xt[:, 5] = 50.0
   mse = probe.train_head(REGRESS, "linear", (x, z), (xt, zt), seed=0,
-                         epochs=40)
+                         epochs=40)["mse"]
   assert mse < 1e4
 
 
@@ -84,7 +91,7 @@ def test_supervised_baseline_leaves_the_given_encoder_untouched():
   ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
   accuracy = probe.train_supervised(
       sources.Task("c", "classification", ("c",), 2), encoder, "linear", ds,
-      ds, seed=0, epochs=30, learning_rate=1e-2)
+      ds, seed=0, epochs=30, learning_rate=1e-2)["accuracy"]
   assert accuracy > 0.8
   for old, new in zip(before, encoder.get_weights()):
     np.testing.assert_array_equal(old, new)

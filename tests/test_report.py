@@ -89,6 +89,20 @@ def test_several_regimes_get_one_row_each_and_supervised_a_column(tmp_path):
   assert "Pitch (MSE), 1000 labels" in rows
 
 
+def test_multilabel_rows_give_both_aucs(tmp_path):
+  run = _run("SoftRankLoss")
+  cell = _cell("mean_auc", [0.8, 0.9])
+  cell["also"] = {"micro_auc": {"values": [0.7, 0.7], "mean": 0.7,
+                                "std": 0.0}}
+  run["results"] = {"labels": {"pretrained": {"1000": cell}}}
+  _write(tmp_path / "table4", "fsr", run)
+  markdown = open(report.render(str(tmp_path / "table4"))[0]).read()
+  rows = _rows(markdown)
+  assert rows["Label (Mean AUC, macro)"] == ["0.85 ± 0.05"]
+  assert rows["Label (AUC, micro)"] == ["0.70 ± 0.00"]
+  assert "without defining them" in markdown
+
+
 def test_slicing_table(tmp_path):
   folder = tmp_path / "table2"
   _write(folder, "freq", _run("PerturbedFenchelYoungLoss", 1, 10,

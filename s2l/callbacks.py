@@ -5,10 +5,13 @@
 * `SaveCheckpoint`: a `tf.train.CheckpointManager` save at the end of every
   Keras epoch, which `train` makes one checkpoint interval long, so a killed
   run loses at most one interval.
+* `StopOnNonFinite`: stops at the first step whose loss is NaN or infinite,
+  so that no checkpoint holds the diverged weights, and words the error.
 * `Reassembly`: TensorBoard images of shuffled held-out inputs next to the
   model's reassembly and the original (paper figure 2).
 """
 
+import math
 import time
 from typing import Optional
 
@@ -62,14 +65,55 @@ class Progress(tf.keras.callbacks.Callback):
         tf.summary.scalar("learning_rate", learning_rate)
 
 
-class SaveCheckpoint(tf.keras.callbacks.Callback):
-  """Saves `manager`'s checkpoint, numbered by the step, after every epoch."""
+class StopOnNonFinite(tf.keras.callbacks.Callback):
+  """Stops training at the first non-finite loss and keeps the error.
 
-  def __init__(self, manager: tf.train.CheckpointManager):
+  Keras then ends the epoch normally (so every callback cleans up), but
+  `SaveCheckpoint` given this callback saves nothing: the last checkpoint
+  keeps finite weights. The caller raises `FloatingPointError(self.error)`
+  after `fit` returns, before exporting anything.
+
+  Args:
+    manager: the run's checkpoint manager, named in the error.
+  """
+
+  def __init__(self, manager: Optional[tf.train.CheckpointManager] = None):
     super().__init__()
     self.manager = manager
+    self.error = None
+
+  def on_train_batch_end(self, batch, logs=None):
+    loss = (logs or {}).get("loss")
+    if self.error or loss is None or math.isfinite(float(loss)):
+      return
+    self.model.stop_training = True
+    step = int(self.model.optimizer.iterations.numpy())
+    kept = self.manager.latest_checkpoint if self.manager else None
+    self.error = (
+        f"the pretext loss became {float(loss)} at step {step}: training "
+        "stopped without saving the diverged weights"
+        + (f"; the last checkpoint, {kept}, holds finite ones"
+           if kept else "") +
+        ". Lower train.learning_rate or change the loss (see gin/losses/), "
+        "then rerun: a rerun resumes from the last checkpoint.")
+
+
+class SaveCheckpoint(tf.keras.callbacks.Callback):
+  """Saves `manager`'s checkpoint, numbered by the step, after every epoch.
+
+  Nothing is saved once `guard` (a `StopOnNonFinite`) has seen the loss
+  diverge.
+  """
+
+  def __init__(self, manager: tf.train.CheckpointManager,
+               guard: Optional[StopOnNonFinite] = None):
+    super().__init__()
+    self.manager = manager
+    self.guard = guard
 
   def on_epoch_end(self, epoch, logs=None):
+    if self.guard is not None and self.guard.error:
+      return
     path = self.manager.save(
         checkpoint_number=self.model.optimizer.iterations)
     logging.info("Saved checkpoint %s", path)

@@ -145,6 +145,9 @@ def train(model_dir: str,
   if manager.latest_checkpoint:
     # Optimizer slots are restored when the first step creates them.
     checkpoint.restore(manager.latest_checkpoint).expect_partial()
+    # The checkpoint holds the optimizer's learning rate: the config's wins,
+    # so a resumed run can change it.
+    model.optimizer.learning_rate.assign(learning_rate)
   step = int(model.optimizer.iterations.numpy())
 
   # The model and data are built: the config is now complete.
@@ -168,6 +171,7 @@ def train(model_dir: str,
         gin.operative_config_str()))
   grid = (1, 1) if num_patches != slicing.num_patches else (slicing.nx,
                                                              slicing.ny)
+  stopper = callbacks.StopOnNonFinite(manager)
   history = model.fit(
       train_ds, validation_data=eval_ds,
       initial_epoch=step // steps_per_checkpoint,
@@ -175,11 +179,14 @@ def train(model_dir: str,
       steps_per_epoch=steps_per_checkpoint, verbose=0,
       callbacks=[
           callbacks.Progress(train_steps, log_every, train_writer),
+          stopper,
           tf.keras.callbacks.TensorBoard(write_dir, update_freq=log_every,
                                          profile_batch=0),
           callbacks.Reassembly(next(iter(eval_ds)), *grid, train_writer),
-          callbacks.SaveCheckpoint(manager),
+          callbacks.SaveCheckpoint(manager, guard=stopper),
       ])
+  if stopper.error:
+    raise FloatingPointError(stopper.error)
   if chief:
     cfn.embedding_model(network).save(os.path.join(model_dir, ENCODER_DIR))
     logging.info("Exported the encoder to %s.",

@@ -194,3 +194,31 @@ def test_sigkill_loses_at_most_one_checkpoint_interval(tmp_path, data_dir):
               "train.steps_per_checkpoint = 10")
   history = train_lib.train(str(tmp_path))
   assert history.epoch == [saved // 10]
+
+
+def test_a_diverging_run_stops_and_keeps_its_finite_checkpoint(tmp_path,
+                                                              data_dir):
+  _tiny_notes(data_dir, "train.train_steps = 10",
+              "train.steps_per_checkpoint = 10")
+  train_lib.train(str(tmp_path))
+  exported = (tmp_path / train_lib.ENCODER_DIR / "saved_model.pb").stat()
+  # Resumed with an absurd learning rate (the config's, not the one in the
+  # checkpoint), the scores reach ~1e30 and their
+  # squared error overflows float32.
+  gin.clear_config()
+  _tiny_notes(data_dir, "train.train_steps = 40",
+              "train.steps_per_checkpoint = 10",
+              "train.learning_rate = 1e30", "train.loss = @RankMSELoss()")
+  with pytest.raises(FloatingPointError,
+                     match="ckpt-10, holds finite ones. Lower train.learning"):
+    train_lib.train(str(tmp_path))
+  checkpoint = tf.train.latest_checkpoint(str(tmp_path / "checkpoints"))
+  assert checkpoint.endswith("ckpt-10")
+  reader = tf.train.load_checkpoint(checkpoint)
+  for name in reader.get_variable_to_shape_map():
+    value = reader.get_tensor(name)
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+      assert np.all(np.isfinite(value)), name
+  # Not re-exported.
+  assert (tmp_path / train_lib.ENCODER_DIR / "saved_model.pb").stat(
+      ).st_mtime_ns == exported.st_mtime_ns

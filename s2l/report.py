@@ -44,6 +44,12 @@ LOSS_LABELS = collections.OrderedDict([
     ("ApproxNDCGLoss", "ApproxNDCG"),
 ])
 RANDOM, SUPERVISED = "Random Embedding", "Without pre-training"
+FIXED = LOSS_LABELS["FixedPermutationLoss"]
+FIXED_NOTE = (
+    "\n† Fixed Permutation is pre-trained and evaluated on its own set of "
+    "100 permutations, a 100-way classification: its upstream figures are "
+    "not comparable with those over all n! orders (the paper leaves them "
+    "out).\n")
 TASK_LABELS = {"instrument_family": "Instr. Family", "instrument":
                "Instr. Label", "pitch": "Pitch", "label": "Label",
                "labels": "Label"}
@@ -160,19 +166,23 @@ def row_label(task: str, metric: str, regime: Optional[int] = None) -> str:
 
 
 def format_row(label: str, cells: Sequence[Cell], lower_is_better: bool,
-               bold_best: bool = True) -> str:
-  """A markdown row of `mean ± std` cells, the best mean in bold."""
-  means = [c[0] for c in cells if c is not None]
+               marked: Sequence[bool] = ()) -> str:
+  """A markdown row of `mean ± std` cells, the best mean in bold.
+
+  Cells flagged in `marked` get a dagger and do not compete for the best.
+  """
+  marked = list(marked) or [False] * len(cells)
+  means = [c[0] for c, m in zip(cells, marked) if c is not None and not m]
   best = (min(means) if lower_is_better else max(means)) if means else None
   texts = []
-  for cell in cells:
+  for cell, mark in zip(cells, marked):
     if cell is None:
       texts.append("–")
       continue
     text = _format(cell)
-    if bold_best and len(means) > 1 and cell[0] == best:
+    if len(means) > 1 and cell[0] == best and not mark:
       text = f"**{text}**"
-    texts.append(text)
+    texts.append(text + (" †" if mark else ""))
   return "| " + " | ".join([label] + texts) + " |"
 
 
@@ -232,10 +242,16 @@ def methods_table(runs: Sequence[Dict]) -> str:
     cells = [None if baseline != "pretrained" or key not in run.get(
         "upstream", {}) else (run["upstream"][key], None)
              for _, run, baseline in columns]
+    fixed = [baseline == "pretrained" and method_label(run) == FIXED
+             for _, run, baseline in columns]
     if any(cells):
-      rows.append(format_row(label, cells, lower_is_better=False))
+      rows.append(format_row(label, cells, lower_is_better=False,
+                             marked=fixed))
   header = ["Task"] + [label for label, _, _ in columns]
-  return _table(header, rows)
+  table = _table(header, rows)
+  if any(label == FIXED for label, _, _ in columns):
+    table += FIXED_NOTE
+  return table
 
 
 def slicing_table(runs: Sequence[Dict]) -> str:

@@ -73,8 +73,14 @@ def test_methods_table_layout_and_best_cells(tmp_path):
   assert rows["Pitch (MSE)"] == [
       "140.10 ± 10.00", "200.10 ± 0.00", "110.10 ± 10.00",
       "**90.10 ± 0.00**"]
-  assert rows["Partial Ranks Accuracy"] == ["–", "0.30", "**0.50**", "0.40"]
+  # Fixed Permutation's upstream task is easier (100 orders): marked, and
+  # left out of the comparison even when it scores highest.
+  assert rows["Partial Ranks Accuracy"] == ["–", "0.30 †", "**0.50**", "0.40"]
   assert rows["Exact Permutation Accuracy"][2] == "**0.25**"
+  assert "† Fixed Permutation" in open(written[0]).read()
+  _write(folder, "fixed", _run("FixedPermutationLoss", partial_ranks=0.98))
+  rows = _rows(open(report.render(str(folder))[0]).read())
+  assert rows["Partial Ranks Accuracy"] == ["–", "0.98 †", "**0.50**", "0.40"]
 
 
 def test_several_regimes_get_one_row_each_and_supervised_a_column(tmp_path):

@@ -189,7 +189,7 @@ def format_row(label: str, cells: Sequence[Cell], lower_is_better: bool,
 def _format(cell: Cell) -> str:
   if cell is None:
     return "–"
-  return f"{cell[0]:.2f}" if cell[1] is None else (
+  return f"{cell[0]:.3f}" if cell[1] is None else (
       f"{cell[0]:.2f} ± {cell[1]:.2f}")
 
 
@@ -295,7 +295,7 @@ def bands_table(runs: Sequence[Dict]) -> str:
     cells = [_cell(run, t, "pretrained", r) for t in tasks for r in regimes]
     texts = [_format(c) for c in cells]
     upstream = run.get("upstream", {}).get("partial_ranks")
-    texts.append("–" if upstream is None else f"{upstream:.2f}")
+    texts.append("–" if upstream is None else f"{upstream:.3f}")
     rows.append("| " + " | ".join([str(num_bands(run))] + texts) + " |")
   return _table(header, rows)
 

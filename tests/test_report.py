@@ -75,12 +75,12 @@ def test_methods_table_layout_and_best_cells(tmp_path):
       "**90.10 ± 0.00**"]
   # Fixed Permutation's upstream task is easier (100 orders): marked, and
   # left out of the comparison even when it scores highest.
-  assert rows["Partial Ranks Accuracy"] == ["–", "0.30 †", "**0.50**", "0.40"]
-  assert rows["Exact Permutation Accuracy"][2] == "**0.25**"
+  assert rows["Partial Ranks Accuracy"] == ["–", "0.300 †", "**0.500**", "0.400"]
+  assert rows["Exact Permutation Accuracy"][2] == "**0.250**"
   assert "† Fixed Permutation" in open(written[0]).read()
   _write(folder, "fixed", _run("FixedPermutationLoss", partial_ranks=0.98))
   rows = _rows(open(report.render(str(folder))[0]).read())
-  assert rows["Partial Ranks Accuracy"] == ["–", "0.98 †", "**0.50**", "0.40"]
+  assert rows["Partial Ranks Accuracy"] == ["–", "0.980 †", "**0.500**", "0.400"]
 
 
 def test_several_regimes_get_one_row_each_and_supervised_a_column(tmp_path):
@@ -153,7 +153,7 @@ def test_figures_are_written_with_their_numbers(tmp_path):
   assert "Instr. Family (ACC), 200 labels" in _rows(figure3)
   rows = _rows((tmp_path / "figure4.md").read_text())
   assert [r for r in rows if r.isdigit()] == ["2", "4", "10"]
-  assert rows["4"][-1] == "0.25"
+  assert rows["4"][-1] == "0.250"
 
 
 def test_errors_say_what_to_do(tmp_path):

@@ -3,6 +3,8 @@ r"""Downstream probes of a pre-trained encoder (paper sections 2.3, 3).
     python -m s2l.evaluate --model_dir=/tmp/s2l/notes \
         [--gin_param='evaluate.num_examples = (500, 1000)']
 
+`--model_dir` may also name the run's exported encoder (`RUN/encoder`).
+
 Reads the pre-training run in `model_dir`: its operative gin config gives the
 data source, slicing and front end, so the probe sees the patches the encoder
 was trained on, unshuffled; its exported encoder (`model_dir/encoder`) is
@@ -284,6 +286,18 @@ def evaluate(model_dir: str,
 FLAGS = flags.FLAGS
 
 
+def run_dir(path: str) -> str:
+  """The training run of `path`: itself, or the run whose exported encoder
+  (`RUN/encoder`, a SavedModel) `path` is."""
+  path = path.rstrip("/")
+  parent = os.path.dirname(path)
+  if (tf.io.gfile.exists(os.path.join(path, "saved_model.pb")) and
+      os.path.basename(path) == train_lib.ENCODER_DIR and
+      tf.io.gfile.exists(os.path.join(parent, "operative_config.gin"))):
+    return parent
+  return path
+
+
 def parse_run_config(model_dir: str, gin_files: Sequence[str] = (),
                      gin_params: Sequence[str] = ()) -> None:
   """Parses the run's operative config, then the extra files and bindings."""
@@ -299,8 +313,9 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   if not FLAGS.model_dir:
     raise app.UsageError("--model_dir is required.")
-  parse_run_config(FLAGS.model_dir, FLAGS.gin_file, FLAGS.gin_param)
-  output = evaluate(FLAGS.model_dir)
+  model_dir = run_dir(FLAGS.model_dir)
+  parse_run_config(model_dir, FLAGS.gin_file, FLAGS.gin_param)
+  output = evaluate(model_dir)
   print(json.dumps(output["results"], indent=2))
 
 

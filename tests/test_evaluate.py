@@ -85,6 +85,14 @@ def test_output_path_and_upstream_metrics(run_dir, tmp_path):
   assert evaluate_lib.upstream_metrics(str(tmp_path), 10) == {}
 
 
+def test_the_exported_encoder_stands_for_its_run(run_dir, tmp_path):
+  encoder = os.path.join(run_dir, train_lib.ENCODER_DIR)
+  assert evaluate_lib.run_dir(encoder) == run_dir
+  assert evaluate_lib.run_dir(encoder + "/") == run_dir
+  assert evaluate_lib.run_dir(run_dir) == run_dir
+  assert evaluate_lib.run_dir(str(tmp_path)) == str(tmp_path)
+
+
 def test_errors_say_what_to_do(run_dir, tmp_path):
   with pytest.raises(FileNotFoundError, match="written by s2l.train"):
     evaluate_lib.parse_run_config(str(tmp_path))

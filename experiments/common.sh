@@ -6,7 +6,8 @@
 #   DATA=real      the paper's data sets (NSynth, something-something v2,
 #                  ImageNet + VOC 2012), prepared in DATA_DIR beforehand
 #   BUDGET=small   fewer probe seeds and data regimes (default; on the
-#                  embedded notes table 1 takes ~15 min on 2 CPU cores);
+#                  embedded notes table 1 takes ~20 min on 2 CPU cores from
+#                  scratch, 9 of them pre-training six CFNs);
 #                  with DATA=real it also shortens pre-training to
 #                  REAL_SMALL_STEPS steps instead of the paper's 1000 epochs
 #   BUDGET=full    the paper's settings: 5 probe seeds, every regime

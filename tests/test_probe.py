@@ -78,6 +78,12 @@ def test_dead_units_do_not_blow_up_test_inputs():
   mse = probe.train_head(REGRESS, "linear", (x, z), (xt, zt), seed=0,
                          epochs=40)["mse"]
   assert mse < 1e4
+  # Almost dead: on for one training example, then far out on test ones.
+  x[0, 5] = 1e-3
+  xt[:, 5] = 10.0
+  mse = probe.train_head(REGRESS, "mlp", (x, z), (xt, zt), seed=0,
+                         epochs=40, hidden_units=32)["mse"]
+  assert mse < np.var(zt)
 
 
 def test_supervised_baseline_leaves_the_given_encoder_untouched():

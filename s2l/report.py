@@ -180,7 +180,7 @@ def format_row(label: str, cells: Sequence[Cell], lower_is_better: bool,
       texts.append("–")
       continue
     text = _format(cell)
-    if len(means) > 1 and cell[0] == best and not mark:
+    if len(set(means)) > 1 and cell[0] == best and not mark:
       text = f"**{text}**"
     texts.append(text + (" †" if mark else ""))
   return "| " + " | ".join([label] + texts) + " |"

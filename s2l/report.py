@@ -411,21 +411,17 @@ def render(folder: str, output_dir: Optional[str] = None) -> List[str]:
   title = name.replace("table", "Table ").replace("figure", "Figure ")
   written = []
   if name.startswith("figure4"):
-    body = bands_table(runs)
-    png = os.path.join(output_dir, f"{name}.png")
-    plot_bands_curves(runs, png, title)
-    body += f"\n![{title}]({name}.png)\n"
-    written.append(png)
+    body, plot = bands_table(runs), plot_bands_curves
   elif name.startswith("figure"):
-    body = methods_table(runs)
+    body, plot = methods_table(runs), plot_labels_curves
+  else:
+    body, plot = (slicing_table(runs) if name.startswith("table2") else
+                  methods_table(runs)), None
+  if plot is not None:
     png = os.path.join(output_dir, f"{name}.png")
-    plot_labels_curves(runs, png, title)
+    plot(runs, png, title)
     body += f"\n![{title}]({name}.png)\n"
     written.append(png)
-  elif name.startswith("table2"):
-    body = slicing_table(runs)
-  else:
-    body = methods_table(runs)
   caption = _caption(runs)
   if any("micro_auc" in _metrics(runs, t) for t in _task_names(runs)):
     caption += AUC_NOTE

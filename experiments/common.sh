@@ -96,20 +96,32 @@ report() {
 # layered on top.
 audio_base() { echo "gin/${AUDIO}_freq10.gin"; }
 
-# losses_table EXPERIMENT REGIMES [BASELINES_OF_FIRST_RUN]: pre-trains the
-# audio CFN with each pretext loss (10 frequency bands) and probes it on
-# REGIMES labelled examples; the first run also carries the baselines.
-AUDIO_LOSSES=(perturbed_fenchel_young fast_soft_ranking mse fixed_permutations100
-              list_mle approx_ndcg)
-losses_table() {
-  local experiment="$1" regimes="$2" baselines="${3:-('pretrained', 'random')}"
-  for loss in "${AUDIO_LOSSES[@]}"; do
-    pretrain "${AUDIO}/freq10_${loss}" "$(audio_base)" "gin/losses/${loss}.gin"
+# compare_losses EXPERIMENT RUN_PREFIX REGIMES FIRST_BASELINES [BINDING...]:
+# for each loss of $LOSSES, pre-trains RUN_PREFIX_<loss> from $BASE, the
+# loss's config and the bindings of $PRETRAIN_BINDINGS, then probes every run
+# on REGIMES labelled examples with the extra probe BINDINGs; the first run
+# also carries the baselines of FIRST_BASELINES, the others the encoder only.
+PRETRAIN_BINDINGS=()
+compare_losses() {
+  local experiment="$1" prefix="$2" regimes="$3" baselines="$4"; shift 4
+  for loss in "${LOSSES[@]}"; do
+    pretrain "${prefix}_${loss}" "$BASE" "gin/losses/${loss}.gin" \
+      ${PRETRAIN_BINDINGS[@]+"${PRETRAIN_BINDINGS[@]}"}
   done
-  for loss in "${AUDIO_LOSSES[@]}"; do
-    probe "${AUDIO}/freq10_${loss}" "$experiment" \
-      "evaluate.num_examples = ${regimes}" "evaluate.baselines = ${baselines}"
+  for loss in "${LOSSES[@]}"; do
+    probe "${prefix}_${loss}" "$experiment" \
+      "evaluate.num_examples = ${regimes}" "evaluate.baselines = ${baselines}" \
+      "$@"
     baselines="('pretrained',)"
   done
   report
+}
+
+# losses_table EXPERIMENT REGIMES: the audio CFN (10 frequency bands) with
+# every pretext loss, the random embedding beside the first.
+losses_table() {
+  BASE="$(audio_base)"
+  LOSSES=(perturbed_fenchel_young fast_soft_ranking mse fixed_permutations100
+          list_mle approx_ndcg)
+  compare_losses "$1" "${AUDIO}/freq10" "$2" "('pretrained', 'random')"
 }

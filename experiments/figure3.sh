@@ -12,15 +12,8 @@ if [[ "$BUDGET" == small ]]; then
 else
   REGIMES="(100, 200, 500, 1000, 2000, 5000)"; SUPERVISED_EPOCHS=30
 fi
+BASE="$(audio_base)"
 LOSSES=(perturbed_fenchel_young fast_soft_ranking mse fixed_permutations100)
-for loss in "${LOSSES[@]}"; do
-  pretrain "${AUDIO}/freq10_${loss}" "$(audio_base)" "gin/losses/${loss}.gin"
-done
-baselines="('pretrained', 'random', 'supervised')"
-for loss in "${LOSSES[@]}"; do
-  probe "${AUDIO}/freq10_${loss}" figure3 "evaluate.num_examples = ${REGIMES}" \
-    "evaluate.baselines = ${baselines}" \
-    "evaluate.supervised_epochs = ${SUPERVISED_EPOCHS}"
-  baselines="('pretrained',)"
-done
-report
+compare_losses figure3 "${AUDIO}/freq10" "$REGIMES" \
+  "('pretrained', 'random', 'supervised')" \
+  "evaluate.supervised_epochs = ${SUPERVISED_EPOCHS}"

@@ -15,14 +15,5 @@ else
   BASE=gin/synthetic_video_frames20.gin; REGIMES="(2000,)"
 fi
 LOSSES=(perturbed_fenchel_young fast_soft_ranking mse fixed_permutations100)
-for loss in "${LOSSES[@]}"; do
-  pretrain "${VIDEO}/frames20_${loss}" "$BASE" "gin/losses/${loss}.gin" \
-    "NUM_PATCHES = 20"
-done
-baselines="('pretrained', 'random')"
-for loss in "${LOSSES[@]}"; do
-  probe "${VIDEO}/frames20_${loss}" table3 "evaluate.num_examples = ${REGIMES}" \
-    "evaluate.baselines = ${baselines}"
-  baselines="('pretrained',)"
-done
-report
+PRETRAIN_BINDINGS=("NUM_PATCHES = 20")
+compare_losses table3 "${VIDEO}/frames20" "$REGIMES" "('pretrained', 'random')"

@@ -22,15 +22,6 @@ else
   BASE=gin/synthetic_images_grid3x3.gin
 fi
 LOSSES=(perturbed_fenchel_young fast_soft_ranking mse fixed_permutations100)
-for loss in "${LOSSES[@]}"; do
-  pretrain "${IMAGES}/grid3x3_${loss}" "$BASE" "gin/losses/${loss}.gin" \
-    "NUM_PATCHES = 9"
-done
-baselines="('pretrained', 'random')"
-for loss in "${LOSSES[@]}"; do
-  probe "${IMAGES}/grid3x3_${loss}" table4 \
-    "evaluate.num_examples = (1000, 3000)" "evaluate.baselines = ${baselines}" \
-    ${PROBE_SOURCE[@]+"${PROBE_SOURCE[@]}"}
-  baselines="('pretrained',)"
-done
-report
+PRETRAIN_BINDINGS=("NUM_PATCHES = 9")
+compare_losses table4 "${IMAGES}/grid3x3" "(1000, 3000)" \
+  "('pretrained', 'random')" ${PROBE_SOURCE[@]+"${PROBE_SOURCE[@]}"}

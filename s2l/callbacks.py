@@ -9,6 +9,9 @@
   so that no checkpoint holds the diverged weights, and words the error.
 * `Reassembly`: TensorBoard images of shuffled held-out inputs next to the
   model's reassembly and the original (paper figure 2).
+* `Collapse`: dead units and effective dimension of the probed layer (and of
+  the per-patch features) on held-out inputs put back in order, as the
+  probes see them (`s2l.diagnostics`).
 """
 
 import math
@@ -18,6 +21,7 @@ from typing import Optional
 from absl import logging
 import tensorflow as tf
 
+from s2l import diagnostics
 from s2l.data import shuffling
 
 
@@ -168,3 +172,42 @@ class Reassembly(tf.keras.callbacks.Callback):
           images = images[..., :1]
         tf.summary.image(f"reassembly/{name}", images,
                          max_outputs=len(self.patches))
+
+
+class Collapse(tf.keras.callbacks.Callback):
+  """TensorBoard `collapse/…` scalars after every epoch.
+
+  Args:
+    layers: a model mapping patches to {name: activations}, e.g. the
+      embedding [B, E] and the per-patch features [B, n, F].
+    batches: held-out (shuffled patches, ranks) batches; they are put back in
+      order, since the probes embed unshuffled inputs.
+    writer: where to write.
+  """
+
+  def __init__(self, layers: tf.keras.Model, batches,
+               writer: tf.summary.SummaryWriter):
+    super().__init__()
+    self.layers = layers
+    self.inputs = [shuffling.unshuffle(patches, ranks)
+                   for patches, ranks in batches]
+    self.writer = writer
+    self.last = {}
+
+  def on_epoch_end(self, epoch, logs=None):
+    outputs = [self.layers(patches, training=False)
+               for patches in self.inputs]
+    self.last = {}
+    for name in outputs[0]:
+      activations = tf.concat([o[name] for o in outputs], axis=0).numpy()
+      self.last[name] = diagnostics.collapse(activations)
+    with self.writer.as_default(step=self.model.optimizer.iterations):
+      for name, numbers in self.last.items():
+        tf.summary.scalar(f"collapse/{name}_dead_fraction",
+                          numbers["dead_fraction"])
+        tf.summary.scalar(f"collapse/{name}_effective_dimension",
+                          numbers["effective_dimension"])
+    logging.info("held-out %s", "; ".join(
+        f"{name}: {100 * n['dead_fraction']:.0f}% dead units, effective "
+        f"dimension {n['effective_dimension']:.1f}"
+        for name, n in self.last.items()))

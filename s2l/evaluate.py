@@ -16,26 +16,29 @@ written as JSON in `model_dir/probe.json`:
         {"metric": "accuracy", "values": [per seed], "mean": m, "std": s}}}}}
 
 Baselines: "pretrained" (the frozen encoder), "random" (the same encoder
-architecture, untrained and frozen: the paper's Random Embedding) and
-"supervised" (the same architecture trained end to end on the labelled
-examples: "without pre-training" in figure 3). Seeds vary the head's
-initialisation and batch order; the labelled examples are the first
-`num_examples` of the training split, and the scores are on the test split
-(the validation split for sources without labelled test examples).
+untrained and frozen: the paper's Random Embedding, taken from the run's own
+initial weights, `RUN/encoder_init`) and "supervised" (the same architecture
+trained end to end on the labelled examples: "without pre-training" in
+figure 3). Each seed draws its own labelled examples from the training split,
+at random and stratified by class (`probe.labelled_subset`), and its own
+head initialisation and batch order; the scores are on the test split (the
+validation split for sources without labelled test examples).
 `evaluate.source` probes on another source than the pre-training one, as
 ImageNet → VOC 2012 in the paper's table 4.
 
 The JSON also describes the pre-training (`"pretraining"`: loss, slicing,
-steps) and its held-out pretext metrics at the last evaluation
-(`"upstream"`: partial ranks and exact permutation accuracy, read from the
-run's `validation` summaries), which `s2l.report` lays out as the paper's
-tables and figures.
+steps), its held-out pretext metrics at the last evaluation (`"upstream"`:
+partial ranks and exact permutation accuracy, read from the run's
+`validation` summaries), which `s2l.report` lays out as the paper's tables
+and figures, and each encoder's collapse diagnostics on the labelled pool
+(`"representation"`: dead units and effective dimension, see
+`s2l.diagnostics`).
 """
 
 import inspect
 import json
 import os
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
 from absl import app
 from absl import flags
@@ -45,6 +48,7 @@ import numpy as np
 import tensorflow as tf
 
 from s2l import configurables  # pylint: disable=unused-import (gin names)
+from s2l import diagnostics
 from s2l import probe
 from s2l import train as train_lib
 from s2l.data import pipeline
@@ -156,6 +160,31 @@ def _log(task: str, baseline: str, count: int, cell: Dict) -> None:
                cell["metric"], cell["mean"], cell["std"])
 
 
+def random_encoder(model_dir: str, pretrained: tf.keras.Model
+                   ) -> Tuple[tf.keras.Model, str]:
+  """The untrained baseline: the run's own initial weights if it kept them.
+
+  `s2l.train` exports the encoder at step 0 (`RUN/encoder_init`), so the
+  baseline differs from the pre-trained encoder by the pre-training alone.
+  Runs made before that get a fresh draw of the same architecture (seed 0).
+
+  Returns:
+    (frozen encoder, "run initialisation" or "fresh initialisation, seed 0").
+  """
+  init_dir = os.path.join(model_dir, train_lib.INIT_ENCODER_DIR)
+  if tf.io.gfile.exists(init_dir):
+    encoder, origin = tf.keras.models.load_model(init_dir, compile=False), \
+        "run initialisation"
+  else:
+    logging.warning("%s has no %s: the random baseline is a fresh draw.",
+                    model_dir, train_lib.INIT_ENCODER_DIR)
+    tf.keras.utils.set_random_seed(0)
+    encoder = tf.keras.models.clone_model(pretrained)
+    origin = "fresh initialisation, seed 0"
+  encoder.trainable = False
+  return encoder, origin
+
+
 @gin.configurable(denylist=["model_dir"])
 def evaluate(model_dir: str,
              tasks: Optional[Sequence[str]] = None,
@@ -168,6 +197,9 @@ def evaluate(model_dir: str,
              learning_rate: float = 1e-3,
              hidden_units: int = 512,
              batch_size: int = 64,
+             labelled_pool: Optional[int] = 20000,
+             labelled_subsets: str = "stratified",
+             standardize: bool = True,
              test_examples: Optional[int] = None,
              source: Optional[str] = None,
              data_dir: Optional[str] = None,
@@ -179,7 +211,10 @@ def evaluate(model_dir: str,
       been parsed, see `main`).
     tasks: tasks to probe; all of the source's if None.
     num_examples: numbers of labelled training examples (data regimes).
-    seeds: seeds per setting; results give their mean and std.
+    seeds: seeds per setting; results give their mean and std. A seed draws
+      the labelled examples (`probe.labelled_subset`: at random, stratified
+      by class for classification), the head's initialisation and its batch
+      order.
     baselines: any of "pretrained", "random", "supervised".
     head: "mlp" or "linear"; the modality's default (section 2.3) if None.
     epochs: head training epochs on the embeddings.
@@ -187,6 +222,14 @@ def evaluate(model_dir: str,
     learning_rate: Adam's learning rate for heads and the baseline.
     hidden_units: MLP width.
     batch_size: batch of the supervised baseline and of embedding.
+    labelled_pool: the labelled examples are drawn from the first
+      `labelled_pool` examples of the training split (None: all of it); they
+      are embedded once per encoder.
+    labelled_subsets: "stratified" (a random draw per seed) or "first" (the
+      first examples of the pool whatever the seed), see
+      `probe.labelled_subset`.
+    standardize: standardise (and clip) embeddings before the head; see
+      `probe.train_head`.
     test_examples: score on the first examples of the test split only.
     source: the downstream data source; the pre-training one if None (the
       paper's images are pre-trained on ImageNet and probed on VOC 2012).
@@ -220,58 +263,84 @@ def evaluate(model_dir: str,
   # Without labelled test examples (VOC 2012, something-something v2), the
   # validation split is the test set; the probe never selects on it.
   test_split = "test" if "test" in source.splits else "validation"
+  counts = {"train": labelled_pool, test_split: test_examples}
+  labels = {(name, split): task_labels(source, split, source.tasks[name],
+                                       count, data["data_dir"])
+            for name in tasks for split, count in counts.items()}
+  pool_size = len(labels[tasks[0], "train"])
+  if max(num_examples) > pool_size:
+    raise ValueError(
+        f"evaluate.num_examples asks for {max(num_examples)} labelled "
+        f"examples but the pool holds {pool_size} ({source.name} train split"
+        + (f", first {labelled_pool}" if labelled_pool else "") + ").")
+
   pretrained = tf.keras.models.load_model(encoder_dir, compile=False)
   pretrained.trainable = False
-  encoders = {"pretrained": pretrained}
+  encoders, random_origin = {"pretrained": pretrained}, None
   if "random" in baselines:
-    tf.keras.utils.set_random_seed(0)
-    encoders["random"] = tf.keras.models.clone_model(pretrained)
-    encoders["random"].trainable = False
-
+    encoders["random"], random_origin = random_encoder(model_dir, pretrained)
   # Embeddings do not depend on the task: one pass per encoder and split.
-  counts = {"train": max(num_examples), test_split: test_examples}
   embeddings = {
       (name, split): probe.embed(encoder, pipeline.downstream_dataset(
           source, split, tasks[0], num_examples=count, **data))[0]
       for name, encoder in encoders.items() if name in baselines
       for split, count in counts.items()}
+  representation = {name: diagnostics.collapse(embeddings[name, "train"])
+                    for name in encoders if name in baselines}
+  for name, numbers in representation.items():
+    logging.info("%s embedding: %.0f%% dead units, effective dimension %.1f",
+                 name, 100 * numbers["dead_fraction"],
+                 numbers["effective_dimension"])
 
   results = {}
   for task_name in tasks:
     task = source.tasks[task_name]
-    labels = {split: task_labels(source, split, task, count, data["data_dir"])
-              for split, count in counts.items()}
+    pool, test_labels = labels[task_name, "train"], labels[task_name,
+                                                           test_split]
+    subsets = {(count, seed): probe.labelled_subset(task, pool, count, seed,
+                                                    labelled_subsets)
+               for count in num_examples for seed in seeds}
     results[task_name] = {}
     for name in encoders:
       if name not in baselines:
         continue
-      test = (embeddings[name, test_split], labels[test_split])
+      test = (embeddings[name, test_split], test_labels)
       results[task_name][name] = {}
       for count in num_examples:
-        train = (embeddings[name, "train"][:count], labels["train"][:count])
+        train_sets = [(embeddings[name, "train"][subsets[count, seed]],
+                       pool[subsets[count, seed]]) for seed in seeds]
         results[task_name][name][str(count)] = _summary([
             probe.train_head(task, head, train, test, seed, epochs,
                              learning_rate=learning_rate,
-                             hidden_units=hidden_units) for seed in seeds])
+                             hidden_units=hidden_units,
+                             standardize=standardize)
+            for train, seed in zip(train_sets, seeds)])
         _log(task_name, name, count, results[task_name][name][str(count)])
     if "supervised" in baselines:
       test_ds = pipeline.downstream_dataset(
           source, test_split, task_name, num_examples=test_examples, **data)
       results[task_name]["supervised"] = {}
       for count in num_examples:
-        train_ds = pipeline.downstream_dataset(
-            source, "train", task_name, num_examples=count, **data)
         results[task_name]["supervised"][str(count)] = _summary([
-            probe.train_supervised(task, pretrained, head, train_ds, test_ds,
-                                   seed, supervised_epochs, learning_rate,
-                                   hidden_units) for seed in seeds])
+            probe.train_supervised(
+                task, pretrained, head, pipeline.downstream_dataset(
+                    source, "train", task_name,
+                    indices=subsets[count, seed], shuffle_buffer=count,
+                    seed=seed, **data),
+                test_ds, seed, supervised_epochs, learning_rate,
+                hidden_units) for seed in seeds])
         _log(task_name, "supervised", count,
              results[task_name]["supervised"][str(count)])
   report = {"source": source.name, "head": head, "model_dir": model_dir,
             "test_split": test_split,
+            "labelled_pool": pool_size,
+            "labelled_subsets": labelled_subsets,
+            "standardize": standardize,
+            "random_baseline": random_origin,
             "pretraining": pretraining_description(),
             "upstream": upstream_metrics(
                 model_dir, _pretraining_setting("steps_per_checkpoint")),
+            "representation": representation,
             "results": results}
   output = output or os.path.join(model_dir, RESULTS_FILE)
   if os.path.dirname(output):

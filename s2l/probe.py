@@ -119,6 +119,58 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
   return float(greater + 0.5 * ties)
 
 
+SUBSETS = ("stratified", "first")
+
+
+def labelled_subset(task: sources.Task, labels: np.ndarray, count: int,
+                    seed: int, how: str = "stratified") -> np.ndarray:
+  """Indices of `count` labelled examples drawn at random, stratified.
+
+  `how="first"` takes the first `count` examples whatever the seed (the
+  protocol before s2l 0.2, kept to measure what the draw changes). Otherwise
+  each seed draws its own subset, so the spread over seeds includes the
+  choice of labelled examples. A classification task's classes are
+  represented in proportion to their frequency in `labels` (each class's
+  examples in a random order, then taken by their position within their
+  class, `(rank + ½) / class size`): a pool sorted by class still gives every
+  class its share. Regression and multi-label tasks draw uniformly.
+
+  Args:
+    task: the downstream task.
+    labels: [N] (or [N, K]) labels of the pool to draw from.
+    count: how many to draw, at most N.
+    seed: the draw.
+    how: "stratified" or "first".
+
+  Returns:
+    [count] int64 indices into `labels`, in increasing order.
+
+  Raises:
+    ValueError: if count exceeds the pool.
+  """
+  labels = np.asarray(labels)
+  if how not in SUBSETS:
+    raise ValueError(f"labelled subsets must be one of {SUBSETS}, got "
+                     f"{how!r}.")
+  if not 0 < count <= len(labels):
+    raise ValueError(f"cannot draw {count} labelled examples from a pool of "
+                     f"{len(labels)}; lower evaluate.num_examples.")
+  if how == "first":
+    return np.arange(count)
+  rng = np.random.default_rng([seed, count])
+  order = rng.permutation(len(labels))
+  if task.kind != "classification":
+    return np.sort(order[:count])
+  classes = labels[order]
+  position = np.empty(len(order))
+  for value in np.unique(classes):
+    members = np.flatnonzero(classes == value)
+    position[members] = (np.arange(len(members)) + 0.5) / len(members)
+  # A stable sort keeps the random order among equal positions.
+  chosen = order[np.argsort(position, kind="stable")[:count]]
+  return np.sort(chosen)
+
+
 def embed(encoder: tf.keras.Model, dataset: tf.data.Dataset
           ) -> Tuple[np.ndarray, np.ndarray]:
   """Embeddings [N, E] and labels of a (patches, label) dataset."""
@@ -132,7 +184,8 @@ def embed(encoder: tf.keras.Model, dataset: tf.data.Dataset
 def train_head(task: sources.Task, head_kind: str, train: Tuple, test: Tuple,
                seed: int, epochs: int = 100, batch_size: int = 64,
                learning_rate: float = 1e-3,
-               hidden_units: int = 512) -> Dict[str, float]:
+               hidden_units: int = 512,
+               standardize: bool = True) -> Dict[str, float]:
   """Trains a head on embeddings and returns its test metrics.
 
   Args:
@@ -143,6 +196,8 @@ def train_head(task: sources.Task, head_kind: str, train: Tuple, test: Tuple,
     seed: initialisation and batch order.
     epochs, batch_size, learning_rate: Adam training of the head.
     hidden_units: MLP width.
+    standardize: standardise each embedding unit with its training mean and
+      spread, then clip to ±CLIP; False feeds the raw embeddings.
 
   Returns:
     The test `scores`: `METRICS[task.kind]` and any other of the task.
@@ -153,7 +208,8 @@ def train_head(task: sources.Task, head_kind: str, train: Tuple, test: Tuple,
   # dividing by its ~0 spread would blow up its test values.
   mean, std = train[0].mean(0), train[0].std(0)
   std = np.where(std > 1e-6, std, 1.0)
-  standardise = lambda x: np.clip((x - mean) / std, -CLIP, CLIP)
+  standardise = ((lambda x: np.clip((x - mean) / std, -CLIP, CLIP))
+                 if standardize else (lambda x: x))
   targets, target_mean, target_std = train[1], 0.0, 1.0
   if task.kind == "regression":  # e.g. MIDI pitch: standardise it too.
     target_mean, target_std = targets.mean(), targets.std() or 1.0

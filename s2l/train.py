@@ -34,6 +34,8 @@ from s2l.data import pipeline
 from s2l.models import cfn
 
 ENCODER_DIR = "encoder"
+# The encoder before any training: the probes' random baseline.
+INIT_ENCODER_DIR = "encoder_init"
 CHECKPOINT_DIR = "checkpoints"
 
 
@@ -78,6 +80,7 @@ def train(model_dir: str,
           width: float = 0.25,
           depth: int = 5,
           embedding_size: int = 4096,
+          dropout: float = 0.0,
           seed: int = 0,
           strategy: str = "default",
           cache: bool = True,
@@ -101,6 +104,9 @@ def train(model_dir: str,
     width: channel multiplier of the CFN (1.0 is AlexNet).
     depth: AlexNet convolutions kept (1 to 5).
     embedding_size: units of the embedding layer before the width multiplier.
+    dropout: dropout rate after the CFN's two fully connected layers (fc6 per
+      patch, the embedding), in training; the paper does not say, AlexNet and
+      the CFN of Noroozi & Favaro use 0.5.
     seed: seed of weights, data order, permutations and noise.
     strategy: "default", "mirrored", "multi_worker" or "tpu".
     cache: cache front-end outputs (spectrograms, frames) in memory.
@@ -134,7 +140,7 @@ def train(model_dir: str,
   with distribution.scope():
     network = cfn.context_free_network(
         num_patches, patch_shape, num_outputs(loss, num_patches), width=width,
-        depth=depth, embedding_size=embedding_size)
+        depth=depth, embedding_size=embedding_size, dropout=dropout)
     model = pretext_model.PretextModel(network, loss)
     model.compile(tf.keras.optimizers.Adam(learning_rate),
                   jit_compile=jit_compile)
@@ -163,6 +169,11 @@ def train(model_dir: str,
   if step:
     logging.info("Resuming from %s at step %d.", manager.latest_checkpoint,
                  step)
+  elif chief:
+    # The untrained encoder, so that probes compare pre-training against the
+    # very weights it started from.
+    cfn.embedding_model(network).save(os.path.join(model_dir,
+                                                   INIT_ENCODER_DIR))
 
   train_writer = tf.summary.create_file_writer(os.path.join(write_dir,
                                                             "train"))
@@ -183,6 +194,8 @@ def train(model_dir: str,
           tf.keras.callbacks.TensorBoard(write_dir, update_freq=log_every,
                                          profile_batch=0),
           callbacks.Reassembly(next(iter(eval_ds)), *grid, train_writer),
+          callbacks.Collapse(cfn.collapse_probe_model(network), eval_ds,
+                             train_writer),
           callbacks.SaveCheckpoint(manager, guard=stopper),
       ])
   if stopper.error:

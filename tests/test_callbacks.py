@@ -52,6 +52,37 @@ def test_reassembly_and_progress_write_summaries(tmp_path):
           "reassembly/reassembled", "reassembly/original"} <= tags
 
 
+def test_collapse_measures_the_probed_layer_on_unshuffled_inputs(tmp_path):
+  model = _model()
+  patches, ranks = _data()
+  writer = tf.summary.create_file_writer(str(tmp_path))
+  seen = []
+  probe_model = cfn.collapse_probe_model(model.network)
+
+  def layers(x, training=False):
+    seen.append(x.numpy())
+    return probe_model(x, training=training)
+
+  collapse = callbacks.Collapse(layers, [(patches, ranks)], writer)
+  collapse.model = model
+  collapse.on_epoch_end(0)
+  writer.flush()
+  # The callback put the patches back in order before embedding them.
+  np.testing.assert_array_equal(
+      seen[0], callbacks.shuffling.unshuffle(patches, ranks).numpy())
+  assert set(collapse.last) == {"embedding", "patch_features"}
+  for numbers in collapse.last.values():
+    assert 0.0 <= numbers["dead_fraction"] <= 1.0
+    assert numbers["effective_dimension"] >= 0.0
+  tags = set()
+  for path in glob.glob(str(tmp_path / "events.out.tfevents.*")):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      tags.update(v.tag for v in event.summary.value)
+  assert {"collapse/embedding_dead_fraction",
+          "collapse/embedding_effective_dimension",
+          "collapse/patch_features_dead_fraction"} <= tags
+
+
 def test_save_checkpoint_numbers_by_step(tmp_path):
   model = _model()
   checkpoint = tf.train.Checkpoint(network=model.network,

@@ -47,3 +47,19 @@ def test_bad_scale_knobs():
     cfn.context_free_network(3, (8, 8, 1), 3, depth=6)
   with pytest.raises(ValueError, match="width must be > 0"):
     cfn.context_free_network(3, (8, 8, 1), 3, width=0.0)
+
+
+def test_dropout_acts_in_training_only_and_the_collapse_probe_sees_both():
+  model = cfn.context_free_network(3, (8, 8, 1), 3, width=0.25, depth=2,
+                                   embedding_size=64, dropout=0.5)
+  names = [l.name for l in model.get_layer("shared_encoder").layer.layers]
+  assert names[-2:] == ["fc6", "fc6_dropout"]
+  x = tf.random.stateless_normal((4, 3, 8, 8, 1), [2, 2])
+  np.testing.assert_allclose(model(x, training=False),
+                             model(x, training=False))
+  assert not np.allclose(model(x, training=True), model(x, training=False))
+  outputs = cfn.collapse_probe_model(model)(x, training=False)
+  assert outputs["embedding"].shape == (4, 16)
+  assert outputs["patch_features"].shape == (4, 3, 128)
+  with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\)"):
+    cfn.context_free_network(3, (8, 8, 1), 3, dropout=1.0)

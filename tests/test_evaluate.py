@@ -48,6 +48,16 @@ def test_probe_writes_results_and_keeps_the_encoder_frozen(run_dir):
   for regime in ("8", "16"):
     cell = family["pretrained"][regime]
     assert cell["metric"] == "accuracy" and len(cell["values"]) == 2
+  # The random baseline is the run's own initialisation, and both encoders'
+  # collapse diagnostics are recorded.
+  assert output["random_baseline"] == "run initialisation"
+  assert output["labelled_subsets"] == "stratified"
+  for name in ("pretrained", "random"):
+    numbers = output["representation"][name]
+    assert numbers["units"] == round(128 * 0.03)
+    assert 0.0 <= numbers["dead_fraction"] <= 1.0
+  with pytest.raises(ValueError, match="asks for 100000 labelled examples"):
+    evaluate_lib.evaluate(run_dir, num_examples=(100000,))
     assert 0.0 <= cell["mean"] <= 1.0
     assert cell["mean"] == pytest.approx(np.mean(cell["values"]))
   assert results["pitch"]["random"]["16"]["metric"] == "mse"
@@ -165,3 +175,35 @@ def test_video_and_images_train_and_probe_end_to_end(
   assert (output["pretraining"]["slicing"] is None) == ("video" in source)
   assert 0.0 <= output["upstream"]["partial_ranks"] <= 1.0
   assert task in ("label", "labels")
+
+
+def test_random_baseline_is_the_runs_initial_encoder(run_dir):
+  init = tf.keras.models.load_model(
+      os.path.join(run_dir, train_lib.INIT_ENCODER_DIR), compile=False)
+  trained = tf.keras.models.load_model(
+      os.path.join(run_dir, train_lib.ENCODER_DIR), compile=False)
+  encoder, origin = evaluate_lib.random_encoder(run_dir, trained)
+  assert origin == "run initialisation" and not encoder.trainable
+  for a, b, c in zip(encoder.get_weights(), init.get_weights(),
+                     trained.get_weights()):
+    np.testing.assert_array_equal(a, b)
+  # Ten steps at 3e-3 moved the weights away from their initialisation.
+  assert any(not np.allclose(b, c) for b, c in zip(init.get_weights(),
+                                                   trained.get_weights()))
+
+
+def test_subsets_select_exactly_their_examples(run_dir):
+  evaluate_lib.parse_run_config(run_dir)
+  # pylint: disable=protected-access
+  setting = evaluate_lib._pretraining_setting
+  source = evaluate_lib.sources.get(setting("source"))
+  task = source.tasks["pitch"]
+  pool = evaluate_lib.task_labels(source, "train", task, None,
+                                  setting("data_dir"))
+  indices = [0, 3, 4, 11]
+  ds = evaluate_lib.pipeline.downstream_dataset(
+      source, "train", "pitch", slicing=setting("slicing"),
+      frontend=setting("frontend"), data_dir=setting("data_dir"),
+      indices=indices, batch_size=3)
+  got = np.concatenate([y.numpy() for _, y in ds])
+  np.testing.assert_array_equal(got, pool[indices])

@@ -101,3 +101,44 @@ def test_supervised_baseline_leaves_the_given_encoder_untouched():
   assert accuracy > 0.8
   for old, new in zip(before, encoder.get_weights()):
     np.testing.assert_array_equal(old, new)
+
+
+def test_labelled_subsets_are_random_per_seed_and_stratified():
+  # A pool sorted by class, as a manifest sorted by instrument would be.
+  labels = np.repeat(np.arange(4), [500, 300, 150, 50])
+  subsets = [probe.labelled_subset(CLASSIFY, labels, 100, seed)
+             for seed in range(3)]
+  for subset in subsets:
+    assert len(subset) == len(set(subset)) == 100
+    # Each class in proportion to its share of the pool: 50, 30, 15, 5.
+    np.testing.assert_array_equal(np.bincount(labels[subset], minlength=4),
+                                  [50, 30, 15, 5])
+  assert not np.array_equal(subsets[0], subsets[1])
+  np.testing.assert_array_equal(
+      subsets[0], probe.labelled_subset(CLASSIFY, labels, 100, 0))
+  # Regression draws uniformly; "first" is the old protocol.
+  values = np.linspace(0.0, 1.0, 1000)
+  uniform = probe.labelled_subset(REGRESS, values, 200, 0)
+  assert len(set(uniform)) == 200 and 0.3 < values[uniform].mean() < 0.7
+  np.testing.assert_array_equal(
+      probe.labelled_subset(CLASSIFY, labels, 10, 5, how="first"),
+      np.arange(10))
+  with pytest.raises(ValueError, match="cannot draw 1001 labelled examples"):
+    probe.labelled_subset(CLASSIFY, labels, 1001, 0)
+  with pytest.raises(ValueError, match="labelled subsets must be one of"):
+    probe.labelled_subset(CLASSIFY, labels, 10, 0, how="last")
+
+
+def test_unstandardised_probe_sees_the_raw_scale():
+  rng = np.random.default_rng(3)
+  x, z = _toy(rng, 300)
+  xt, zt = _toy(rng, 100)
+  scale = np.array([1e4, 1e4, 1, 1, 1, 1], np.float32)
+  standardised = probe.train_head(REGRESS, "linear", (x * scale, z),
+                                  (xt * scale, zt), seed=0, epochs=30,
+                                  learning_rate=1e-2)["mse"]
+  raw = probe.train_head(REGRESS, "linear", (x * scale, z), (xt * scale, zt),
+                         seed=0, epochs=30, learning_rate=1e-2,
+                         standardize=False)["mse"]
+  # Inputs of scale 1e4 at this learning rate: the raw head cannot fit.
+  assert standardised < 0.1 * np.var(zt) < raw

@@ -24,6 +24,7 @@ ROOT = os.path.dirname(GIN_DIR)
 TOP_LEVEL = sorted(c for c in glob.glob(os.path.join(GIN_DIR, "*.gin"))
                    if not c.endswith("common.gin"))
 TINY = {"synthetic_notes": "synthetic_notes_tiny",
+        "soundfont_notes": "soundfont_notes_tiny",
         "synthetic_video": "synthetic_video_tiny",
         "synthetic_images": "synthetic_images_tiny"}
 SMALL_MODEL = ["train.width = 0.03", "train.depth = 2",
@@ -57,6 +58,14 @@ def test_end_to_end_run_writes_everything_and_learns(tmp_path, data_dir):
   assert glob.glob(str(tmp_path / "validation" / "events.out.tfevents.*"))
   config = (tmp_path / "operative_config.gin").read_text()
   assert "train.source = 'synthetic_notes_tiny'" in config
+  # The untrained encoder is kept for the probes' random baseline.
+  assert (tmp_path / train_lib.INIT_ENCODER_DIR / "saved_model.pb").exists()
+  tags = set()
+  for path in glob.glob(str(tmp_path / "train" / "events.out.tfevents.*")):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      tags.update(v.tag for v in event.summary.value)
+  assert {"collapse/embedding_dead_fraction",
+          "collapse/embedding_effective_dimension"} <= tags
   assert "Slicing.ny = 10" in config
 
 

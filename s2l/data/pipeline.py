@@ -15,8 +15,9 @@ from `(seed, example counter)`, so a pipeline is reproducible and draws new
 permutations at every epoch.
 """
 
-from typing import Callable, Optional, Union
+from typing import Callable, Optional, Sequence, Union
 
+import numpy as np
 import tensorflow as tf
 
 from s2l import permutations
@@ -46,12 +47,23 @@ def _resolve(source) -> "sources_lib.Source":
 
 def _inputs(source, split: str, frontend: Optional[Frontend],
             data_dir: Optional[str], max_examples: Optional[int],
-            cache: Union[bool, str], keep: Callable) -> tf.data.Dataset:
-  """Front-end outputs of a split as (inputs, keep(example)) pairs."""
+            cache: Union[bool, str], keep: Callable,
+            indices: Optional[Sequence[int]] = None) -> tf.data.Dataset:
+  """Front-end outputs of a split as (inputs, keep(example)) pairs.
+
+  `indices` keeps only those examples of the split (positions in its fixed
+  order), before the front end runs.
+  """
   frontend = frontend or default_frontend(source.modality)
   ds = source.load(split, data_dir)
   if max_examples is not None:
     ds = ds.take(max_examples)
+  if indices is not None:
+    indices = np.asarray(indices, np.int64)
+    keep_mask = np.zeros(int(indices.max()) + 1 if len(indices) else 0, bool)
+    keep_mask[indices] = True
+    ds = ds.take(len(keep_mask)).enumerate().filter(
+        lambda i, _: tf.gather(keep_mask, i)).map(lambda _, ex: ex)
   ds = ds.map(lambda ex: (frontend(ex[source.input_feature]), keep(ex)),
               num_parallel_calls=AUTOTUNE)
   if cache:
@@ -123,6 +135,7 @@ def downstream_dataset(source, split: str, task: str, *,
                        batch_size: int = 32,
                        frontend: Optional[Frontend] = None,
                        num_examples: Optional[int] = None,
+                       indices: Optional[Sequence[int]] = None,
                        seed: int = 0,
                        shuffle_buffer: int = 0,
                        repeat: bool = False,
@@ -138,6 +151,8 @@ def downstream_dataset(source, split: str, task: str, *,
     batch_size: examples per batch (the last batch may be smaller).
     frontend: raw input -> image-like tensor; the modality's default if None.
     num_examples: the number of labelled examples (the first of the split).
+    indices: only these examples of the split (positions in its fixed
+      order, as `probe.labelled_subset` draws them), kept in split order.
     seed: seed of the shuffle order and of the jitter.
     shuffle_buffer: 0 keeps the data order.
     repeat: cycle forever.
@@ -154,7 +169,7 @@ def downstream_dataset(source, split: str, task: str, *,
                      f"{task!r}.")
   task_spec = source.tasks[task]
   ds = _inputs(source, split, frontend, data_dir, num_examples, cache,
-               keep=task_spec.label)
+               keep=task_spec.label, indices=indices)
   if shuffle_buffer:
     ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
   if repeat:

@@ -30,7 +30,8 @@ def _fit(size: int, side: int) -> int:
 
 
 def alexnet_layers(patch_shape: Sequence[int], width: float = 1.0,
-                   depth: int = 5, patch_features: int = 512
+                   depth: int = 5, patch_features: int = 512,
+                   dropout: float = 0.0
                    ) -> Tuple[tf.keras.layers.Layer, ...]:
   """AlexNet convolutions and the per-patch dense layer, sized for a patch.
 
@@ -40,6 +41,8 @@ def alexnet_layers(patch_shape: Sequence[int], width: float = 1.0,
     depth: how many of AlexNet's 5 convolutions to keep (1 to 5).
     patch_features: units of the per-patch dense layer (CFN's fc6: 512),
       also scaled by width.
+    dropout: rate of dropout after that layer, in training (AlexNet and the
+      CFN: 0.5 after their fully connected layers).
 
   Returns:
     The layers, in order, to apply to a [batch, H, W, C] tensor.
@@ -49,6 +52,8 @@ def alexnet_layers(patch_shape: Sequence[int], width: float = 1.0,
                      f"{depth}.")
   if width <= 0:
     raise ValueError(f"width must be > 0, got {width}.")
+  if not 0.0 <= dropout < 1.0:
+    raise ValueError(f"dropout must be in [0, 1), got {dropout}.")
   height, side = int(patch_shape[0]), int(patch_shape[1])
   layers = []
   for index, (filters, kernel, stride, pool) in enumerate(
@@ -72,6 +77,8 @@ def alexnet_layers(patch_shape: Sequence[int], width: float = 1.0,
       tf.keras.layers.Dense(max(1, round(patch_features * width)),
                             activation="relu", name="fc6"),
   ]
+  if dropout:
+    layers.append(tf.keras.layers.Dropout(dropout, name="fc6_dropout"))
   return tuple(layers)
 
 
@@ -79,6 +86,7 @@ def context_free_network(num_patches: int, patch_shape: Sequence[int],
                          num_outputs: int, width: float = 1.0,
                          depth: int = 5, embedding_size: int = 4096,
                          patch_features: int = 512,
+                         dropout: float = 0.0,
                          name: str = "context_free_network"
                          ) -> tf.keras.Model:
   """Builds the CFN as a functional Keras model.
@@ -92,6 +100,7 @@ def context_free_network(num_patches: int, patch_shape: Sequence[int],
     embedding_size: units of the embedding layer (CFN's fc7: 4096), scaled
       by width.
     patch_features: units of the per-patch layer (fc6), scaled by width.
+    dropout: dropout rate after fc6 and after the embedding, in training.
     name: model name.
 
   Returns:
@@ -103,7 +112,8 @@ def context_free_network(num_patches: int, patch_shape: Sequence[int],
   patches = tf.keras.Input((num_patches,) + patch_shape, name="patches")
   encoder = tf.keras.Sequential(
       [tf.keras.Input(patch_shape)] +
-      list(alexnet_layers(patch_shape, width, depth, patch_features)),
+      list(alexnet_layers(patch_shape, width, depth, patch_features,
+                          dropout)),
       name="patch_encoder")
   # TimeDistributed applies the one encoder, with its weights, to each patch.
   features = tf.keras.layers.TimeDistributed(encoder, name="shared_encoder")(
@@ -112,6 +122,9 @@ def context_free_network(num_patches: int, patch_shape: Sequence[int],
   embedding = tf.keras.layers.Dense(
       max(1, round(embedding_size * width)), activation="relu",
       name=EMBEDDING_LAYER)(features)
+  if dropout:
+    embedding = tf.keras.layers.Dropout(dropout, name="embedding_dropout")(
+        embedding)
   outputs = tf.keras.layers.Dense(num_outputs, name="scores")(embedding)
   return tf.keras.Model(patches, outputs, name=name)
 
@@ -121,3 +134,14 @@ def embedding_model(model: tf.keras.Model) -> tf.keras.Model:
   return tf.keras.Model(model.inputs,
                         model.get_layer(EMBEDDING_LAYER).output,
                         name=f"{model.name}_encoder")
+
+
+def collapse_probe_model(model: tf.keras.Model) -> tf.keras.Model:
+  """patches -> {"embedding": [B, E], "patch_features": [B, n, F]}.
+
+  The probed layer and the shared per-patch features (fc6), for
+  `callbacks.Collapse`.
+  """
+  return tf.keras.Model(model.inputs, {
+      "embedding": model.get_layer(EMBEDDING_LAYER).output,
+      "patch_features": model.get_layer("shared_encoder").output})

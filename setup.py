@@ -22,5 +22,6 @@ setuptools.setup(
         "absl-py",
         "numpy<2",
         "av>=16,<19",
+        "pretty_midi==0.2.11.post0",
     ],
 )

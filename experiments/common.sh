@@ -5,6 +5,9 @@
 #   DATA=embedded  the embedded twins s2l builds offline (default)
 #   DATA=real      the paper's data sets (NSynth, something-something v2,
 #                  ImageNet + VOC 2012), prepared in DATA_DIR beforehand
+#   NOTES=synthetic  with DATA=embedded, the audio twin: synthetic notes
+#                  (default) or soundfont (notes rendered from the General
+#                  MIDI SoundFont that pretty_midi ships)
 #   BUDGET=small   fewer probe seeds and data regimes (default; on the
 #                  embedded notes table 1 takes ~20 min on 2 CPU cores from
 #                  scratch, 9 of them pre-training six CFNs);
@@ -31,7 +34,12 @@ PYTHON="${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo py
 TRAIN_EXTRA=()
 
 case "$DATA" in
-  embedded) AUDIO=synthetic_notes; VIDEO=synthetic_video; IMAGES=synthetic_images ;;
+  embedded) AUDIO="${NOTES:-synthetic}_notes"; VIDEO=synthetic_video
+            IMAGES=synthetic_images
+            if [[ "$AUDIO" != synthetic_notes && "$AUDIO" != soundfont_notes ]]; then
+              echo "NOTES must be 'synthetic' or 'soundfont', got '${NOTES}'." >&2
+              exit 2
+            fi ;;
   real) AUDIO=nsynth; VIDEO=something_something_v2; IMAGES=imagenet2012
         if [[ -n "${DATA_DIR:-}" ]]; then
           TRAIN_EXTRA+=("--gin_param=train.data_dir = '${DATA_DIR}'")

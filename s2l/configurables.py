@@ -12,6 +12,7 @@ import gin
 
 from s2l import losses
 from s2l import permutations
+from s2l.data import audio_folder
 from s2l.data import frontends
 from s2l.data import patches
 
@@ -32,5 +33,5 @@ gin.external_configurable(permutations.FixedPermutationSet.maximal_hamming,
                           module="s2l.permutations")
 
 for _part in (patches.Slicing, frontends.AudioFrontend, frontends.ImageFrontend,
-              frontends.VideoFrontend):
+              frontends.VideoFrontend, audio_folder.AudioFolder):
   gin.external_configurable(_part, module="s2l.data")

@@ -119,17 +119,20 @@ def upstream_metrics(model_dir: str,
   return metrics
 
 
-def pretraining_description() -> Dict:
-  """The parsed run config's pretext setting, as plain JSON values."""
+def pretraining_description(source) -> Dict:
+  """The parsed run config's pretext setting, as plain JSON values.
+
+  Args:
+    source: the pre-training source, resolved (a folder is checked once).
+  """
   loss = _pretraining_setting("loss")
   slicing = _pretraining_setting("slicing")
-  source = _pretraining_setting("source")
   description = {
-      "source": source,
+      "source": source.name,
       "loss": type(loss).__name__ if loss is not None else
               "PerturbedFenchelYoungLoss",
       # Video patches are frames: the slicing is not used.
-      "slicing": None if sources.get(source).modality == "video" else
+      "slicing": None if source.modality == "video" else
                  {"nx": slicing.nx, "ny": slicing.ny},
       "train_steps": _pretraining_setting("train_steps"),
   }
@@ -249,7 +252,8 @@ def evaluate(model_dir: str,
     raise FileNotFoundError(
         f"no exported encoder in {encoder_dir}: run s2l.train to completion "
         f"with --model_dir={model_dir} first.")
-  source = sources.get(source or _pretraining_setting("source"))
+  pretraining_source = sources.resolve(_pretraining_setting("source"))
+  source = sources.resolve(source) if source else pretraining_source
   head = head or probe.default_head(source.modality)
   data = dict(slicing=_pretraining_setting("slicing"),
               frontend=_pretraining_setting("frontend"),
@@ -337,7 +341,7 @@ def evaluate(model_dir: str,
             "labelled_subsets": labelled_subsets,
             "standardize": standardize,
             "random_baseline": random_origin,
-            "pretraining": pretraining_description(),
+            "pretraining": pretraining_description(pretraining_source),
             "upstream": upstream_metrics(
                 model_dir, _pretraining_setting("steps_per_checkpoint")),
             "representation": representation,

@@ -47,6 +47,7 @@ def test_missing_real_data_says_how_to_get_it(name, hint, tmp_path):
 
 def test_embedded_tasks_match_their_builders():
   # pylint: disable=import-outside-toplevel
+  from s2l.data import soundfont_notes
   from s2l.data import synthetic_images
   from s2l.data import synthetic_notes
   from s2l.data import synthetic_video
@@ -54,6 +55,12 @@ def test_embedded_tasks_match_their_builders():
   assert notes["instrument_family"].num_classes == len(
       synthetic_notes.FAMILY_NAMES)
   assert notes["instrument"].num_classes == synthetic_notes.NUM_INSTRUMENTS
+  for name in ("soundfont_notes", "soundfont_notes_tiny"):
+    tasks = sources.get(name).tasks
+    assert tasks["instrument_family"].num_classes == len(
+        soundfont_notes.FAMILY_NAMES)
+    assert tasks["instrument"].num_classes == soundfont_notes.NUM_PROGRAMS
+    assert tasks["pitch"].kind == "regression"
   assert sources.get("synthetic_video").tasks["label"].num_classes == len(
       synthetic_video.CLASS_NAMES)
   assert sources.get("synthetic_images").tasks["labels"].num_classes == len(

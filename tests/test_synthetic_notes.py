@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from s2l.data import embedded
 from s2l.data import synthetic_notes as sn
 
 SR = 16000
@@ -171,7 +172,7 @@ def test_examples_are_a_function_of_seed_split_and_index(tiny):
                                  config.duration_s, config.sample_rate,
                                  note["rng"])
       ex = tiny[split][f"{split}_{index:05d}"]
-      np.testing.assert_array_equal(ex["audio"], sn.to_pcm16(audio))
+      np.testing.assert_array_equal(ex["audio"], embedded.to_pcm16(audio))
       assert ex["instrument"]["label"] == note["instrument"]
       assert ex["pitch"] == note["pitch"]
 
@@ -336,12 +337,3 @@ def test_instrument_family_and_pitch_range():
     assert len(playing) >= 5, pitch
   with pytest.raises(ValueError, match="instrument must be"):
     sn.instrument_family(-1)
-
-
-def test_pcm16_round_trip_and_full_scale():
-  audio = np.array([0.0, 0.5, -0.5, 1.0, -1.0, 2.0], np.float32)
-  pcm = sn.to_pcm16(audio)
-  assert pcm.dtype == np.int16
-  np.testing.assert_array_equal(pcm, [0, 16384, -16384, 32767, -32767, 32767])
-  note = _note(5, 60, seed=3)
-  np.testing.assert_allclose(sn.to_pcm16(note) / 32767, note, atol=1 / 32767)

@@ -194,6 +194,8 @@ class AudioFolder:
       raise FileNotFoundError(f"Audio root directory {root} does not exist; "
                               "pass the folder that holds the audio files.")
     self.root = root
+    # What probe.json and the logs call this source: the folder itself.
+    self.name = f"audio_folder:{os.path.abspath(root)}"
     self.sample_rate = sample_rate
     self.num_samples = int(round(duration_s * sample_rate))
     self._label_columns = tuple(label_columns)
@@ -338,8 +340,8 @@ class AudioFolder:
         load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
   # The `sources.Source` interface, so the pretext and downstream pipelines
-  # take a folder wherever they take a registered source.
-  name = "audio_folder"
+  # take a folder wherever they take a registered source (`name` is set per
+  # folder in __init__).
   modality = "audio"
   input_feature = "audio"
 

@@ -41,10 +41,6 @@ def default_frontend(modality: str) -> Frontend:
   raise ValueError(f"unknown modality {modality!r}")
 
 
-def _resolve(source) -> "sources_lib.Source":
-  return sources_lib.get(source) if isinstance(source, str) else source
-
-
 def _inputs(source, split: str, frontend: Optional[Frontend],
             data_dir: Optional[str], max_examples: Optional[int],
             cache: Union[bool, str], keep: Callable,
@@ -110,7 +106,7 @@ def pretext_dataset(source, split: str = "train", *,
   Returns:
     Dataset of (patches [B, n, *patch_shape] float32, ranks [B, n] int32).
   """
-  source = _resolve(source)
+  source = sources_lib.resolve(source)
   ds = _inputs(source, split, frontend, data_dir, max_examples, cache,
                keep=lambda ex: 0)
   if shuffle_buffer:
@@ -163,7 +159,7 @@ def downstream_dataset(source, split: str, task: str, *,
     Dataset of (patches [B, n, *patch_shape] float32, label [B] int32 for
     classification, [B] float32 for regression, [B, K] multi-hot float32).
   """
-  source = _resolve(source)
+  source = sources_lib.resolve(source)
   if task not in source.tasks:
     raise ValueError(f"{source.name} has tasks {sorted(source.tasks)}, got "
                      f"{task!r}.")

@@ -4,9 +4,9 @@ A `Source` names a TFDS data set, its modality and input feature, our split
 names, and its downstream tasks. Real sources (NSynth, ImageNet, VOC 2012,
 something-something v2) are read from a TFDS `data_dir` where the user has
 prepared them; s2l never tries to download them itself, and says how to get
-them when they are missing. Embedded sources (synthetic notes, video, images)
-are TFDS builders in this package that generate their data offline on first
-use.
+them when they are missing. Embedded sources (synthetic notes, SoundFont
+notes, video, images) are TFDS builders in this package that generate their
+data offline on first use.
 
 The user audio folder (`audio_folder.AudioFolder`) offers the same interface
 (`modality`, `input_feature`, `tasks`, `load(split)`), so the pipeline takes
@@ -196,6 +196,14 @@ _register_embedded(
      "pitch": Task("pitch", "regression", ("pitch",))},
     "s2l.data.synthetic_notes")
 _register_embedded(
+    "soundfont_notes", "s2l_soundfont_notes", "audio", "audio",
+    {"instrument_family": Task("instrument_family", "classification",
+                               ("instrument", "family"), 14),
+     "instrument": Task("instrument", "classification",
+                        ("instrument", "label"), 112),
+     "pitch": Task("pitch", "regression", ("pitch",))},
+    "s2l.data.soundfont_notes")
+_register_embedded(
     "synthetic_video", "s2l_synthetic_video", "video", "video",
     {"label": Task("label", "classification", ("label",), 10)},
     "s2l.data.synthetic_video")
@@ -203,6 +211,12 @@ _register_embedded(
     "synthetic_images", "s2l_synthetic_images", "image", "image",
     {"labels": Task("labels", "multilabel", ("labels",), 10)},
     "s2l.data.synthetic_images")
+
+
+def resolve(source) -> Source:
+  """A source given by its registered name, or a source object as it is
+  (an `AudioFolder`, or any object with the `Source` interface)."""
+  return get(source) if isinstance(source, str) else source
 
 
 def get(name: str) -> Source:

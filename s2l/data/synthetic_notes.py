@@ -401,28 +401,6 @@ def draw_note(seed: int, split: str, index: int) -> dict:
           "velocity": float(rng.uniform(0.4, 1.0)), "rng": rng}
 
 
-def to_pcm16(audio: np.ndarray) -> np.ndarray:
-  """float32 in [-1, 1] to 16-bit PCM, the format of NSynth's recordings."""
-  return np.round(np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16)
-
-
-class _RawAudio(tfds.features.Audio):
-  """`tfds.features.Audio` stored as raw bytes, read back as the same tensor.
-
-  With the pure-Python protobuf that TF 2.15 installs, writing 64k samples as
-  a numeric list takes ~60 ms per note, most of the build. Stock `Audio`
-  passes numpy arrays through without applying its `encoding`, hence this
-  subclass.
-  """
-
-  def __init__(self, **kwargs):
-    super().__init__(encoding=tfds.features.Encoding.BYTES, **kwargs)
-
-  def encode_example(self, audio):
-    """Returns the raw bytes of audio, [num_samples] int16."""
-    return tfds.features.Tensor.encode_example(self, np.asarray(audio))
-
-
 class SyntheticNotes(tfds.core.GeneratorBasedBuilder):
   """NSynth-like notes synthesised locally, deterministically."""
 
@@ -452,8 +430,9 @@ class SyntheticNotes(tfds.core.GeneratorBasedBuilder):
         features=tfds.features.FeaturesDict({
             # int16 like NSynth's WAVs; s2l's spectrogram front end scales
             # it to [-1, 1).
-            "audio": _RawAudio(shape=(num_samples,), dtype=tf.int16,
-                               sample_rate=config.sample_rate),
+            "audio": embedded.RawAudio(shape=(num_samples,),
+                                       dtype=tf.int16,
+                                       sample_rate=config.sample_rate),
             "id": tfds.features.Text(),
             "instrument": tfds.features.FeaturesDict({
                 "family": tfds.features.ClassLabel(names=FAMILY_NAMES),
@@ -478,7 +457,7 @@ class SyntheticNotes(tfds.core.GeneratorBasedBuilder):
           config.duration_s, config.sample_rate, note["rng"])
       key = f"{split}_{index:05d}"
       yield key, {
-          "audio": to_pcm16(audio),
+          "audio": embedded.to_pcm16(audio),
           "id": key,
           "instrument": {"family": note["family"],
                          "label": note["instrument"]},

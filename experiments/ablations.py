@@ -78,6 +78,12 @@ ABLATIONS = (
     Ablation("unnormalised", "bands not standardised per patch",
              train=("train.learning_rate = 1e-3", "train.train_steps = 2000",
                     "Slicing.normalize = False")),
+    Ablation("lr1e-5_steps10000", "learning rate 1e-5 for 10000 steps",
+             train=("train.learning_rate = 1e-5",
+                    "train.train_steps = 10000")),
+    Ablation("unnormalised_lr1e-4", "bands not standardised, at 1e-4",
+             train=("train.learning_rate = 1e-4", "train.train_steps = 2000",
+                    "Slicing.normalize = False")),
     Ablation("probe_raw", "probe on raw embeddings (no standardising or "
              "clipping)", probe=("evaluate.standardize = False",),
              run="default"),
@@ -154,6 +160,51 @@ def table(results_dir: str) -> str:
        ""] + lines)
 
 
+def collapse_curves(model_dir: str) -> Dict[str, Tuple[list, list]]:
+  """{tag: (steps, values)} of the `collapse/…` scalars a run wrote."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  curves = {}
+  pattern = os.path.join(model_dir, "train", "events.out.tfevents.*")
+  for path in sorted(tf.io.gfile.glob(pattern)):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      for value in event.summary.value:
+        if value.tag.startswith("collapse/"):
+          steps, values = curves.setdefault(value.tag, ([], []))
+          steps.append(event.step)
+          values.append(float(tf.make_ndarray(value.tensor)))
+  return curves
+
+
+def plot_collapse(runs_dir: str, path: str,
+                  names: Sequence[str] = ("default", "lr1e-4", "lr1e-5",
+                                          "lr1e-6")) -> None:
+  """Dead per-patch units and the embedding's effective dimension against
+  the training step, one line per learning rate, one row per twin."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  tags = (("collapse/patch_features_dead_fraction", "dead fc6 units"),
+          ("collapse/embedding_dead_fraction", "dead embedding units"),
+          ("collapse/embedding_effective_dimension",
+           "embedding effective dimension"))
+  fig, axes = plt.subplots(len(CONFIGS), len(tags), figsize=(13, 6.5),
+                           squeeze=False)
+  for row, data in enumerate(CONFIGS):
+    for name in names:
+      curves = collapse_curves(os.path.join(runs_dir, data, name))
+      lr = next(p.split("=")[1].strip() for p in BY_NAME[name].train
+                if p.startswith("train.learning_rate"))
+      for column, (tag, label) in enumerate(tags):
+        if tag in curves:
+          axes[row, column].plot(*curves[tag], marker=".", label=f"Adam {lr}")
+        axes[row, column].set_title(f"{data}: {label}", fontsize=9)
+        axes[row, column].set_xlabel("training step", fontsize=8)
+  axes[0, 0].legend(fontsize=8)
+  fig.tight_layout()
+  fig.savefig(path, dpi=80)
+  plt.close(fig)
+
+
 def main(argv):
   del argv
   os.chdir(ROOT)
@@ -174,8 +225,11 @@ def main(argv):
   if not FLAGS.dry_run:
     path = os.path.join(FLAGS.results_dir, "ablations.md")
     with open(path, "w") as f:
-      f.write(table(FLAGS.results_dir))
-    print(f"wrote {path}")
+      f.write(table(FLAGS.results_dir) +
+              "\n![collapse during pre-training](ablations.png)\n")
+    plot_collapse(FLAGS.runs_dir,
+                  os.path.join(FLAGS.results_dir, "ablations.png"))
+    print(f"wrote {path} and ablations.png")
 
 
 if __name__ == "__main__":

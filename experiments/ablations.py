@@ -65,25 +65,33 @@ ABLATIONS = (
              train=("train.learning_rate = 1e-5", "train.train_steps = 2000")),
     Ablation("lr1e-6", "learning rate 1e-6 (the paper's)",
              train=("train.learning_rate = 1e-6", "train.train_steps = 2000")),
-    Ablation("steps200", "200 steps at 1e-3",
-             train=("train.learning_rate = 1e-3", "train.train_steps = 200")),
-    Ablation("steps6000", "6000 steps at 1e-3",
-             train=("train.learning_rate = 1e-3", "train.train_steps = 6000")),
-    Ablation("dropout", "dropout 0.5 after fc6 and the embedding",
-             train=("train.learning_rate = 1e-3", "train.train_steps = 2000",
-                    "train.dropout = 0.5")),
-    Ablation("depth5", "AlexNet's 5 convolutions (width 0.25)",
-             train=("train.learning_rate = 1e-3", "train.train_steps = 2000",
-                    "train.depth = 5")),
-    Ablation("unnormalised", "bands not standardised per patch",
-             train=("train.learning_rate = 1e-3", "train.train_steps = 2000",
-                    "Slicing.normalize = False")),
     Ablation("lr1e-5_steps10000", "learning rate 1e-5 for 10000 steps",
              train=("train.learning_rate = 1e-5",
                     "train.train_steps = 10000")),
+    # One suspect at a time from the new setting (Adam 1e-4, 2000 steps).
     Ablation("unnormalised_lr1e-4", "bands not standardised, at 1e-4",
              train=("train.learning_rate = 1e-4", "train.train_steps = 2000",
                     "Slicing.normalize = False")),
+    Ablation("dropout_lr1e-4", "dropout 0.5 after fc6 and the embedding, "
+             "at 1e-4", train=("train.learning_rate = 1e-4",
+                               "train.train_steps = 2000",
+                               "train.dropout = 0.5")),
+    Ablation("depth5_lr1e-4", "AlexNet's 5 convolutions (width 0.25), at "
+             "1e-4", train=("train.learning_rate = 1e-4",
+                            "train.train_steps = 2000", "train.depth = 5")),
+    Ablation("steps500_lr1e-4", "500 steps at 1e-4",
+             train=("train.learning_rate = 1e-4", "train.train_steps = 500")),
+    Ablation("steps6000_lr1e-4", "6000 steps at 1e-4",
+             train=("train.learning_rate = 1e-4", "train.train_steps = 6000")),
+    # Another pre-training seed: other initial weights (the random column)
+    # and another run (the pre-trained one).
+    Ablation("seed1_lr1e-4", "seed 1 (weights, data order, permutations), "
+             "at 1e-4", train=("train.learning_rate = 1e-4",
+                               "train.train_steps = 2000", "train.seed = 1")),
+    Ablation("seed2_lr1e-4", "seed 2, at 1e-4",
+             train=("train.learning_rate = 1e-4", "train.train_steps = 2000",
+                    "train.seed = 2")),
+    # The probe protocol, on the former default's collapsed run.
     Ablation("probe_raw", "probe on raw embeddings (no standardising or "
              "clipping)", probe=("evaluate.standardize = False",),
              run="default"),

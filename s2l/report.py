@@ -65,6 +65,10 @@ AUC_NOTE = (
     "pooled, which weighs frequent classes more). Neither bounds the other.\n")
 UPSTREAM_LABELS = (("partial_ranks", "Partial Ranks Accuracy"),
                    ("exact_permutation", "Exact Permutation Accuracy"))
+# The probed embedding's collapse diagnostics (s2l.diagnostics), as written.
+REPRESENTATION_LABELS = (
+    ("dead_fraction", "Embedding: dead units", "{:.0%}"),
+    ("effective_dimension", "Embedding: effective dimension", "{:.1f}"))
 # (mean, std over seeds), (value, None) for a single number, or None.
 Cell = Optional[Tuple[float, Optional[float]]]
 
@@ -225,6 +229,24 @@ def _columns(runs: Sequence[Dict]) -> List[Tuple[str, Optional[Dict], str]]:
   return columns
 
 
+def representation_rows(columns: Sequence[Tuple[str, Optional[Dict], str]]
+                        ) -> List[str]:
+  """Rows of the probed embedding's collapse diagnostics, per column.
+
+  Diagnostics, not scores: no cell is bold. Columns without them (the
+  end-to-end baseline, runs probed before s2l recorded them) show "–".
+  """
+  rows = []
+  for key, label, form in REPRESENTATION_LABELS:
+    cells = [(run or {}).get("representation", {}).get(baseline, {}).get(key)
+             for _, run, baseline in columns]
+    if any(cell is not None for cell in cells):
+      rows.append("| " + " | ".join(
+          [label] + ["–" if cell is None else form.format(cell)
+                     for cell in cells]) + " |")
+  return rows
+
+
 def methods_table(runs: Sequence[Dict]) -> str:
   """Paper tables 1, 3, 4, 5, 6: tasks (× regimes) by methods."""
   columns = _columns(runs)
@@ -247,6 +269,7 @@ def methods_table(runs: Sequence[Dict]) -> str:
     if any(cells):
       rows.append(format_row(label, cells, lower_is_better=False,
                              marked=fixed))
+  rows += representation_rows(columns)
   header = ["Task"] + [label for label, _, _ in columns]
   table = _table(header, rows)
   if any(label == FIXED for label, _, _ in columns):

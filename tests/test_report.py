@@ -175,3 +175,22 @@ def test_errors_say_what_to_do(tmp_path):
   _write(tmp_path / "table1", "b", _run("RankMSELoss"))
   with pytest.raises(report.ReportError, match="both pre-trained with MSE"):
     report.render(str(tmp_path / "table1"))
+
+
+def test_collapse_diagnostics_get_rows_without_bold(tmp_path):
+  folder = tmp_path / "table1"
+  pfy = _run("PerturbedFenchelYoungLoss", baselines=("pretrained", "random"))
+  pfy["representation"] = {
+      "pretrained": {"dead_fraction": 0.345, "effective_dimension": 1.56},
+      "random": {"dead_fraction": 0.1, "effective_dimension": 12.24}}
+  _write(folder, "pfy", pfy)
+  # A run probed before s2l recorded the diagnostics.
+  _write(folder, "mse", _run("RankMSELoss"))
+  rows = _rows(open(report.render(str(folder))[0]).read())
+  assert rows["Task"] == ["Random Embedding", "Perturbed F-Y", "MSE"]
+  assert rows["Embedding: dead units"] == ["10%", "34%", "–"]
+  assert rows["Embedding: effective dimension"] == ["12.2", "1.6", "–"]
+  # Without any diagnostics, no such rows.
+  _write(folder, "pfy", _run("PerturbedFenchelYoungLoss"))
+  assert "Embedding: dead units" not in _rows(
+      open(report.render(str(folder))[0]).read())

@@ -65,10 +65,11 @@ ABLATIONS = (
              train=("train.learning_rate = 1e-5", "train.train_steps = 2000")),
     Ablation("lr1e-6", "learning rate 1e-6 (the paper's)",
              train=("train.learning_rate = 1e-6", "train.train_steps = 2000")),
-    Ablation("lr1e-5_steps10000", "learning rate 1e-5 for 10000 steps",
+    Ablation("lr1e-5_steps10000", "learning rate 1e-5 for 10000 steps (the "
+             "new setting)",
              train=("train.learning_rate = 1e-5",
                     "train.train_steps = 10000")),
-    # One suspect at a time from the new setting (Adam 1e-4, 2000 steps).
+    # One suspect at a time from Adam 1e-4, 2000 steps.
     Ablation("unnormalised_lr1e-4", "bands not standardised, at 1e-4",
              train=("train.learning_rate = 1e-4", "train.train_steps = 2000",
                     "Slicing.normalize = False")),
@@ -83,13 +84,14 @@ ABLATIONS = (
              train=("train.learning_rate = 1e-4", "train.train_steps = 500")),
     Ablation("steps6000_lr1e-4", "6000 steps at 1e-4",
              train=("train.learning_rate = 1e-4", "train.train_steps = 6000")),
-    # Another pre-training seed: other initial weights (the random column)
-    # and another run (the pre-trained one).
-    Ablation("seed1_lr1e-4", "seed 1 (weights, data order, permutations), "
-             "at 1e-4", train=("train.learning_rate = 1e-4",
-                               "train.train_steps = 2000", "train.seed = 1")),
-    Ablation("seed2_lr1e-4", "seed 2, at 1e-4",
-             train=("train.learning_rate = 1e-4", "train.train_steps = 2000",
+    # Other pre-training seeds of the new setting (Adam 1e-5, 10000 steps):
+    # other initial weights (the random column) and another run.
+    Ablation("seed1", "seed 1 (weights, data order, permutations) of the "
+             "new setting", train=("train.learning_rate = 1e-5",
+                                   "train.train_steps = 10000",
+                                   "train.seed = 1")),
+    Ablation("seed2", "seed 2 of the new setting",
+             train=("train.learning_rate = 1e-5", "train.train_steps = 10000",
                     "train.seed = 2")),
     # The probe protocol, on the former default's collapsed run.
     Ablation("probe_raw", "probe on raw embeddings (no standardising or "
@@ -185,7 +187,8 @@ def collapse_curves(model_dir: str) -> Dict[str, Tuple[list, list]]:
 
 def plot_collapse(runs_dir: str, path: str,
                   names: Sequence[str] = ("default", "lr1e-4", "lr1e-5",
-                                          "lr1e-6")) -> None:
+                                          "lr1e-6", "lr1e-5_steps10000")
+                  ) -> None:
   """Dead per-patch units and the embedding's effective dimension against
   the training step, one line per learning rate, one row per twin."""
   import matplotlib  # pylint: disable=g-import-not-at-top
@@ -200,14 +203,16 @@ def plot_collapse(runs_dir: str, path: str,
   for row, data in enumerate(CONFIGS):
     for name in names:
       curves = collapse_curves(os.path.join(runs_dir, data, name))
-      lr = next(p.split("=")[1].strip() for p in BY_NAME[name].train
-                if p.startswith("train.learning_rate"))
-      for column, (tag, label) in enumerate(tags):
+      setting = dict(p.split(" = ") for p in BY_NAME[name].train)
+      label = (f"Adam {setting['train.learning_rate']}, "
+               f"{setting['train.train_steps']} steps")
+      for column, (tag, title) in enumerate(tags):
         if tag in curves:
-          axes[row, column].plot(*curves[tag], marker=".", label=f"Adam {lr}")
-        axes[row, column].set_title(f"{data}: {label}", fontsize=9)
+          axes[row, column].plot(*curves[tag], marker=".", label=label)
+        axes[row, column].set_title(f"{data}: {title}", fontsize=9)
+        axes[row, column].set_xscale("log")
         axes[row, column].set_xlabel("training step", fontsize=8)
-  axes[0, 0].legend(fontsize=8)
+    axes[row, 0].legend(fontsize=7)
   fig.tight_layout()
   fig.savefig(path, dpi=80)
   plt.close(fig)

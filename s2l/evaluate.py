@@ -5,9 +5,9 @@ r"""Downstream probes of a pre-trained encoder (paper sections 2.3, 3).
 
 `--model_dir` may also name the run's exported encoder (`RUN/encoder`).
 
-Reads the pre-training run in `model_dir`: its operative gin config gives the
-data source, slicing and front end, so the probe sees the patches the encoder
-was trained on, unshuffled; its exported encoder (`model_dir/encoder`) is
+Reads the pre-training run in `model_dir`: its record (`RUN/run.json`, see
+`s2l.run_record`) gives the data source, slicing and front end, so the probe
+sees the patches the encoder was trained on, unshuffled; its exported encoder (`model_dir/encoder`) is
 frozen and probed on every downstream task of the source, for each number of
 labelled examples and seed, next to the baselines, and the results are
 written as JSON in `model_dir/probe.json`:
@@ -35,7 +35,6 @@ and figures, and each encoder's collapse diagnostics on the labelled pool
 `s2l.diagnostics`).
 """
 
-import inspect
 import json
 import os
 from typing import Dict, Optional, Sequence, Tuple
@@ -50,27 +49,13 @@ import tensorflow as tf
 from s2l import configurables  # pylint: disable=unused-import (gin names)
 from s2l import diagnostics
 from s2l import probe
+from s2l import run_record
 from s2l import train as train_lib
 from s2l.data import pipeline
 from s2l.data import sources
 
 BASELINES = ("pretrained", "random", "supervised")
 RESULTS_FILE = "probe.json"
-
-
-def _pretraining_setting(name: str):
-  """`train`'s argument `name` in the parsed operative config.
-
-  Gin leaves out of the operative config the defaults it cannot write as
-  literals (the video configs' unused `Slicing()`): those are `train`'s.
-  """
-  try:
-    value = gin.query_parameter(f"train.{name}")
-  except ValueError:
-    return inspect.signature(train_lib.train).parameters[name].default
-  if isinstance(value, gin.config.ConfigurableReference):
-    return value.scoped_configurable_fn()
-  return value
 
 
 def task_labels(source, split: str, task: sources.Task,
@@ -119,24 +104,22 @@ def upstream_metrics(model_dir: str,
   return metrics
 
 
-def pretraining_description(source) -> Dict:
-  """The parsed run config's pretext setting, as plain JSON values.
+def pretraining_description(record: Dict, source) -> Dict:
+  """The pretext setting of a run record, as `s2l.report` reads it.
 
   Args:
-    source: the pre-training source, resolved (a folder is checked once).
+    record: the run's record (`s2l.run_record`).
+    source: its pre-training source, built (a folder is checked once).
   """
-  loss = _pretraining_setting("loss")
-  slicing = _pretraining_setting("slicing")
-  description = {
+  return {
       "source": source.name,
-      "loss": type(loss).__name__ if loss is not None else
-              "PerturbedFenchelYoungLoss",
+      "loss": record["loss"]["class"],
       # Video patches are frames: the slicing is not used.
-      "slicing": None if source.modality == "video" else
-                 {"nx": slicing.nx, "ny": slicing.ny},
-      "train_steps": _pretraining_setting("train_steps"),
+      "slicing": None if source.modality == "video" else {
+          "nx": record["slicing"]["args"]["nx"],
+          "ny": record["slicing"]["args"]["ny"]},
+      "train_steps": record["train_steps"],
   }
-  return description
 
 
 def _stats(values: Sequence[float]) -> Dict:
@@ -210,8 +193,7 @@ def evaluate(model_dir: str,
   """Probes the encoder of `model_dir` on every downstream task.
 
   Args:
-    model_dir: a directory written by `s2l.train` (after its gin config has
-      been parsed, see `main`).
+    model_dir: a directory written by `s2l.train`, with its run record.
     tasks: tasks to probe; all of the source's if None.
     num_examples: numbers of labelled training examples (data regimes).
     seeds: seeds per setting; results give their mean and std. A seed draws
@@ -252,12 +234,13 @@ def evaluate(model_dir: str,
     raise FileNotFoundError(
         f"no exported encoder in {encoder_dir}: run s2l.train to completion "
         f"with --model_dir={model_dir} first.")
-  pretraining_source = sources.resolve(_pretraining_setting("source"))
+  record = run_record.read(model_dir)
+  pretraining_source = run_record.build_source(record["source"])
   source = sources.resolve(source) if source else pretraining_source
   head = head or probe.default_head(source.modality)
-  data = dict(slicing=_pretraining_setting("slicing"),
-              frontend=_pretraining_setting("frontend"),
-              data_dir=data_dir or _pretraining_setting("data_dir"),
+  data = dict(slicing=run_record.build(record["slicing"]),
+              frontend=run_record.build(record["frontend"]),
+              data_dir=data_dir or record["data_dir"],
               batch_size=batch_size)
   tasks = list(tasks or source.tasks)
   for task_name in tasks:
@@ -341,9 +324,10 @@ def evaluate(model_dir: str,
             "labelled_subsets": labelled_subsets,
             "standardize": standardize,
             "random_baseline": random_origin,
-            "pretraining": pretraining_description(pretraining_source),
-            "upstream": upstream_metrics(
-                model_dir, _pretraining_setting("steps_per_checkpoint")),
+            "pretraining": pretraining_description(record,
+                                                   pretraining_source),
+            "upstream": upstream_metrics(model_dir,
+                                         record["steps_per_checkpoint"]),
             "representation": representation,
             "results": results}
   output = output or os.path.join(model_dir, RESULTS_FILE)
@@ -366,19 +350,9 @@ def run_dir(path: str) -> str:
   parent = os.path.dirname(path)
   if (tf.io.gfile.exists(os.path.join(path, "saved_model.pb")) and
       os.path.basename(path) == train_lib.ENCODER_DIR and
-      tf.io.gfile.exists(os.path.join(parent, "operative_config.gin"))):
+      tf.io.gfile.exists(os.path.join(parent, run_record.RECORD_FILE))):
     return parent
   return path
-
-
-def parse_run_config(model_dir: str, gin_files: Sequence[str] = (),
-                     gin_params: Sequence[str] = ()) -> None:
-  """Parses the run's operative config, then the extra files and bindings."""
-  config = os.path.join(model_dir, "operative_config.gin")
-  if not tf.io.gfile.exists(config):
-    raise FileNotFoundError(f"{config} does not exist: --model_dir must be a "
-                            "directory written by s2l.train.")
-  train_lib.parse_gin([config, *gin_files], gin_params)
 
 
 def main(argv):
@@ -387,7 +361,8 @@ def main(argv):
   if not FLAGS.model_dir:
     raise app.UsageError("--model_dir is required.")
   model_dir = run_dir(FLAGS.model_dir)
-  parse_run_config(model_dir, FLAGS.gin_file, FLAGS.gin_param)
+  # The run's setting comes from its record: the gin here is the probe's.
+  train_lib.parse_gin(FLAGS.gin_file, FLAGS.gin_param)
   output = evaluate(model_dir)
   print(json.dumps(output["results"], indent=2))
 

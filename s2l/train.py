@@ -6,7 +6,9 @@ r"""Upstream training: learn to reorder shuffled patches (paper sections 2, 3).
 
 `train(model_dir, ...)` is the one configurable root: gin files set its
 arguments and the swappable parts (data source, slicing, front end, loss).
-The run records its operative gin config and flags in `model_dir`, writes
+The run describes itself in `model_dir/run.json` (`s2l.run_record`: source,
+slicing, front end, loss, network, schedule, seed), which the probes read, and
+keeps its operative gin config and flags beside it. It writes
 TensorBoard summaries there, checkpoints every `steps_per_checkpoint` steps,
 resumes from the last checkpoint when the same command runs again, does
 nothing when the run is already complete, and exports the encoder (up to the
@@ -28,9 +30,11 @@ from s2l import configurables  # pylint: disable=unused-import (gin names)
 from s2l import distribute
 from s2l import losses
 from s2l import pretext_model
+from s2l import run_record
 from s2l.data import frontends
 from s2l.data import patches as patches_lib
 from s2l.data import pipeline
+from s2l.data import sources
 from s2l.models import cfn
 
 ENCODER_DIR = "encoder"
@@ -90,7 +94,8 @@ def train(model_dir: str,
 
   Args:
     model_dir: where checkpoints, summaries, config and the encoder go.
-    source: registered data source name (see `s2l.data.sources`).
+    source: a registered data source's name (see `s2l.data.sources`) or a
+      source object (`AudioFolder`).
     slicing: how inputs are cut into patches (ignored for video).
     frontend: raw input to image-like tensor; the modality's default if None.
     loss: pretext loss; the perturbed Fenchel-Young loss if None.
@@ -120,6 +125,8 @@ def train(model_dir: str,
     raise ValueError(f"train_steps ({train_steps}) must be a multiple of "
                      f"steps_per_checkpoint ({steps_per_checkpoint}).")
   tf.keras.utils.set_random_seed(seed)
+  source = sources.resolve(source)
+  frontend = frontend or pipeline.default_frontend(source.modality)
   loss = loss or losses.PerturbedFenchelYoungLoss()
   distribution = distribute.make_strategy(strategy)
   chief = distribute.is_chief()
@@ -137,15 +144,33 @@ def train(model_dir: str,
                                 eval_batches)
   patch_shape = train_ds.element_spec[0].shape[2:]
   num_patches = train_ds.element_spec[0].shape[1]
+  outputs = num_outputs(loss, num_patches)
   with distribution.scope():
     network = cfn.context_free_network(
-        num_patches, patch_shape, num_outputs(loss, num_patches), width=width,
+        num_patches, patch_shape, outputs, width=width,
         depth=depth, embedding_size=embedding_size, dropout=dropout)
     model = pretext_model.PretextModel(network, loss)
     model.compile(tf.keras.optimizers.Adam(learning_rate),
                   jit_compile=jit_compile)
     checkpoint = tf.train.Checkpoint(network=network,
                                      optimizer=model.optimizer)
+  record = {
+      "source": run_record.describe_source(source),
+      "slicing": run_record.describe(slicing),
+      "frontend": run_record.describe(frontend),
+      "loss": run_record.describe(loss),
+      "network": {"num_patches": num_patches,
+                  "patch_shape": patch_shape.as_list(),
+                  "num_outputs": outputs, "width": width,
+                  "depth": depth, "embedding_size": embedding_size,
+                  "dropout": dropout},
+      "learning_rate": learning_rate, "batch_size": batch_size,
+      "train_steps": train_steps,
+      "steps_per_checkpoint": steps_per_checkpoint,
+      "eval_batches": eval_batches, "seed": seed, "data_dir": data_dir}
+  if latest:
+    run_record.check_resume(write_dir, record)
+  run_record.write(write_dir, record)
   manager = tf.train.CheckpointManager(
       checkpoint, os.path.join(write_dir, CHECKPOINT_DIR), max_to_keep=3)
   if manager.latest_checkpoint:

@@ -154,8 +154,44 @@ def test_hash_split_is_deterministic_and_order_free(tmp_path):
           for i in range(6)] == ["train", "train", "test", "train",
                                  "validation", "train"]
   everything = AudioFolder(str(tmp_path), duration_s=0.1,
-                           split_fractions=(1.0, 0.0, 0.0))
+                           split_fractions=(1.0, 0.0, 0.0),
+                           validation_fraction=0.0)
   assert everything.splits == {"train": 60, "validation": 0, "test": 0}
+
+
+def test_validation_is_carved_from_train_when_missing(tmp_path, caplog):
+  clip = _tone(440, 16000, 0.05)
+  rows = []
+  for i in range(40):
+    _write_wav(tmp_path / f"{i}.wav", clip, 16000)
+    rows.append({"path": f"{i}.wav", "split": "test" if i < 10 else "train"})
+  _write_manifest(tmp_path, rows)
+  _write_manifest(tmp_path, rows[::-1], name="reversed.csv")
+
+  def assignment(folder):
+    return {split: sorted(ex["path"].decode().rsplit("/", 1)[-1]
+                          for ex in folder.as_dataset(split).as_numpy_iterator())
+            for split in folder.splits}
+
+  with caplog.at_level(logging.INFO):
+    folder = AudioFolder(str(tmp_path), duration_s=0.1, split_column="split",
+                         validation_fraction=0.2)
+  assert folder.splits == {"train": 24, "validation": 6, "test": 10}
+  assert folder.carved_validation == 6
+  assert "6 of its 30 training files" in caplog.text
+  first = assignment(folder)
+  assert not set(first["validation"]) & set(first["train"])
+  assert set(first["validation"]) <= {f"{i}.wav" for i in range(10, 40)}
+  # The same files whatever the manifest's order.
+  assert first == assignment(AudioFolder(
+      str(tmp_path), duration_s=0.1, split_column="split",
+      validation_fraction=0.2, manifest="reversed.csv"))
+  # A split fraction of 0 for validation is carved too, by default 10%.
+  assert AudioFolder(str(tmp_path), duration_s=0.1,
+                     split_fractions=(1.0, 0.0, 0.0)).splits == {
+                         "train": 36, "validation": 4, "test": 0}
+  with pytest.raises(ValueError, match="validation_fraction"):
+    AudioFolder(str(tmp_path), validation_fraction=1.0)
 
 
 def test_flac_and_mp3(tmp_path):
@@ -165,7 +201,8 @@ def test_flac_and_mp3(tmp_path):
   _write_manifest(tmp_path, [{"path": "a.flac", "split": "train"},
                              {"path": "b.mp3", "split": "train"}])
   train = _load(AudioFolder(str(tmp_path), duration_s=1.0,
-                            split_column="split"), "train")
+                            split_column="split", validation_fraction=0),
+               "train")
   # FLAC is lossless.
   np.testing.assert_allclose(train["a.flac"]["audio"], clip[:, 0] / 32768.0)
   mp3 = train["b.mp3"]["audio"]

@@ -9,7 +9,15 @@ import pytest
 import tensorflow as tf
 
 from s2l import evaluate as evaluate_lib
+from s2l import run_record
 from s2l import train as train_lib
+
+
+def _probe_config(params=()):
+  """The probe's own gin bindings, on a clean slate (the run's setting comes
+  from its record)."""
+  gin.clear_config()
+  train_lib.parse_gin([], list(params))
 
 
 @pytest.fixture(name="run_dir", scope="module")
@@ -33,7 +41,7 @@ def _run_dir(tmp_path_factory):
 def test_probe_writes_results_and_keeps_the_encoder_frozen(run_dir):
   encoder_dir = os.path.join(run_dir, train_lib.ENCODER_DIR)
   before = tf.keras.models.load_model(encoder_dir).get_weights()
-  evaluate_lib.parse_run_config(run_dir, gin_params=[
+  _probe_config([
       "evaluate.num_examples = (8, 16)", "evaluate.seeds = (0, 1)",
       "evaluate.epochs = 3", "evaluate.supervised_epochs = 1",
       "evaluate.baselines = ('pretrained', 'random', 'supervised')"])
@@ -75,7 +83,7 @@ def test_probe_writes_results_and_keeps_the_encoder_frozen(run_dir):
 
 
 def test_output_path_and_upstream_metrics(run_dir, tmp_path):
-  evaluate_lib.parse_run_config(run_dir, gin_params=[
+  _probe_config([
       "evaluate.num_examples = (8,)", "evaluate.seeds = (0,)",
       "evaluate.epochs = 1", "evaluate.tasks = ('pitch',)",
       "evaluate.baselines = ('pretrained',)",
@@ -104,23 +112,26 @@ def test_the_exported_encoder_stands_for_its_run(run_dir, tmp_path):
 
 
 def test_errors_say_what_to_do(run_dir, tmp_path):
-  with pytest.raises(FileNotFoundError, match="written by s2l.train"):
-    evaluate_lib.parse_run_config(str(tmp_path))
-  evaluate_lib.parse_run_config(run_dir)
+  _probe_config()
+  with pytest.raises(FileNotFoundError, match="no exported encoder"):
+    evaluate_lib.evaluate(str(tmp_path))
   with pytest.raises(ValueError, match="baselines must be among"):
     evaluate_lib.evaluate(run_dir, baselines=("pretrained", "fixed"))
-  (tmp_path / "operative_config.gin").write_text(
-      open(os.path.join(run_dir, "operative_config.gin")).read())
-  with pytest.raises(FileNotFoundError, match="no exported encoder"):
+  (tmp_path / train_lib.ENCODER_DIR).mkdir()
+  with pytest.raises(run_record.RecordError, match="written by s2l.train"):
+    evaluate_lib.evaluate(str(tmp_path))
+  (tmp_path / run_record.RECORD_FILE).write_text("{not json")
+  with pytest.raises(run_record.RecordError, match="not valid JSON"):
     evaluate_lib.evaluate(str(tmp_path))
 
 
 def test_raw_labels_follow_the_pipeline_order(run_dir):
   # evaluate() pairs one pass of embeddings with each task's raw labels.
-  evaluate_lib.parse_run_config(run_dir)
-  # pylint: disable=protected-access
-  setting = evaluate_lib._pretraining_setting
-  source = evaluate_lib.sources.get(setting("source"))
+  record = run_record.read(run_dir)
+  setting = {"slicing": run_record.build(record["slicing"]),
+             "frontend": run_record.build(record["frontend"]),
+             "data_dir": record["data_dir"]}.get
+  source = run_record.build_source(record["source"])
   for task_name, task in source.tasks.items():
     ds = evaluate_lib.pipeline.downstream_dataset(
         source, "train", task_name, slicing=setting("slicing"),
@@ -154,7 +165,7 @@ def test_video_and_images_train_and_probe_end_to_end(
        *params])
   train_lib.train(run)
   gin.clear_config()
-  evaluate_lib.parse_run_config(run, gin_params=[
+  _probe_config([
       "evaluate.num_examples = (8, 16)", "evaluate.seeds = (0, 1)",
       "evaluate.epochs = 2", "evaluate.supervised_epochs = 1",
       "evaluate.baselines = ('pretrained', 'random', 'supervised')"])
@@ -193,10 +204,11 @@ def test_random_baseline_is_the_runs_initial_encoder(run_dir):
 
 
 def test_subsets_select_exactly_their_examples(run_dir):
-  evaluate_lib.parse_run_config(run_dir)
-  # pylint: disable=protected-access
-  setting = evaluate_lib._pretraining_setting
-  source = evaluate_lib.sources.get(setting("source"))
+  record = run_record.read(run_dir)
+  setting = {"slicing": run_record.build(record["slicing"]),
+             "frontend": run_record.build(record["frontend"]),
+             "data_dir": record["data_dir"]}.get
+  source = run_record.build_source(record["source"])
   task = source.tasks["pitch"]
   pool = evaluate_lib.task_labels(source, "train", task, None,
                                   setting("data_dir"))

@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from s2l import run_record
 from s2l import train as train_lib
 from s2l.data import pipeline
 from s2l.models import cfn
@@ -67,6 +68,32 @@ def test_end_to_end_run_writes_everything_and_learns(tmp_path, data_dir):
   assert {"collapse/embedding_dead_fraction",
           "collapse/embedding_effective_dimension"} <= tags
   assert "Slicing.ny = 10" in config
+  # The run record says what the run is, for the probes.
+  record = run_record.read(str(tmp_path))
+  assert record["source"] == {"name": "synthetic_notes_tiny"}
+  assert record["slicing"]["args"]["ny"] == 10
+  assert record["frontend"] == {"class": "AudioFrontend", "args": {
+      **record["frontend"]["args"], "frame_step": 512}}
+  assert record["loss"]["class"] == "PerturbedFenchelYoungLoss"
+  assert record["network"]["num_patches"] == 10
+  assert record["network"]["num_outputs"] == 10
+  assert record["network"]["width"] == 0.03
+  assert (record["train_steps"], record["seed"]) == (60, 0)
+
+
+def test_resuming_with_another_setting_is_refused(tmp_path, data_dir):
+  _tiny_notes(data_dir, "train.train_steps = 10",
+              "train.steps_per_checkpoint = 10")
+  train_lib.train(str(tmp_path))
+  gin.clear_config()
+  _tiny_notes(data_dir, "train.train_steps = 20",
+              "train.steps_per_checkpoint = 10", "Slicing.ny = 8")
+  with pytest.raises(run_record.RecordError,
+                     match=r"(?s)slicing: .*network: .*new --model_dir"):
+    train_lib.train(str(tmp_path))
+  assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith(
+      "ckpt-10")
+  assert run_record.read(str(tmp_path))["slicing"]["args"]["ny"] == 10
 
 
 def test_resumes_at_the_checkpoint_and_never_retrains(tmp_path, data_dir):
@@ -208,7 +235,8 @@ def test_sigkill_loses_at_most_one_checkpoint_interval(tmp_path, data_dir):
 def test_a_diverging_run_stops_and_keeps_its_finite_checkpoint(tmp_path,
                                                               data_dir):
   _tiny_notes(data_dir, "train.train_steps = 10",
-              "train.steps_per_checkpoint = 10")
+              "train.steps_per_checkpoint = 10",
+              "train.loss = @RankMSELoss()")
   train_lib.train(str(tmp_path))
   exported = (tmp_path / train_lib.ENCODER_DIR / "saved_model.pb").stat()
   # Resumed with an absurd learning rate (the config's, not the one in the

@@ -139,6 +139,8 @@ class AudioFolder:
 
   Attributes:
     skipped: [(path, reason)] of the rows left out with on_error="skip".
+    carved_validation: number of training files moved to "validation"
+      because the folder had none (see `validation_fraction`).
     splits: {split name: number of examples}: all of `SPLITS` with the hash
       split, the splits the manifest names with a split column.
   """
@@ -153,7 +155,8 @@ class AudioFolder:
                split_fractions: Tuple[float, float, float] = (0.8, 0.1, 0.1),
                sample_rate: int = 16000,
                duration_s: float = 4.0,
-               on_error: str = "raise"):
+               on_error: str = "raise",
+               validation_fraction: float = 0.1):
     """Reads the manifest and checks every file.
 
     Args:
@@ -173,6 +176,12 @@ class AudioFolder:
         shorter ones are zero-padded.
       on_error: "raise" to stop at missing or undecodable files, naming them;
         "skip" to leave them out, list them in `skipped` and log a warning.
+      validation_fraction: When no file lands in "validation" (the manifest
+        names only train and test, or `split_fractions` gives validation 0),
+        this share of the training files, at least one, becomes the
+        validation split (pre-training evaluates on it), chosen by a hash of
+        their paths, the same on every machine; the log says how many. 0
+        keeps the splits as they are.
 
     Raises:
       FileNotFoundError: If `root`, the manifest or (with on_error="raise")
@@ -187,6 +196,9 @@ class AudioFolder:
       raise ValueError("split_fractions must be 3 non-negative (train, "
                        f"validation, test) fractions summing to 1, got "
                        f"{split_fractions}.")
+    if not 0 <= validation_fraction < 1:
+      raise ValueError(f"validation_fraction must be in [0, 1), got "
+                       f"{validation_fraction}.")
     if sample_rate <= 0 or duration_s <= 0:
       raise ValueError(f"sample_rate and duration_s must be positive, got "
                        f"{sample_rate} and {duration_s}.")
@@ -194,6 +206,14 @@ class AudioFolder:
       raise FileNotFoundError(f"Audio root directory {root} does not exist; "
                               "pass the folder that holds the audio files.")
     self.root = root
+    # The constructor's arguments, for the run record (s2l.run_record).
+    self.config = dict(
+        root=os.path.abspath(root), manifest=manifest, path_column=path_column,
+        label_columns=tuple(label_columns),
+        regression_columns=tuple(regression_columns),
+        split_column=split_column, split_fractions=tuple(split_fractions),
+        sample_rate=sample_rate, duration_s=duration_s, on_error=on_error,
+        validation_fraction=validation_fraction)
     # What probe.json and the logs call this source: the folder itself.
     self.name = f"audio_folder:{os.path.abspath(root)}"
     self.sample_rate = sample_rate
@@ -218,9 +238,33 @@ class AudioFolder:
       logging.warning(
           "Skipped %d of %d files listed in %s (on_error='skip'), e.g. %s",
           len(self.skipped), len(rows), manifest, self.skipped[:3])
+    self.carved_validation = 0
+    if not self._examples["validation"] and validation_fraction > 0:
+      self._carve_validation(validation_fraction)
     if split_column:  # Only the splits the manifest names.
       self._examples = {k: v for k, v in self._examples.items() if v}
     self.splits: Dict[str, int] = {k: len(v) for k, v in self._examples.items()}
+
+  def _carve_validation(self, fraction: float) -> None:
+    """Moves a hashed `fraction` of the training files to "validation"."""
+    train = self._examples["train"]
+    if len(train) < 2:
+      return
+    count = max(1, int(round(fraction * len(train))))
+    # Salted, so that the choice does not follow the hash split's.
+    order = sorted(range(len(train)), key=lambda i: hashlib.sha256(
+        ("validation:" + train[i]["path"]).encode("utf-8")).digest())
+    chosen = set(order[:count])
+    self._examples["validation"] = [e for i, e in enumerate(train)
+                                    if i in chosen]
+    self._examples["train"] = [e for i, e in enumerate(train)
+                               if i not in chosen]
+    self.carved_validation = count
+    logging.info(
+        "%s has no validation files: %d of its %d training files (%.0f%%, "
+        "chosen by a hash of their paths) are the validation split; name one "
+        "in the manifest's split column to choose it yourself.", self.root,
+        count, len(train), 100 * fraction)
 
   def _read_manifest(self, path, path_column, split_column):
     """Returns [(line number, row dict)] after checking columns and splits."""

@@ -15,5 +15,4 @@ else
   BASE=gin/synthetic_video_frames20.gin; REGIMES="(2000,)"
 fi
 LOSSES=(perturbed_fenchel_young fast_soft_ranking mse fixed_permutations100)
-PRETRAIN_BINDINGS=("NUM_PATCHES = 20")
 compare_losses table3 "${VIDEO}/frames20" "$REGIMES" "('pretrained', 'random')"

@@ -22,6 +22,5 @@ else
   BASE=gin/synthetic_images_grid3x3.gin
 fi
 LOSSES=(perturbed_fenchel_young fast_soft_ranking mse fixed_permutations100)
-PRETRAIN_BINDINGS=("NUM_PATCHES = 9")
 compare_losses table4 "${IMAGES}/grid3x3" "(1000, 3000)" \
   "('pretrained', 'random')" ${PROBE_SOURCE[@]+"${PROBE_SOURCE[@]}"}

@@ -30,7 +30,37 @@ _AUTO = tf.keras.losses.Reduction.AUTO
 
 
 class PermutationLoss(tf.keras.losses.Loss):
-  """Base class: a loss whose network output can be decoded into ranks."""
+  """Base class: a loss whose network output can be decoded into ranks.
+
+  Training tells a loss its number of items n, read from the data, with
+  `bind(n)` before anything is built; the loss then says how many outputs
+  the network needs (`num_outputs`) and, for the fixed-set baseline, which
+  permutations the pipeline must draw (`permutation_set`, None for all n!).
+  """
+
+  num_items: Optional[int] = None
+  permutation_set: Optional[permutations.FixedPermutationSet] = None
+
+  def bind(self, num_items: int) -> "PermutationLoss":
+    """Sets n, the number of patches; returns the loss.
+
+    Raises:
+      ValueError: if the loss was built for another n.
+    """
+    if self.num_items is not None and self.num_items != num_items:
+      raise ValueError(
+          f"{type(self).__name__} was built for {self.num_items} items but "
+          f"the data gives {num_items} patches; leave num_items unset (the "
+          "data tells the loss) or make the slicing agree.")
+    self.num_items = num_items
+    return self
+
+  @property
+  def num_outputs(self) -> int:
+    """Outputs the network needs: n scores (L logits for the fixed set)."""
+    if self.num_items is None:
+      raise ValueError(f"{type(self).__name__}.bind(num_items) first.")
+    return self.num_items
 
   def predicted_ranks(self, y_pred) -> tf.Tensor:
     """Hard ranks predicted by the network output: [..., n] -> [..., n]."""
@@ -146,20 +176,33 @@ class FixedPermutationLoss(PermutationLoss):
   use different sets).
 
   Args:
-    num_items: n, the number of patches.
+    num_items: n, the number of patches; None until training binds it from
+      the data (`bind`), which also draws the set.
     num_permutations: L (paper: 100).
-    seed: seed of the maximal-Hamming set; must match the data pipeline's.
+    seed: seed of the maximal-Hamming set; the pipeline draws from the same
+      set (`permutation_set`).
   """
 
-  def __init__(self, num_items: int, num_permutations: int = 100,
-               seed: int = 0, reduction=_AUTO,
+  def __init__(self, num_items: Optional[int] = None,
+               num_permutations: int = 100, seed: int = 0, reduction=_AUTO,
                name: str = "fixed_permutation"):
     super().__init__(reduction=reduction, name=name)
-    self.num_items = num_items
     self.num_permutations = num_permutations
     self.seed = seed
-    self.permutation_set = permutations.FixedPermutationSet.maximal_hamming(
-        num_items, num_permutations, seed=seed)
+    if num_items is not None:
+      self.bind(num_items)
+
+  def bind(self, num_items: int) -> "FixedPermutationLoss":
+    super().bind(num_items)
+    if self.permutation_set is None:
+      self.permutation_set = permutations.FixedPermutationSet.maximal_hamming(
+          num_items, self.num_permutations, seed=self.seed)
+    return self
+
+  @property
+  def num_outputs(self) -> int:
+    super().num_outputs  # pylint: disable=pointless-statement (checks bound)
+    return self.permutation_set.num_permutations
 
   def call(self, y_true, y_pred):
     logits = tf.convert_to_tensor(y_pred)

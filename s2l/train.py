@@ -43,24 +43,10 @@ INIT_ENCODER_DIR = "encoder_init"
 CHECKPOINT_DIR = "checkpoints"
 
 
-def num_outputs(loss: losses.PermutationLoss, num_patches: int) -> int:
-  """n scores, or L logits for the fixed-permutation baseline."""
-  if isinstance(loss, losses.FixedPermutationLoss):
-    if loss.num_items != num_patches:
-      raise ValueError(
-          f"FixedPermutationLoss.num_items={loss.num_items} but the slicing "
-          f"gives {num_patches} patches; bind FixedPermutationLoss.num_items "
-          f"= {num_patches}.")
-    return loss.permutation_set.num_permutations
-  return num_patches
-
-
 def _datasets(source, slicing, frontend, loss, batch_size, seed, cache,
               data_dir, eval_batches):
-  permutation_set = (loss.permutation_set if isinstance(
-      loss, losses.FixedPermutationLoss) else None)
   common = dict(slicing=slicing, batch_size=batch_size, frontend=frontend,
-                permutation_set=permutation_set, cache=cache,
+                permutation_set=loss.permutation_set, cache=cache,
                 data_dir=data_dir)
   train_ds = pipeline.pretext_dataset(source, "train", seed=seed, **common)
   # A fixed held-out set: the same examples and permutations at every eval.
@@ -139,12 +125,17 @@ def train(model_dir: str,
   # ones before the checkpoint.
   latest = tf.train.latest_checkpoint(os.path.join(write_dir, CHECKPOINT_DIR))
   start_step = int(latest.rsplit("-", 1)[1]) if latest else 0
+  # The data says how many patches there are; the loss learns it here.
+  num_patches = pipeline.num_patches(source, slicing, frontend)
+  loss.bind(num_patches)
   train_ds, eval_ds = _datasets(source, slicing, frontend, loss, batch_size,
                                 seed + 7919 * start_step, cache, data_dir,
                                 eval_batches)
+  if train_ds.element_spec[0].shape[1] != num_patches:
+    raise ValueError(f"the pipeline gives {train_ds.element_spec[0].shape[1]}"
+                     f" patches per example, expected {num_patches}.")
   patch_shape = train_ds.element_spec[0].shape[2:]
-  num_patches = train_ds.element_spec[0].shape[1]
-  outputs = num_outputs(loss, num_patches)
+  outputs = loss.num_outputs
   with distribution.scope():
     network = cfn.context_free_network(
         num_patches, patch_shape, outputs, width=width,

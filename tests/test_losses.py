@@ -127,6 +127,27 @@ def test_fixed_permutation_loss_rejects_labels_outside_the_set():
     loss(np.array([outsider]), np.zeros((1, 3)))
 
 
+def test_losses_learn_their_size_from_the_data():
+  ranking_loss = losses.PerturbedFenchelYoungLoss()
+  with pytest.raises(ValueError, match="bind"):
+    ranking_loss.num_outputs  # pylint: disable=pointless-statement
+  assert ranking_loss.bind(7) is ranking_loss
+  assert ranking_loss.num_outputs == 7 and ranking_loss.permutation_set is None
+  fixed = losses.FixedPermutationLoss(num_permutations=10, seed=1)
+  assert fixed.permutation_set is None
+  fixed.bind(4)
+  assert fixed.num_outputs == 10
+  assert fixed.permutation_set.permutations.shape == (10, 4)
+  # The same set as one built for 4 items up front.
+  np.testing.assert_array_equal(
+      fixed.permutation_set.permutations,
+      losses.FixedPermutationLoss(num_items=4, num_permutations=10,
+                                  seed=1).permutation_set.permutations)
+  with pytest.raises(ValueError, match="built for 4 items but the data "
+                     "gives 5 patches"):
+    fixed.bind(5)
+
+
 # ---------------------------------------------------------------------------
 # Listwise losses (tensorflow-ranking's, ListMLE re-derived to stay finite).
 

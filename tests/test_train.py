@@ -81,6 +81,20 @@ def test_end_to_end_run_writes_everything_and_learns(tmp_path, data_dir):
   assert (record["train_steps"], record["seed"]) == (60, 0)
 
 
+def test_the_fixed_set_takes_its_size_from_the_slicing(tmp_path, data_dir):
+  _tiny_notes(data_dir, "train.train_steps = 2",
+              "train.steps_per_checkpoint = 2", "Slicing.ny = 6",
+              "FixedPermutationLoss.num_permutations = 30",
+              files=[os.path.join(GIN_DIR, "losses",
+                                  "fixed_permutations100.gin")])
+  train_lib.train(str(tmp_path))
+  record = run_record.read(str(tmp_path))
+  assert record["loss"]["class"] == "FixedPermutationLoss"
+  assert record["loss"]["args"]["num_items"] == 6
+  assert record["network"]["num_patches"] == 6
+  assert record["network"]["num_outputs"] == 30
+
+
 def test_resuming_with_another_setting_is_refused(tmp_path, data_dir):
   _tiny_notes(data_dir, "train.train_steps = 10",
               "train.steps_per_checkpoint = 10")

@@ -41,6 +41,17 @@ def default_frontend(modality: str) -> Frontend:
   raise ValueError(f"unknown modality {modality!r}")
 
 
+def num_patches(source, slicing: patches_lib.Slicing,
+                frontend: Optional[Frontend] = None) -> int:
+  """n, the patches per example: the slicing's tiles, or the video front
+  end's frames (video frames are the patches, the slicing is not used)."""
+  source = sources_lib.resolve(source)
+  if source.modality == "video":
+    frontend = frontend or default_frontend(source.modality)
+    return frontend.num_frames
+  return slicing.num_patches
+
+
 def _inputs(source, split: str, frontend: Optional[Frontend],
             data_dir: Optional[str], max_examples: Optional[int],
             cache: Union[bool, str], keep: Callable,

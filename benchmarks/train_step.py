@@ -38,11 +38,13 @@ def _measure_one(loss_file: str, steps: int) -> dict:
   """Examples/s of fit() on cached batches, and this process's peak RSS."""
   import gin  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  from s2l import train  # pylint: disable=import-outside-toplevel
-  train.parse_gin([os.path.join(ROOT, _CONFIG.value),
-                   os.path.join(ROOT, "gin", "losses", loss_file + ".gin")],
-                  [f"train.data_dir = {_DATA_DIR.value!r}"]
-                  if _DATA_DIR.value else [])
+  from s2l import configurables  # pylint: disable=import-outside-toplevel
+  from s2l import training  # pylint: disable=import-outside-toplevel
+  configurables.parse_gin(
+      [os.path.join(ROOT, _CONFIG.value),
+       os.path.join(ROOT, "gin", "losses", loss_file + ".gin")],
+      [f"train.data_dir = {_DATA_DIR.value!r}"]
+      if _DATA_DIR.value else [])
   # Build everything through the entry point, then time fit() alone.
   model_dir = os.path.join("/tmp", f"s2l_bench_{os.getpid()}")
   # train() builds the data and model exactly as a real run; intercepting
@@ -56,7 +58,7 @@ def _measure_one(loss_file: str, steps: int) -> dict:
 
   tf.keras.Model.fit = capture
   try:
-    train.train(model_dir, steps_per_checkpoint=steps, train_steps=steps)
+    training.train(model_dir, steps_per_checkpoint=steps, train_steps=steps)
   finally:
     tf.keras.Model.fit = original_fit
   model = captured["model"]

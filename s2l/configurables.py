@@ -1,4 +1,4 @@
-"""Registers the swappable parts of s2l with gin.
+"""Registers the swappable parts of s2l with gin, and parses configs.
 
 Library modules stay free of gin (STYLE.md: gin only at the edges); entry
 points and tests import this module before parsing gin files, after which a
@@ -8,7 +8,11 @@ config can say, for example::
     PerturbedFenchelYoungLoss.epsilon = 0.1
 """
 
+import os
+from typing import Sequence
+
 import gin
+import tensorflow as tf
 
 from s2l import losses
 from s2l import permutations
@@ -35,3 +39,23 @@ gin.external_configurable(permutations.FixedPermutationSet.maximal_hamming,
 for _part in (patches.Slicing, frontends.AudioFrontend, frontends.ImageFrontend,
               frontends.VideoFrontend, audio_folder.AudioFolder):
   gin.external_configurable(_part, module="s2l.data")
+
+
+# The shipped configs: gin/<setting>.gin, gin/losses/, gin/slicing/,
+# gin/sources/.
+GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "gin")
+
+
+def parse_gin(gin_files: Sequence[str], gin_params: Sequence[str]) -> None:
+  """Parses gin files and bindings, failing on any unknown name.
+
+  `include` paths are relative to the repository root ("gin/common.gin"),
+  which is also a search path, so configs run from any working directory.
+  """
+  for path in gin_files:
+    if not tf.io.gfile.exists(path):
+      raise FileNotFoundError(f"gin file {path!r} does not exist; the configs"
+                              f" are in {GIN_DIR}.")
+  gin.add_config_file_search_path(os.path.dirname(GIN_DIR))
+  gin.parse_config_files_and_bindings(gin_files, gin_params)

@@ -17,20 +17,22 @@ def main(model_dir, data_dir, strategy, cpus="1"):
   physical = tf.config.list_physical_devices("CPU")[0]
   tf.config.set_logical_device_configuration(
       physical, [tf.config.LogicalDeviceConfiguration()] * int(cpus))
-  from s2l import train  # pylint: disable=import-outside-toplevel
-  gin_dir = train.GIN_DIR
-  train.parse_gin([os.path.join(gin_dir, "synthetic_notes_freq10.gin"),
-                   os.path.join(gin_dir, "losses", "fast_soft_ranking.gin")],
-                  ["train.width = 0.03", "train.depth = 2",
-                   "train.embedding_size = 128", "train.batch_size = 8",
-                   "train.eval_batches = 1", "train.train_steps = 12",
-                   "train.steps_per_checkpoint = 4",
-                   "train.learning_rate = 3e-3",
-                   "train.source = 'synthetic_notes_tiny'",
-                   "AudioFrontend.frame_step = 512",
-                   f"train.data_dir = '{data_dir}'",
-                   f"train.strategy = '{strategy}'"])
-  history = train.train(model_dir)
+  from s2l import configurables  # pylint: disable=import-outside-toplevel
+  from s2l import training  # pylint: disable=import-outside-toplevel
+  gin_dir = configurables.GIN_DIR
+  configurables.parse_gin(
+      [os.path.join(gin_dir, "synthetic_notes_freq10.gin"),
+       os.path.join(gin_dir, "losses", "fast_soft_ranking.gin")],
+      ["train.width = 0.03", "train.depth = 2",
+       "train.embedding_size = 128", "train.batch_size = 8",
+       "train.eval_batches = 1", "train.train_steps = 12",
+       "train.steps_per_checkpoint = 4",
+       "train.learning_rate = 3e-3",
+       "train.source = 'synthetic_notes_tiny'",
+       "AudioFrontend.frame_step = 512",
+       f"train.data_dir = '{data_dir}'",
+       f"train.strategy = '{strategy}'"])
+  history = training.train(model_dir)
   print("LOSSES " + json.dumps(history.history["loss"]), flush=True)
 
 

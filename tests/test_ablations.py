@@ -8,10 +8,11 @@ import sys
 import gin
 import pytest
 
-from s2l import evaluate as evaluate_lib  # pylint: disable=unused-import
-from s2l import train as train_lib
+from s2l import evaluation as evaluate_lib  # pylint: disable=unused-import
+from s2l import configurables
+from s2l import training as train_lib
 
-ROOT = os.path.dirname(train_lib.GIN_DIR)
+ROOT = os.path.dirname(configurables.GIN_DIR)
 sys.path.insert(0, os.path.join(ROOT, "experiments"))
 import ablations  # pylint: disable=g-import-not-at-top,wrong-import-position
 
@@ -27,7 +28,7 @@ def test_every_ablation_changes_one_thing_and_parses(data):
     (_, train), (_, probe) = ablations.commands(data, ablation, "/r", "/o")
     assert train[1:3] == ["-m", "s2l.train"]
     gin.clear_config()
-    train_lib.parse_gin([os.path.join(ROOT, f) for f in
+    configurables.parse_gin([os.path.join(ROOT, f) for f in
                          _flags(train, "gin_file")], _flags(train, "gin_param"))
     setting = {name: gin.query_parameter(f"train.{name}")
                for name in ("learning_rate", "train_steps", "depth")}
@@ -42,7 +43,7 @@ def test_every_ablation_changes_one_thing_and_parses(data):
     assert _flags(probe, "model_dir") == [model_dir]
     bindings = _flags(probe, "gin_param")
     gin.clear_config()
-    train_lib.parse_gin([], bindings)
+    configurables.parse_gin([], bindings)
     assert gin.query_parameter("evaluate.output") == (
         f"/o/ablations/{data}/{ablation.name}.json")
     assert gin.query_parameter("evaluate.num_examples") == (1000,)

@@ -1,4 +1,4 @@
-"""Tests for s2l/evaluate.py on a tiny pre-trained encoder."""
+"""Tests for s2l/evaluation.py on a tiny pre-trained encoder."""
 
 import json
 import os
@@ -8,16 +8,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from s2l import evaluate as evaluate_lib
+from s2l import evaluation as evaluate_lib
 from s2l import run_record
-from s2l import train as train_lib
+from s2l import configurables
+from s2l import training as train_lib
 
 
 def _probe_config(params=()):
   """The probe's own gin bindings, on a clean slate (the run's setting comes
   from its record)."""
   gin.clear_config()
-  train_lib.parse_gin([], list(params))
+  configurables.parse_gin([], list(params))
 
 
 @pytest.fixture(name="run_dir", scope="module")
@@ -26,8 +27,8 @@ def _run_dir(tmp_path_factory):
   run = tmp_path_factory.mktemp("run")
   data_dir = tmp_path_factory.mktemp("tfds")
   gin.clear_config()
-  train_lib.parse_gin(
-      [os.path.join(train_lib.GIN_DIR, "synthetic_notes_freq10.gin")],
+  configurables.parse_gin(
+      [os.path.join(configurables.GIN_DIR, "synthetic_notes_freq10.gin")],
       ["train.width = 0.03", "train.depth = 2", "train.embedding_size = 128",
        "train.batch_size = 8", "train.eval_batches = 1",
        "train.train_steps = 10", "train.steps_per_checkpoint = 10",
@@ -156,8 +157,8 @@ def test_video_and_images_train_and_probe_end_to_end(
   run = str(tmp_path_factory.mktemp("run"))
   data_dir = str(tmp_path_factory.mktemp("tfds"))
   gin.clear_config()
-  train_lib.parse_gin(
-      [os.path.join(train_lib.GIN_DIR, config)],
+  configurables.parse_gin(
+      [os.path.join(configurables.GIN_DIR, config)],
       ["train.width = 0.03", "train.depth = 2", "train.embedding_size = 64",
        "train.batch_size = 4", "train.eval_batches = 1",
        "train.train_steps = 4", "train.steps_per_checkpoint = 4",

@@ -8,10 +8,11 @@ import subprocess
 import gin
 import pytest
 
-from s2l import evaluate as evaluate_lib  # pylint: disable=unused-import
-from s2l import train as train_lib
+from s2l import evaluation as evaluate_lib  # pylint: disable=unused-import
+from s2l import configurables
+from s2l import training as train_lib
 
-ROOT = os.path.dirname(train_lib.GIN_DIR)
+ROOT = os.path.dirname(configurables.GIN_DIR)
 SCRIPTS = sorted(f for f in os.listdir(os.path.join(ROOT, "experiments"))
                  if f.endswith(".sh") and f != "common.sh")
 TABLES_AND_FIGURES = [s for s in SCRIPTS if s.startswith(("table", "figure"))]
@@ -47,7 +48,7 @@ def _check(commands, script, data="embedded"):
       (model_dir,) = flags["model_dir"]
       assert model_dir.startswith("/tmp/runs/")
       files = [os.path.join(ROOT, f) for f in flags["gin_file"]]
-      train_lib.parse_gin(files, flags.get("gin_param", []))
+      configurables.parse_gin(files, flags.get("gin_param", []))
       assert gin.query_parameter("train.train_steps") == 200
       source = gin.query_parameter("train.source")
       assert source.startswith("synthetic_") == (data == "embedded")
@@ -56,7 +57,7 @@ def _check(commands, script, data="embedded"):
       (model_dir,) = flags["model_dir"]
       assert model_dir in trained, f"{model_dir} is probed, never trained"
       # The run's config, then the probe's bindings, as evaluate parses them.
-      train_lib.parse_gin(trained[model_dir], flags["gin_param"])
+      configurables.parse_gin(trained[model_dir], flags["gin_param"])
       output = gin.query_parameter("evaluate.output")
       experiment = os.path.splitext(script)[0]
       assert os.path.dirname(output) == f"/tmp/res/{experiment}"
@@ -118,6 +119,6 @@ def test_scripts_cover_the_papers_audio_tables_and_figures():
 def test_pretrain_twins_covers_every_embedded_twin():
   configs = {os.path.basename(c[3].split("=", 1)[1])
              for c in _dry_run("pretrain_twins.sh")}
-  twins = {f for f in os.listdir(train_lib.GIN_DIR)
+  twins = {f for f in os.listdir(configurables.GIN_DIR)
            if f.startswith("synthetic_") and f.endswith(".gin")}
   assert configs == twins

@@ -1,4 +1,4 @@
-"""Tests for s2l/train.py: end-to-end runs on tiny embedded data."""
+"""Tests for s2l/training.py and the s2l.train command: end-to-end runs on tiny embedded data."""
 
 import glob
 import os
@@ -15,11 +15,12 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from s2l import run_record
-from s2l import train as train_lib
+from s2l import configurables
+from s2l import training as train_lib
 from s2l.data import pipeline
 from s2l.models import cfn
 
-GIN_DIR = train_lib.GIN_DIR
+GIN_DIR = configurables.GIN_DIR
 ROOT = os.path.dirname(GIN_DIR)
 # Runnable configs; common.gin is the base they include.
 TOP_LEVEL = sorted(c for c in glob.glob(os.path.join(GIN_DIR, "*.gin"))
@@ -39,7 +40,7 @@ def _data_dir(tmp_path_factory):
 
 
 def _tiny_notes(data_dir, *extra, files=()):
-  train_lib.parse_gin(
+  configurables.parse_gin(
       [os.path.join(GIN_DIR, "synthetic_notes_freq10.gin"), *files],
       SMALL_MODEL + [f"train.data_dir = '{data_dir}'",
                      "train.source = 'synthetic_notes_tiny'",
@@ -154,15 +155,15 @@ def test_encoder_export_round_trip(tmp_path, data_dir):
 def test_bad_bindings_and_files_fail_before_reading_data(tmp_path):
   config = os.path.join(GIN_DIR, "synthetic_notes_freq10.gin")
   with pytest.raises(ValueError, match="train_stepz"):
-    train_lib.parse_gin([config], ["train.train_stepz = 10"])
+    configurables.parse_gin([config], ["train.train_stepz = 10"])
   gin.clear_config()
   with pytest.raises(ValueError, match="No configurable matching 'Slicin'"):
-    train_lib.parse_gin([config], ["Slicin.ny = 4"])
+    configurables.parse_gin([config], ["Slicin.ny = 4"])
   gin.clear_config()
   with pytest.raises(FileNotFoundError, match="does not exist"):
-    train_lib.parse_gin(["gin/nsynth_freq100.gin"], [])
+    configurables.parse_gin(["gin/nsynth_freq100.gin"], [])
   gin.clear_config()
-  train_lib.parse_gin([config], ["train.train_steps = 25",
+  configurables.parse_gin([config], ["train.train_steps = 25",
                                  "train.steps_per_checkpoint = 10"])
   with pytest.raises(ValueError, match="multiple of steps_per_checkpoint"):
     train_lib.train(str(tmp_path))
@@ -175,7 +176,7 @@ def test_bad_bindings_and_files_fail_before_reading_data(tmp_path):
 @pytest.mark.parametrize("config", [os.path.basename(c) for c in TOP_LEVEL])
 def test_every_config_builds_its_model_and_pipeline(config, tmp_path,
                                                     data_dir):
-  train_lib.parse_gin([os.path.join(GIN_DIR, config)],
+  configurables.parse_gin([os.path.join(GIN_DIR, config)],
                       SMALL_MODEL + [f"train.data_dir = '{data_dir}'"])
   source = gin.query_parameter("train.source")
   # train_steps = 0 builds the data and model, writes the config, trains 0.

@@ -1,0 +1,345 @@
+r"""Downstream probes of a pre-trained encoder (paper sections 2.3, 3).
+
+The command line is `python -m s2l.evaluate` (`s2l/evaluate.py`).
+
+Reads the pre-training run in `model_dir`: its record (`RUN/run.json`, see
+`s2l.run_record`) gives the data source, slicing and front end, so the probe
+sees the patches the encoder was trained on, unshuffled; its exported encoder
+(`model_dir/encoder`) is frozen and probed on every downstream task of the source, for each number of
+labelled examples and seed, next to the baselines, and the results are
+written as JSON in `model_dir/probe.json`:
+
+    {"source": ..., "results": {task: {baseline: {num_examples:
+        {"metric": "accuracy", "values": [per seed], "mean": m, "std": s}}}}}
+
+Baselines: "pretrained" (the frozen encoder), "random" (the same encoder
+untrained and frozen: the paper's Random Embedding, taken from the run's own
+initial weights, `RUN/encoder_init`) and "supervised" (the same architecture
+trained end to end on the labelled examples: "without pre-training" in
+figure 3). Each seed draws its own labelled examples from the training split,
+at random and stratified by class (`probe.labelled_subset`), and its own
+head initialisation and batch order; the scores are on the test split (the
+validation split for sources without labelled test examples).
+`evaluate.source` probes on another source than the pre-training one, as
+ImageNet → VOC 2012 in the paper's table 4.
+
+The JSON also describes the pre-training (`"pretraining"`: loss, slicing,
+steps), its held-out pretext metrics at the last evaluation (`"upstream"`:
+partial ranks and exact permutation accuracy, read from the run's
+`validation` summaries), which `s2l.report` lays out as the paper's tables
+and figures, and each encoder's collapse diagnostics on the labelled pool
+(`"representation"`: dead units and effective dimension, see
+`s2l.diagnostics`).
+"""
+
+import json
+import os
+from typing import Dict, Optional, Sequence, Tuple
+
+from absl import logging
+import gin
+import numpy as np
+import tensorflow as tf
+
+from s2l import configurables  # pylint: disable=unused-import (gin names)
+from s2l import diagnostics
+from s2l import probe
+from s2l import run_record
+from s2l import training as train_lib
+from s2l.data import pipeline
+from s2l.data import sources
+
+BASELINES = ("pretrained", "random", "supervised")
+RESULTS_FILE = "probe.json"
+
+
+def task_labels(source, split: str, task: sources.Task,
+                count: Optional[int], data_dir: Optional[str]) -> np.ndarray:
+  """Labels of a split's first `count` examples, in the pipelines' order.
+
+  Read from the raw examples, without the front end: the embeddings do not
+  depend on the task, so they are computed once and paired with these.
+  """
+  examples = source.load(split, data_dir)
+  if count is not None:
+    examples = examples.take(count)
+  return np.concatenate([
+      batch.numpy() for batch in examples.map(task.label).batch(1024)])
+
+
+def upstream_metrics(model_dir: str,
+                     steps_per_checkpoint: int) -> Dict[str, float]:
+  """Held-out pretext metrics at the last evaluation of a training run.
+
+  Read from the Keras summaries in `model_dir/validation`: `s2l.train`
+  evaluates its fixed held-out batches (`train.eval_batches`) at the end of
+  every Keras epoch of `steps_per_checkpoint` steps.
+
+  Returns:
+    {"step": the train step of the last evaluation, "partial_ranks": ...,
+     "exact_permutation": ..., "loss": ...}; empty if the run wrote none.
+  """
+  last = {}
+  pattern = os.path.join(model_dir, "validation", "events.out.tfevents.*")
+  for path in sorted(tf.io.gfile.glob(pattern)):
+    try:
+      for event in tf.compat.v1.train.summary_iterator(path):
+        for value in event.summary.value:
+          if value.tag.startswith("epoch_"):
+            name = value.tag[len("epoch_"):]
+            number = float(tf.make_ndarray(value.tensor))
+            if event.step >= last.get(name, (-1, 0.0))[0]:
+              last[name] = (event.step, number)
+    except tf.errors.DataLossError:  # A run killed mid-write: keep the rest.
+      logging.warning("Truncated summary file %s.", path)
+  metrics = {name: value for name, (_, value) in last.items()}
+  if last:  # Keras numbers evaluations by epoch, from 0.
+    epoch = max(step for step, _ in last.values())
+    metrics["step"] = (epoch + 1) * steps_per_checkpoint
+  return metrics
+
+
+def pretraining_description(record: Dict, source) -> Dict:
+  """The pretext setting of a run record, as `s2l.report` reads it.
+
+  Args:
+    record: the run's record (`s2l.run_record`).
+    source: its pre-training source, built (a folder is checked once).
+  """
+  return {
+      "source": source.name,
+      "loss": record["loss"]["class"],
+      # Video patches are frames: the slicing is not used.
+      "slicing": None if source.modality == "video" else {
+          "nx": record["slicing"]["args"]["nx"],
+          "ny": record["slicing"]["args"]["ny"]},
+      "train_steps": record["train_steps"],
+  }
+
+
+def _stats(values: Sequence[float]) -> Dict:
+  return {"values": [float(v) for v in values],
+          "mean": float(np.mean(values)), "std": float(np.std(values))}
+
+
+def _summary(per_seed: Sequence[Dict[str, float]]) -> Dict:
+  """One results cell from the `probe.scores` of each seed.
+
+  The first metric is the task's headline (`probe.METRICS`); any others
+  (the micro AUC of multi-label tasks) go under "also".
+  """
+  metric, *others = per_seed[0]
+  cell = {"metric": metric, **_stats([s[metric] for s in per_seed])}
+  if others:
+    cell["also"] = {name: _stats([s[name] for s in per_seed])
+                    for name in others}
+  return cell
+
+
+def _log(task: str, baseline: str, count: int, cell: Dict) -> None:
+  logging.info("%s %s %d labels: %s %.4f ± %.4f", task, baseline, count,
+               cell["metric"], cell["mean"], cell["std"])
+
+
+def random_encoder(model_dir: str, pretrained: tf.keras.Model
+                   ) -> Tuple[tf.keras.Model, str]:
+  """The untrained baseline: the run's own initial weights if it kept them.
+
+  `s2l.train` exports the encoder at step 0 (`RUN/encoder_init`), so the
+  baseline differs from the pre-trained encoder by the pre-training alone.
+  Runs made before that get a fresh draw of the same architecture (seed 0).
+
+  Returns:
+    (frozen encoder, "run initialisation" or "fresh initialisation, seed 0").
+  """
+  init_dir = os.path.join(model_dir, train_lib.INIT_ENCODER_DIR)
+  if tf.io.gfile.exists(init_dir):
+    encoder, origin = tf.keras.models.load_model(init_dir, compile=False), \
+        "run initialisation"
+  else:
+    logging.warning("%s has no %s: the random baseline is a fresh draw.",
+                    model_dir, train_lib.INIT_ENCODER_DIR)
+    tf.keras.utils.set_random_seed(0)
+    encoder = tf.keras.models.clone_model(pretrained)
+    origin = "fresh initialisation, seed 0"
+  encoder.trainable = False
+  return encoder, origin
+
+
+@gin.configurable(denylist=["model_dir"])
+def evaluate(model_dir: str,
+             tasks: Optional[Sequence[str]] = None,
+             num_examples: Sequence[int] = (500, 1000),
+             seeds: Sequence[int] = (0, 1, 2),
+             baselines: Sequence[str] = ("pretrained", "random"),
+             head: Optional[str] = None,
+             epochs: int = 100,
+             supervised_epochs: int = 30,
+             learning_rate: float = 1e-3,
+             hidden_units: int = 512,
+             batch_size: int = 64,
+             labelled_pool: Optional[int] = 20000,
+             labelled_subsets: str = "stratified",
+             standardize: bool = True,
+             test_examples: Optional[int] = None,
+             source: Optional[str] = None,
+             data_dir: Optional[str] = None,
+             output: Optional[str] = None) -> Dict:
+  """Probes the encoder of `model_dir` on every downstream task.
+
+  Args:
+    model_dir: a directory written by `s2l.train`, with its run record.
+    tasks: tasks to probe; all of the source's if None.
+    num_examples: numbers of labelled training examples (data regimes).
+    seeds: seeds per setting; results give their mean and std. A seed draws
+      the labelled examples (`probe.labelled_subset`: at random, stratified
+      by class for classification), the head's initialisation and its batch
+      order.
+    baselines: any of "pretrained", "random", "supervised".
+    head: "mlp" or "linear"; the modality's default (section 2.3) if None.
+    epochs: head training epochs on the embeddings.
+    supervised_epochs: epochs of the end-to-end supervised baseline.
+    learning_rate: Adam's learning rate for heads and the baseline.
+    hidden_units: MLP width.
+    batch_size: batch of the supervised baseline and of embedding.
+    labelled_pool: the labelled examples are drawn from the first
+      `labelled_pool` examples of the training split (None: all of it); they
+      are embedded once per encoder.
+    labelled_subsets: "stratified" (a random draw per seed) or "first" (the
+      first examples of the pool whatever the seed), see
+      `probe.labelled_subset`.
+    standardize: standardise (and clip) embeddings before the head; see
+      `probe.train_head`.
+    test_examples: score on the first examples of the test split only.
+    source: the downstream data source; the pre-training one if None (the
+      paper's images are pre-trained on ImageNet and probed on VOC 2012).
+    data_dir: its TFDS data directory; the pre-training one if None.
+    output: where to write the JSON; `model_dir/probe.json` if None (the
+      experiment scripts write one file per table next to each other).
+
+  Returns:
+    The results dict, also written to `output`.
+  """
+  for baseline in baselines:
+    if baseline not in BASELINES:
+      raise ValueError(f"baselines must be among {BASELINES}, got "
+                       f"{baseline!r}.")
+  encoder_dir = os.path.join(model_dir, train_lib.ENCODER_DIR)
+  if not tf.io.gfile.exists(encoder_dir):
+    raise FileNotFoundError(
+        f"no exported encoder in {encoder_dir}: run s2l.train to completion "
+        f"with --model_dir={model_dir} first.")
+  record = run_record.read(model_dir)
+  pretraining_source = run_record.build_source(record["source"])
+  source = sources.resolve(source) if source else pretraining_source
+  head = head or probe.default_head(source.modality)
+  data = dict(slicing=run_record.build(record["slicing"]),
+              frontend=run_record.build(record["frontend"]),
+              data_dir=data_dir or record["data_dir"],
+              batch_size=batch_size)
+  tasks = list(tasks or source.tasks)
+  for task_name in tasks:
+    if task_name not in source.tasks:
+      raise ValueError(f"{source.name} has tasks {sorted(source.tasks)}, got "
+                       f"{task_name!r}.")
+  # Without labelled test examples (VOC 2012, something-something v2), the
+  # validation split is the test set; the probe never selects on it.
+  test_split = "test" if "test" in source.splits else "validation"
+  counts = {"train": labelled_pool, test_split: test_examples}
+  labels = {(name, split): task_labels(source, split, source.tasks[name],
+                                       count, data["data_dir"])
+            for name in tasks for split, count in counts.items()}
+  pool_size = len(labels[tasks[0], "train"])
+  if max(num_examples) > pool_size:
+    raise ValueError(
+        f"evaluate.num_examples asks for {max(num_examples)} labelled "
+        f"examples but the pool holds {pool_size} ({source.name} train split"
+        + (f", first {labelled_pool}" if labelled_pool else "") + ").")
+
+  pretrained = tf.keras.models.load_model(encoder_dir, compile=False)
+  pretrained.trainable = False
+  encoders, random_origin = {"pretrained": pretrained}, None
+  if "random" in baselines:
+    encoders["random"], random_origin = random_encoder(model_dir, pretrained)
+  # Embeddings do not depend on the task: one pass per encoder and split.
+  embeddings = {
+      (name, split): probe.embed(encoder, pipeline.downstream_dataset(
+          source, split, tasks[0], num_examples=count, **data))[0]
+      for name, encoder in encoders.items() if name in baselines
+      for split, count in counts.items()}
+  representation = {name: diagnostics.collapse(embeddings[name, "train"])
+                    for name in encoders if name in baselines}
+  for name, numbers in representation.items():
+    logging.info("%s embedding: %.0f%% dead units, effective dimension %.1f",
+                 name, 100 * numbers["dead_fraction"],
+                 numbers["effective_dimension"])
+
+  results = {}
+  for task_name in tasks:
+    task = source.tasks[task_name]
+    pool, test_labels = labels[task_name, "train"], labels[task_name,
+                                                           test_split]
+    subsets = {(count, seed): probe.labelled_subset(task, pool, count, seed,
+                                                    labelled_subsets)
+               for count in num_examples for seed in seeds}
+    results[task_name] = {}
+    for name in encoders:
+      if name not in baselines:
+        continue
+      test = (embeddings[name, test_split], test_labels)
+      results[task_name][name] = {}
+      for count in num_examples:
+        train_sets = [(embeddings[name, "train"][subsets[count, seed]],
+                       pool[subsets[count, seed]]) for seed in seeds]
+        results[task_name][name][str(count)] = _summary([
+            probe.train_head(task, head, train, test, seed, epochs,
+                             learning_rate=learning_rate,
+                             hidden_units=hidden_units,
+                             standardize=standardize)
+            for train, seed in zip(train_sets, seeds)])
+        _log(task_name, name, count, results[task_name][name][str(count)])
+    if "supervised" in baselines:
+      test_ds = pipeline.downstream_dataset(
+          source, test_split, task_name, num_examples=test_examples, **data)
+      results[task_name]["supervised"] = {}
+      for count in num_examples:
+        results[task_name]["supervised"][str(count)] = _summary([
+            probe.train_supervised(
+                task, pretrained, head, pipeline.downstream_dataset(
+                    source, "train", task_name,
+                    indices=subsets[count, seed], shuffle_buffer=count,
+                    seed=seed, **data),
+                test_ds, seed, supervised_epochs, learning_rate,
+                hidden_units) for seed in seeds])
+        _log(task_name, "supervised", count,
+             results[task_name]["supervised"][str(count)])
+  report = {"source": source.name, "head": head, "model_dir": model_dir,
+            "test_split": test_split,
+            "labelled_pool": pool_size,
+            "labelled_subsets": labelled_subsets,
+            "standardize": standardize,
+            "random_baseline": random_origin,
+            "pretraining": pretraining_description(record,
+                                                   pretraining_source),
+            "upstream": upstream_metrics(model_dir,
+                                         record["steps_per_checkpoint"]),
+            "representation": representation,
+            "results": results}
+  output = output or os.path.join(model_dir, RESULTS_FILE)
+  if os.path.dirname(output):
+    tf.io.gfile.makedirs(os.path.dirname(output))
+  with tf.io.gfile.GFile(output, "w") as f:
+    json.dump(report, f, indent=2)
+  return report
+
+
+def run_dir(path: str) -> str:
+  """The training run of `path`: itself, or the run whose exported encoder
+  (`RUN/encoder`, a SavedModel) `path` is."""
+  path = path.rstrip("/")
+  parent = os.path.dirname(path)
+  if (tf.io.gfile.exists(os.path.join(path, "saved_model.pb")) and
+      os.path.basename(path) == train_lib.ENCODER_DIR and
+      tf.io.gfile.exists(os.path.join(parent, run_record.RECORD_FILE))):
+    return parent
+  return path

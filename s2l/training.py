@@ -1,0 +1,217 @@
+r"""Upstream training: learn to reorder shuffled patches (paper sections 2, 3).
+
+The command line is `python -m s2l.train` (`s2l/train.py`).
+`train(model_dir, ...)` is the one configurable root: gin files set its
+arguments and the swappable parts (data source, slicing, front end, loss).
+The run describes itself in `model_dir/run.json` (`s2l.run_record`: source,
+slicing, front end, loss, network, schedule, seed), which the probes read, and
+keeps its operative gin config and flags beside it. It writes
+TensorBoard summaries there, checkpoints every `steps_per_checkpoint` steps,
+resumes from the last checkpoint when the same command runs again, does
+nothing when the run is already complete, and exports the encoder (up to the
+embedding layer) as a SavedModel in `model_dir/encoder`.
+"""
+
+import os
+from typing import Optional
+
+from absl import logging
+import gin
+import tensorflow as tf
+
+from s2l import callbacks
+from s2l import configurables  # pylint: disable=unused-import (gin names)
+from s2l import distribute
+from s2l import losses
+from s2l import pretext_model
+from s2l import run_record
+from s2l.data import frontends
+from s2l.data import patches as patches_lib
+from s2l.data import pipeline
+from s2l.data import sources
+from s2l.models import cfn
+
+ENCODER_DIR = "encoder"
+# The encoder before any training: the probes' random baseline.
+INIT_ENCODER_DIR = "encoder_init"
+CHECKPOINT_DIR = "checkpoints"
+
+
+def _datasets(source, slicing, frontend, loss, batch_size, seed, cache,
+              data_dir, eval_batches):
+  common = dict(slicing=slicing, batch_size=batch_size, frontend=frontend,
+                permutation_set=loss.permutation_set, cache=cache,
+                data_dir=data_dir)
+  train_ds = pipeline.pretext_dataset(source, "train", seed=seed, **common)
+  # A fixed held-out set: the same examples and permutations at every eval.
+  eval_ds = pipeline.pretext_dataset(source, "validation", seed=1,
+                                     shuffle_buffer=0, **common)
+  return train_ds, eval_ds.take(eval_batches).cache()
+
+
+@gin.configurable(denylist=["model_dir"])
+def train(model_dir: str,
+          source: str = "synthetic_notes",
+          slicing: patches_lib.Slicing = patches_lib.Slicing(nx=1, ny=10),
+          frontend: Optional[pipeline.Frontend] = None,
+          loss: Optional[losses.PermutationLoss] = None,
+          learning_rate: float = 1e-3,
+          batch_size: int = 32,
+          train_steps: int = 2000,
+          steps_per_checkpoint: int = 200,
+          eval_batches: int = 8,
+          log_every: int = 50,
+          width: float = 0.25,
+          depth: int = 5,
+          embedding_size: int = 4096,
+          dropout: float = 0.0,
+          seed: int = 0,
+          strategy: str = "default",
+          cache: bool = True,
+          jit_compile: bool = False,
+          data_dir: Optional[str] = None) -> tf.keras.callbacks.History:
+  """Trains a CFN on the permutation pretext task.
+
+  Args:
+    model_dir: where checkpoints, summaries, config and the encoder go.
+    source: a registered data source's name (see `s2l.data.sources`) or a
+      source object (`AudioFolder`).
+    slicing: how inputs are cut into patches (ignored for video).
+    frontend: raw input to image-like tensor; the modality's default if None.
+    loss: pretext loss; the perturbed Fenchel-Young loss if None.
+    learning_rate: Adam's learning rate (the paper: 1e-6 over 1000 epochs;
+      the embedded defaults use a larger one to learn in minutes).
+    batch_size: global batch size (the paper: 32), split across replicas.
+    train_steps: optimizer steps in total.
+    steps_per_checkpoint: steps between checkpoints and held-out evals.
+    eval_batches: held-out batches per eval.
+    log_every: steps between console lines.
+    width: channel multiplier of the CFN (1.0 is AlexNet).
+    depth: AlexNet convolutions kept (1 to 5).
+    embedding_size: units of the embedding layer before the width multiplier.
+    dropout: dropout rate after the CFN's two fully connected layers (fc6 per
+      patch, the embedding), in training; the paper does not say, AlexNet and
+      the CFN of Noroozi & Favaro use 0.5.
+    seed: seed of weights, data order, permutations and noise.
+    strategy: "default", "mirrored", "multi_worker" or "tpu".
+    cache: cache front-end outputs (spectrograms, frames) in memory.
+    jit_compile: compile the train step with XLA.
+    data_dir: TFDS data directory.
+
+  Returns:
+    The Keras History of this invocation (empty if already complete).
+  """
+  if train_steps % steps_per_checkpoint:
+    raise ValueError(f"train_steps ({train_steps}) must be a multiple of "
+                     f"steps_per_checkpoint ({steps_per_checkpoint}).")
+  tf.keras.utils.set_random_seed(seed)
+  source = sources.resolve(source)
+  frontend = frontend or pipeline.default_frontend(source.modality)
+  loss = loss or losses.PerturbedFenchelYoungLoss()
+  distribution = distribute.make_strategy(strategy)
+  chief = distribute.is_chief()
+  write_dir = model_dir if chief else os.path.join(
+      model_dir, "workers", str(os.getpid()))
+  tf.io.gfile.makedirs(write_dir)
+
+  # Checkpoints are numbered by step, so a resumed run knows its step before
+  # building anything, and draws new permutations rather than replaying the
+  # ones before the checkpoint.
+  latest = tf.train.latest_checkpoint(os.path.join(write_dir, CHECKPOINT_DIR))
+  start_step = int(latest.rsplit("-", 1)[1]) if latest else 0
+  # The data says how many patches there are; the loss learns it here.
+  num_patches = pipeline.num_patches(source, slicing, frontend)
+  loss.bind(num_patches)
+  train_ds, eval_ds = _datasets(source, slicing, frontend, loss, batch_size,
+                                seed + 7919 * start_step, cache, data_dir,
+                                eval_batches)
+  if train_ds.element_spec[0].shape[1] != num_patches:
+    raise ValueError(f"the pipeline gives {train_ds.element_spec[0].shape[1]}"
+                     f" patches per example, expected {num_patches}.")
+  patch_shape = train_ds.element_spec[0].shape[2:]
+  outputs = loss.num_outputs
+  with distribution.scope():
+    network = cfn.context_free_network(
+        num_patches, patch_shape, outputs, width=width,
+        depth=depth, embedding_size=embedding_size, dropout=dropout)
+    model = pretext_model.PretextModel(network, loss)
+    model.compile(tf.keras.optimizers.Adam(learning_rate),
+                  jit_compile=jit_compile)
+    checkpoint = tf.train.Checkpoint(network=network,
+                                     optimizer=model.optimizer)
+  record = {
+      "source": run_record.describe_source(source),
+      "slicing": run_record.describe(slicing),
+      "frontend": run_record.describe(frontend),
+      "loss": run_record.describe(loss),
+      "network": {"num_patches": num_patches,
+                  "patch_shape": patch_shape.as_list(),
+                  "num_outputs": outputs, "width": width,
+                  "depth": depth, "embedding_size": embedding_size,
+                  "dropout": dropout},
+      "learning_rate": learning_rate, "batch_size": batch_size,
+      "train_steps": train_steps,
+      "steps_per_checkpoint": steps_per_checkpoint,
+      "eval_batches": eval_batches, "seed": seed, "data_dir": data_dir}
+  if latest:
+    run_record.check_resume(write_dir, record)
+  run_record.write(write_dir, record)
+  manager = tf.train.CheckpointManager(
+      checkpoint, os.path.join(write_dir, CHECKPOINT_DIR), max_to_keep=3)
+  if manager.latest_checkpoint:
+    # Optimizer slots are restored when the first step creates them.
+    checkpoint.restore(manager.latest_checkpoint).expect_partial()
+    # The checkpoint holds the optimizer's learning rate: the config's wins,
+    # so a resumed run can change it.
+    model.optimizer.learning_rate.assign(learning_rate)
+  step = int(model.optimizer.iterations.numpy())
+
+  # The model and data are built: the config is now complete.
+  with tf.io.gfile.GFile(os.path.join(write_dir, "operative_config.gin"),
+                         "w") as f:
+    f.write(gin.operative_config_str())
+  if step >= train_steps:
+    logging.info("%s holds %d of %d steps: nothing to train.", model_dir,
+                 step, train_steps)
+    history = tf.keras.callbacks.History()
+    history.epoch, history.history = [], {}
+    return history
+  if step:
+    logging.info("Resuming from %s at step %d.", manager.latest_checkpoint,
+                 step)
+  elif chief:
+    # The untrained encoder, so that probes compare pre-training against the
+    # very weights it started from.
+    cfn.embedding_model(network).save(os.path.join(model_dir,
+                                                   INIT_ENCODER_DIR))
+
+  train_writer = tf.summary.create_file_writer(os.path.join(write_dir,
+                                                            "train"))
+  with train_writer.as_default(step=step):
+    tf.summary.text("operative_config", gin.markdown(
+        gin.operative_config_str()))
+  grid = (1, 1) if num_patches != slicing.num_patches else (slicing.nx,
+                                                             slicing.ny)
+  stopper = callbacks.StopOnNonFinite(manager)
+  history = model.fit(
+      train_ds, validation_data=eval_ds,
+      initial_epoch=step // steps_per_checkpoint,
+      epochs=train_steps // steps_per_checkpoint,
+      steps_per_epoch=steps_per_checkpoint, verbose=0,
+      callbacks=[
+          callbacks.Progress(train_steps, log_every, train_writer),
+          stopper,
+          tf.keras.callbacks.TensorBoard(write_dir, update_freq=log_every,
+                                         profile_batch=0),
+          callbacks.Reassembly(next(iter(eval_ds)), *grid, train_writer),
+          callbacks.Collapse(cfn.collapse_probe_model(network), eval_ds,
+                             train_writer),
+          callbacks.SaveCheckpoint(manager, guard=stopper),
+      ])
+  if stopper.error:
+    raise FloatingPointError(stopper.error)
+  if chief:
+    cfn.embedding_model(network).save(os.path.join(model_dir, ENCODER_DIR))
+    logging.info("Exported the encoder to %s.",
+                 os.path.join(model_dir, ENCODER_DIR))
+  return history

@@ -1,0 +1,42 @@
+"""Tests for s2l/cli.py and the thin entry points s2l/train.py, evaluate.py."""
+
+import os
+import subprocess
+import sys
+
+from absl import flags
+
+from s2l import cli
+from s2l import evaluation
+from s2l import training
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_shipped_lists_configs_losses_and_sources():
+  text = cli.shipped()
+  assert "gin/synthetic_notes_freq10.gin" in text
+  assert "gin/losses/fixed_permutations100.gin" in text
+  assert "gin/slicing/time10.gin" in text
+  assert "gin/sources/audio_folder.gin" in text
+  assert "soundfont_notes_tiny" in text
+  assert "gin/common.gin" not in text
+
+
+def test_library_modules_define_no_flags():
+  # Importing the library defines no command-line flag: only the entry
+  # points do (their flags are those of cli.define_flags).
+  assert training.train and evaluation.evaluate
+  assert "gin_file" not in flags.FLAGS and "model_dir" not in flags.FLAGS
+
+
+def test_help_lists_the_shipped_configs_and_missing_model_dir_is_an_error():
+  for module in ("s2l.train", "s2l.evaluate"):
+    done = subprocess.run([sys.executable, "-m", module, "--help"],
+                          capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+    assert "gin/nsynth_freq10.gin" in done.stdout
+    assert "gin/losses/mse.gin" in done.stdout
+  done = subprocess.run([sys.executable, "-m", "s2l.train"],
+                        capture_output=True, text=True, cwd=ROOT, timeout=300)
+  assert done.returncode != 0 and "--model_dir is required" in done.stderr

@@ -2,7 +2,7 @@
 # Paper table 1: the audio tasks with 1000 labelled examples, one column per pretext loss
 # (Random Embedding, Fixed Permutation, Fast Soft Ranking, Perturbed F-Y,
 # MSE, and the listwise ListMLE and ApproxNDCG), with held-out partial ranks.
-# Settings (DATA, BUDGET, RUNS, RESULTS, DRY_RUN): see experiments/common.sh.
+# Flags (--data, --budget, --notes, --dry_run, ...): see experiments/common.sh.
 #   bash experiments/table1.sh              # embedded notes -> results/table1.md
 source "$(dirname "$0")/common.sh"
-losses_table table1 "(1000,)"
+run_experiment table1 "$@"

@@ -6,13 +6,7 @@
 # Embedded: synthetic video, probed on its 2000 training clips; real:
 # something-something v2 (from its manual_dir build), on 3000 clips as in the
 # paper, scored on the validation split.
-# Settings (DATA, BUDGET, RUNS, RESULTS, DRY_RUN): see experiments/common.sh.
+# Flags (--data, --budget, --notes, --dry_run, ...): see experiments/common.sh.
 #   bash experiments/table3.sh               # embedded video -> results/table3.md
 source "$(dirname "$0")/common.sh"
-if [[ "$DATA" == real ]]; then
-  BASE=gin/something_something_v2_frames20.gin; REGIMES="(3000,)"
-else
-  BASE=gin/synthetic_video_frames20.gin; REGIMES="(2000,)"
-fi
-LOSSES=(perturbed_fenchel_young fast_soft_ranking mse fixed_permutations100)
-compare_losses table3 "${VIDEO}/frames20" "$REGIMES" "('pretrained', 'random')"
+run_experiment table3 "$@"

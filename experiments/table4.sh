@@ -8,19 +8,7 @@
 # Embedded: synthetic images for both stages; real: pre-trained on ImageNet,
 # probed on VOC 2012 (train split; scored on its validation split, whose
 # labels are public, unlike its test split's).
-# Settings (DATA, BUDGET, RUNS, RESULTS, DRY_RUN): see experiments/common.sh.
+# Flags (--data, --budget, --notes, --dry_run, ...): see experiments/common.sh.
 #   bash experiments/table4.sh               # embedded images -> results/table4.md
 source "$(dirname "$0")/common.sh"
-PROBE_SOURCE=()
-if [[ "$DATA" == real ]]; then
-  BASE=gin/imagenet2012_grid3x3.gin
-  PROBE_SOURCE=("evaluate.source = 'voc2012'")
-  if [[ -n "${DATA_DIR:-}" ]]; then
-    PROBE_SOURCE+=("evaluate.data_dir = '${DATA_DIR}'")
-  fi
-else
-  BASE=gin/synthetic_images_grid3x3.gin
-fi
-LOSSES=(perturbed_fenchel_young fast_soft_ranking mse fixed_permutations100)
-compare_losses table4 "${IMAGES}/grid3x3" "(1000, 3000)" \
-  "('pretrained', 'random')" ${PROBE_SOURCE[@]+"${PROBE_SOURCE[@]}"}
+run_experiment table4 "$@"

@@ -2,7 +2,7 @@
 # Paper table 6 (appendix A.2): as table 1 with 5000 labelled examples
 # (Random Embedding, Fixed Permutation, Fast Soft Ranking, Perturbed F-Y,
 # MSE, and the listwise ListMLE and ApproxNDCG), with held-out partial ranks.
-# Settings (DATA, BUDGET, RUNS, RESULTS, DRY_RUN): see experiments/common.sh.
+# Flags (--data, --budget, --notes, --dry_run, ...): see experiments/common.sh.
 #   bash experiments/table6.sh              # embedded notes -> results/table6.md
 source "$(dirname "$0")/common.sh"
-losses_table table6 "(5000,)"
+run_experiment table6 "$@"

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from s2l import losses
 from s2l import permutations
+from s2l import plans
 from s2l.data import audio_folder
 from s2l.data import frontends
 from s2l.data import patches
@@ -31,6 +32,8 @@ LOSSES = (
 
 for _loss in LOSSES:
   gin.external_configurable(_loss, module="s2l.losses")
+
+gin.external_configurable(plans.Budget, module="s2l.plans")
 
 gin.external_configurable(permutations.FixedPermutationSet.maximal_hamming,
                           name="maximal_hamming_permutation_set",
@@ -59,3 +62,23 @@ def parse_gin(gin_files: Sequence[str], gin_params: Sequence[str]) -> None:
                               f" are in {GIN_DIR}.")
   gin.add_config_file_search_path(os.path.dirname(GIN_DIR))
   gin.parse_config_files_and_bindings(gin_files, gin_params)
+
+
+def budget_file(budget: str) -> str:
+  """The gin file of a budget: a name of gin/budgets/ or a path."""
+  if os.path.exists(budget):
+    return budget
+  folder = os.path.join(GIN_DIR, "budgets")
+  path = os.path.join(folder, f"{budget}.gin")
+  if not os.path.exists(path):
+    known = sorted(os.path.splitext(f)[0] for f in os.listdir(folder))
+    raise ValueError(f"budget {budget!r} is neither a gin file nor one of "
+                     f"{known} (gin/budgets/).")
+  return path
+
+
+def load_budget(budget: str) -> plans.Budget:
+  """The `plans.Budget` that a budget's gin file binds (on a clean gin)."""
+  gin.clear_config()
+  parse_gin([budget_file(budget)], [])
+  return gin.get_configurable(plans.Budget)()

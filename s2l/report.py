@@ -77,9 +77,39 @@ class ReportError(ValueError):
   """Results that cannot be laid out, with what to do about it."""
 
 
+LAYOUT_FILE = "experiment.json"
+
+
+def layout(folder: str) -> Dict[str, str]:
+  """{"name", "title", "layout"} of an experiment folder.
+
+  `s2l.experiments` writes them to `folder/experiment.json` (the layout is
+  one of `s2l.plans.LAYOUTS`). Folders made before it did are read by their
+  name: table2* is a slicing table, figure4* a bands figure, other figure*
+  label-count curves, anything else a table of methods.
+  """
+  path = os.path.join(folder, LAYOUT_FILE)
+  if os.path.exists(path):
+    with open(path) as f:
+      meta = json.load(f)
+    return {k: meta[k] for k in ("name", "title", "layout")}
+  name = os.path.basename(os.path.normpath(folder))
+  kind = ("bands" if name.startswith("figure4") else
+          "labels" if name.startswith("figure") else
+          "slicing" if name.startswith("table2") else "methods")
+  return {"name": name, "layout": kind,
+          "title": name.replace("table", "Table ").replace("figure",
+                                                           "Figure ")}
+
+
+def _result_paths(folder: str) -> List[str]:
+  return sorted(p for p in glob.glob(os.path.join(folder, "*.json"))
+                if os.path.basename(p) != LAYOUT_FILE)
+
+
 def load_results(folder: str) -> List[Dict]:
   """The `s2l.evaluate` JSONs of an experiment folder, sorted by file name."""
-  paths = sorted(glob.glob(os.path.join(folder, "*.json")))
+  paths = _result_paths(folder)
   if not paths:
     raise ReportError(f"{folder} holds no .json results: run the experiment "
                       "script that writes them (see experiments/).")
@@ -427,19 +457,20 @@ def _caption(runs: Sequence[Dict]) -> str:
 
 
 def render(folder: str, output_dir: Optional[str] = None) -> List[str]:
-  """Renders one experiment folder; returns the paths written."""
-  name = os.path.basename(os.path.normpath(folder))
+  """Renders one experiment folder as its layout says; returns the paths
+  written."""
+  meta = layout(folder)
+  name, title = meta["name"], meta["title"]
   output_dir = output_dir or os.path.dirname(os.path.normpath(folder))
   runs = load_results(folder)
-  title = name.replace("table", "Table ").replace("figure", "Figure ")
   written = []
-  if name.startswith("figure4"):
-    body, plot = bands_table(runs), plot_bands_curves
-  elif name.startswith("figure"):
-    body, plot = methods_table(runs), plot_labels_curves
-  else:
-    body, plot = (slicing_table(runs) if name.startswith("table2") else
-                  methods_table(runs)), None
+  body, plot = {
+      "bands": (bands_table, plot_bands_curves),
+      "labels": (methods_table, plot_labels_curves),
+      "slicing": (slicing_table, None),
+      "methods": (methods_table, None),
+  }[meta["layout"]]
+  body = body(runs)
   if plot is not None:
     png = os.path.join(output_dir, f"{name}.png")
     plot(runs, png, title)
@@ -462,7 +493,7 @@ def render_all(results_dir: str) -> List[str]:
   folders = sorted(
       os.path.join(results_dir, d) for d in os.listdir(results_dir)
       if os.path.isdir(os.path.join(results_dir, d))
-      and glob.glob(os.path.join(results_dir, d, "*.json")))
+      and _result_paths(os.path.join(results_dir, d)))
   if not folders:
     raise ReportError(f"{results_dir} has no folder of .json results: run an "
                       "experiment script first (see experiments/).")

@@ -1,29 +1,48 @@
-"""Tests for the scripts of experiments/: their dry runs print commands that
-parse, probe only runs they pre-train, and write where the report reads."""
+"""Tests for s2l/plans.py, s2l/experiments.py and the scripts of experiments/:
+the declared experiments parse, probe only runs they pre-train, write where
+the report reads, and are the runs the shell scripts made before."""
 
+import json
 import os
 import shlex
 import subprocess
+import sys
 
 import gin
 import pytest
 
-from s2l import evaluation as evaluate_lib  # pylint: disable=unused-import
 from s2l import configurables
-from s2l import training as train_lib
+from s2l import evaluation  # pylint: disable=unused-import (gin: evaluate)
+from s2l import plans
+from s2l import training  # pylint: disable=unused-import (gin: train)
 
 ROOT = os.path.dirname(configurables.GIN_DIR)
-SCRIPTS = sorted(f for f in os.listdir(os.path.join(ROOT, "experiments"))
-                 if f.endswith(".sh") and f != "common.sh")
-TABLES_AND_FIGURES = [s for s in SCRIPTS if s.startswith(("table", "figure"))]
+# The commands the experiment scripts printed before the plans replaced them
+# (RUNS=/tmp/runs RESULTS=/tmp/res PYTHON=python DATA_DIR=/data/tfds).
+with open(os.path.join(ROOT, "tests", "data",
+                       "experiment_commands.json")) as _f:
+  BEFORE = json.load(_f)
+BUDGETS = {name: configurables.load_budget(name) for name in ("small",
+                                                              "full")}
+gin.clear_config()
+PAPER = sorted(set(plans.PLANS) - {"pretrain_twins"})
 
 
-def _dry_run(script, *args, **env):
-  output = subprocess.run(
-      ["bash", os.path.join(ROOT, "experiments", script), *args],
-      env=dict(os.environ, DRY_RUN="1", RUNS="/tmp/runs", RESULTS="/tmp/res",
-               **env), check=True, capture_output=True, text=True).stdout
-  return [shlex.split(line) for line in output.splitlines() if line.strip()]
+def _commands(name, data="embedded", budget="small", notes="synthetic",
+              train_args=()):
+  setting = plans.Setting(data, notes, BUDGETS[budget],
+                          "/data/tfds" if data == "real" else None)
+  return plans.commands(plans.PLANS[name](setting), "/tmp/runs", "/tmp/res",
+                        "python", train_args)
+
+
+@pytest.mark.parametrize("key", sorted(BEFORE))
+def test_plans_run_what_the_scripts_ran(key):
+  name, data, budget = key.rsplit("_", 2)
+  notes = "synthetic"
+  if name.endswith("_soundfont"):
+    name, notes = name[:-len("_soundfont")], "soundfont"
+  assert _commands(name, data, budget, notes) == BEFORE[key]
 
 
 def _flags(command):
@@ -31,24 +50,29 @@ def _flags(command):
   flags = {}
   for arg in command[3:]:
     if not arg.startswith("--"):
-      continue
+      continue  # s2l.report's results folder.
     name, value = arg[2:].split("=", 1)
     flags.setdefault(name, []).append(value)
   return flags
 
 
-def _check(commands, script, data="embedded"):
-  """Parses every command's gin; returns the probed model_dirs."""
-  trained, probed = {}, []
+@pytest.mark.parametrize("data", plans.DATA)
+@pytest.mark.parametrize("name", sorted(plans.PLANS))
+def test_every_command_parses_and_probes_its_own_runs(name, data):
+  if name == "pretrain_twins" and data == "real":
+    return
+  commands = _commands(name, data,
+                       train_args=["--gin_param=train.train_steps = 200"])
+  trained, outputs = {}, []
   for command in commands:
-    module = command[2]
-    flags = _flags(command)
+    module, flags = command[2], _flags(command)
     gin.clear_config()
     if module == "s2l.train":
       (model_dir,) = flags["model_dir"]
       assert model_dir.startswith("/tmp/runs/")
       files = [os.path.join(ROOT, f) for f in flags["gin_file"]]
       configurables.parse_gin(files, flags.get("gin_param", []))
+      # The extra flags come last and win.
       assert gin.query_parameter("train.train_steps") == 200
       source = gin.query_parameter("train.source")
       assert source.startswith("synthetic_") == (data == "embedded")
@@ -56,69 +80,100 @@ def _check(commands, script, data="embedded"):
     elif module == "s2l.evaluate":
       (model_dir,) = flags["model_dir"]
       assert model_dir in trained, f"{model_dir} is probed, never trained"
-      # The run's config, then the probe's bindings, as evaluate parses them.
-      configurables.parse_gin(trained[model_dir], flags["gin_param"])
-      output = gin.query_parameter("evaluate.output")
-      experiment = os.path.splitext(script)[0]
-      assert os.path.dirname(output) == f"/tmp/res/{experiment}"
-      probed.append(model_dir)
+      configurables.parse_gin([], flags["gin_param"])
+      outputs.append(gin.query_parameter("evaluate.output"))
+      assert os.path.dirname(outputs[-1]) == f"/tmp/res/{name}"
     else:
       assert command[2:] == ["s2l.report", "/tmp/res"]
   gin.clear_config()
-  return probed
+  if name in PAPER:
+    assert outputs and commands[-1][2] == "s2l.report"
+    assert len(set(outputs)) == len(outputs)
 
 
-@pytest.mark.parametrize("script", SCRIPTS)
-def test_every_command_parses(script):
-  commands = _dry_run(script, "--gin_param=train.train_steps = 200")
-  assert commands
-  probed = _check(commands, script)
-  if script in TABLES_AND_FIGURES:
-    assert probed and commands[-1][2] == "s2l.report"
-    outputs = [c for c in commands if c[2] == "s2l.evaluate"]
-    assert len({str(c) for c in outputs}) == len(outputs)
-
-
-@pytest.mark.parametrize("script", TABLES_AND_FIGURES)
-def test_real_data_switch(script):
-  commands = _dry_run(script, "--gin_param=train.train_steps = 200",
-                      DATA="real", BUDGET="full", DATA_DIR="/data/tfds")
-  _check(commands, script, data="real")
-  train = [c for c in commands if c[2] == "s2l.train"]
-  assert all("--gin_param=train.data_dir = '/data/tfds'" in c for c in train)
-
-
-def test_bad_settings_are_refused():
-  for env in ({"DATA": "nsynth"}, {"BUDGET": "huge"}):
-    result = subprocess.run(
-        ["bash", os.path.join(ROOT, "experiments", "table1.sh")],
-        env=dict(os.environ, DRY_RUN="1", **env), capture_output=True,
-        text=True)
-    assert result.returncode == 2
-    assert "must be" in result.stderr
-
-
-def test_scripts_cover_the_papers_audio_tables_and_figures():
-  assert {"table1.sh", "table2.sh", "table5.sh", "table6.sh", "figure3.sh",
-          "figure4.sh"} <= set(SCRIPTS)
+def test_the_plans_cover_the_papers_tables_and_figures():
+  assert set(PAPER) == {"table1", "table2", "table3", "table4", "table5",
+                        "table6", "figure3", "figure4"}
+  setting = plans.Setting(budget=BUDGETS["small"])
   regimes = {}
-  for script in ("table1.sh", "table5.sh", "table6.sh"):
-    commands = _dry_run(script)
-    probes = [_flags(c)["gin_param"] for c in commands
-              if c[2] == "s2l.evaluate"]
-    regimes[script] = {b for p in probes for b in p
-                       if b.startswith("evaluate.num_examples")}
+  for name in ("table1", "table5", "table6"):
+    experiment = plans.PLANS[name](setting)
+    assert experiment.layout == "methods"
     # One probe per pretext loss, the random embedding with the first.
-    assert len(probes) == 6
-    assert sum("'random'" in b for p in probes for b in p) == 1
-  assert regimes == {"table1.sh": {"evaluate.num_examples = (1000,)"},
-                     "table5.sh": {"evaluate.num_examples = (500,)"},
-                     "table6.sh": {"evaluate.num_examples = (5000,)"}}
+    assert len(experiment.probes) == len(plans.LOSSES)
+    assert sum("'random'" in b for p in experiment.probes
+               for b in p.bindings) == 1
+    regimes[name] = {b for p in experiment.probes for b in p.bindings
+                     if b.startswith("evaluate.num_examples")}
+  assert regimes == {"table1": {"evaluate.num_examples = (1000,)"},
+                     "table5": {"evaluate.num_examples = (500,)"},
+                     "table6": {"evaluate.num_examples = (5000,)"}}
+  assert {name: plans.PLANS[name](setting).layout for name in PAPER} == {
+      "table1": "methods", "table2": "slicing", "table3": "methods",
+      "table4": "methods", "table5": "methods", "table6": "methods",
+      "figure3": "labels", "figure4": "bands"}
+  assert plans.figure3(setting).seeds == (0, 1)
+  assert plans.figure3(plans.Setting(budget=BUDGETS["full"])).seeds == (
+      0, 1, 2, 3, 4)
 
 
-def test_pretrain_twins_covers_every_embedded_twin():
-  configs = {os.path.basename(c[3].split("=", 1)[1])
-             for c in _dry_run("pretrain_twins.sh")}
+def test_pretrain_twins_covers_every_synthetic_twin():
+  experiment = plans.pretrain_twins(plans.Setting())
+  configs = {os.path.basename(r.gin_files[0]) for r in experiment.pretrainings}
   twins = {f for f in os.listdir(configurables.GIN_DIR)
            if f.startswith("synthetic_") and f.endswith(".gin")}
-  assert configs == twins
+  assert configs == twins and not experiment.probes
+
+
+def test_declarations_are_checked():
+  with pytest.raises(ValueError, match="probes runs it does not pre-train"):
+    plans.Experiment("t", "T", "methods",
+                     (plans.Pretraining("a", ("x.gin",)),),
+                     (plans.Probe("b"),))
+  with pytest.raises(ValueError, match="layout must be one of"):
+    plans.Experiment("t", "T", "pie", ())
+  with pytest.raises(ValueError, match="data must be one of"):
+    plans.Setting(data="nsynth")
+  with pytest.raises(ValueError, match="neither a gin file nor one of "
+                     r"\['full', 'small'\]"):
+    configurables.load_budget("huge")
+
+
+def _script(script, *args, **env):
+  return subprocess.run(
+      ["bash", os.path.join(ROOT, "experiments", script), *args],
+      env=dict(os.environ, PYTHON=sys.executable, **env),
+      capture_output=True, text=True, timeout=300)
+
+
+def test_scripts_are_thin_wrappers_that_pass_flags_and_old_settings():
+  # Flags and the environment variables of earlier versions mean the same.
+  by_flags = _script("table4.sh", "--data=real", "--budget=full",
+                     "--data_dir=/data/tfds", "--runs=/tmp/runs",
+                     "--results=/tmp/res", "--dry_run",
+                     "--gin_param=train.seed = 3")
+  by_env = _script("table4.sh", "--gin_param=train.seed = 3", DATA="real",
+                   BUDGET="full", DATA_DIR="/data/tfds", RUNS="/tmp/runs",
+                   RESULTS="/tmp/res", DRY_RUN="1")
+  assert by_flags.returncode == 0, by_flags.stderr
+  commands = [shlex.split(line) for line in by_flags.stdout.splitlines()]
+  assert commands == [shlex.split(line) for line in by_env.stdout.splitlines()]
+  assert commands == _commands("table4", "real", "full", train_args=[
+      "--gin_param=train.seed = 3"])
+  for args in (["--data=nsynth"], ["--budget=huge"]):
+    refused = _script("table1.sh", "--dry_run", *args)
+    assert refused.returncode != 0
+    assert "nsynth" in refused.stderr or "huge" in refused.stderr
+
+
+def test_the_layout_record_is_what_the_report_follows(tmp_path):
+  experiment = plans.Experiment(
+      "mine", "Mine", "slicing", (plans.Pretraining("x/run", ("a.gin",)),),
+      (plans.Probe("x/run"),))
+  record = plans.layout_record(experiment, plans.Setting(), "small")
+  assert record["layout"] == "slicing" and record["probes"] == ["run.json"]
+  (tmp_path / "mine").mkdir()
+  (tmp_path / "mine" / "experiment.json").write_text(json.dumps(record))
+  from s2l import report  # pylint: disable=import-outside-toplevel
+  assert report.layout(str(tmp_path / "mine")) == {
+      "name": "mine", "title": "Mine", "layout": "slicing"}

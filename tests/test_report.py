@@ -124,6 +124,24 @@ def test_slicing_table(tmp_path):
                                          "0.80 ± 0.00"]
 
 
+def test_the_layout_comes_from_the_experiment_not_the_folder_name(tmp_path):
+  folder = tmp_path / "my_slicings"
+  _write(folder, "freq", _run("PerturbedFenchelYoungLoss", 1, 10))
+  _write(folder, "time", _run("PerturbedFenchelYoungLoss", 10, 1))
+  (folder / report.LAYOUT_FILE).write_text(json.dumps(
+      {"name": "my_slicings", "title": "Slicings", "layout": "slicing",
+       "probes": ["freq.json", "time.json"]}))
+  (markdown,) = report.render(str(folder))
+  text = open(markdown).read()
+  assert text.startswith("# Slicings\n")
+  assert _rows(text)["Task"] == ["Frequency (10 patches)",
+                                 "Time (10 patches)"]
+  # Without the file, a folder name that says nothing is a methods table.
+  (folder / report.LAYOUT_FILE).unlink()
+  assert report.layout(str(folder))["layout"] == "methods"
+  assert report.layout(str(tmp_path / "figure4_x"))["layout"] == "bands"
+
+
 def _png_size(path):
   with open(path, "rb") as f:
     header = f.read(24)

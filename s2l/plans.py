@@ -1,0 +1,331 @@
+"""The paper's tables and figures, declared as data (see `s2l.experiments`).
+
+An `Experiment` lists the pre-trainings it needs (`Pretraining`: gin files
+and bindings of one `s2l.train` run), the probes it makes of them (`Probe`:
+`evaluate.*` bindings of one `s2l.evaluate` call) and how `s2l.report` lays
+the results out (`layout`). A plan is a function of the `Setting` (which data,
+which budget) that returns one; `commands` turns it into the command lines,
+one subprocess each.
+
+Budgets are gin files (gin/budgets/small.gin, full.gin) that bind `Budget`.
+"""
+
+import dataclasses
+import os
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+LAYOUTS = ("methods", "slicing", "bands", "labels", "none")
+DATA = ("embedded", "real")
+NOTES = ("synthetic", "soundfont")
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+  """How much compute an experiment spends (bound in gin/budgets/*.gin).
+
+  Attributes:
+    probe_seeds: probe seeds per cell.
+    real_train_steps: on real data, pre-training steps instead of the
+      configs' own (the paper's 1000 epochs); None keeps the configs'.
+    figure3_regimes: numbers of labelled examples of figure 3.
+    figure3_seeds: probe seeds of figure 3.
+    figure3_supervised_epochs: epochs of figure 3's end-to-end baseline.
+  """
+  probe_seeds: Tuple[int, ...] = (0, 1, 2)
+  real_train_steps: Optional[int] = 50000
+  figure3_regimes: Tuple[int, ...] = (200, 1000, 5000)
+  figure3_seeds: Tuple[int, ...] = (0, 1)
+  figure3_supervised_epochs: int = 20
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+  """Which data and budget an experiment runs with.
+
+  Attributes:
+    data: "embedded" (the twins s2l builds offline) or "real" (the paper's
+      data sets, prepared in `data_dir` beforehand).
+    notes: with embedded data, the audio twin: "synthetic" or "soundfont".
+    budget: the compute budget.
+    data_dir: TFDS data directory of the real data sets.
+  """
+  data: str = "embedded"
+  notes: str = "synthetic"
+  budget: Budget = Budget()
+  data_dir: Optional[str] = None
+
+  def __post_init__(self):
+    if self.data not in DATA:
+      raise ValueError(f"data must be one of {DATA}, got {self.data!r}.")
+    if self.notes not in NOTES:
+      raise ValueError(f"notes must be one of {NOTES}, got {self.notes!r}.")
+
+  @property
+  def real(self) -> bool:
+    return self.data == "real"
+
+  @property
+  def audio(self) -> str:
+    return "nsynth" if self.real else f"{self.notes}_notes"
+
+  @property
+  def video(self) -> str:
+    return "something_something_v2" if self.real else "synthetic_video"
+
+  @property
+  def images(self) -> str:
+    return "imagenet2012" if self.real else "synthetic_images"
+
+  def train_bindings(self) -> Tuple[str, ...]:
+    """Bindings every pre-training of this setting takes."""
+    if not self.real:
+      return ()
+    bindings = []
+    if self.data_dir:
+      bindings.append(f"train.data_dir = '{self.data_dir}'")
+    if self.budget.real_train_steps is not None:
+      bindings.append(f"train.train_steps = {self.budget.real_train_steps}")
+    return tuple(bindings)
+
+
+@dataclasses.dataclass(frozen=True)
+class Pretraining:
+  """One `s2l.train` run.
+
+  Attributes:
+    name: its directory under the runs folder, e.g. "nsynth/freq10_mse".
+    gin_files: config files, in order.
+    bindings: gin bindings after the files.
+  """
+  name: str
+  gin_files: Tuple[str, ...]
+  bindings: Tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Probe:
+  """One `s2l.evaluate` call, written to RESULTS/<experiment>/<run>.json.
+
+  Attributes:
+    run: the `Pretraining.name` it probes.
+    bindings: its `evaluate.*` bindings (the seeds and output are added).
+  """
+  run: str
+  bindings: Tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+  """A table or figure of the paper.
+
+  Attributes:
+    name: "table1", ...; also its results folder.
+    title: what the report calls it.
+    layout: how `s2l.report` lays out its results, one of `LAYOUTS`.
+    pretrainings: the runs it needs (finished ones are reused).
+    probes: the probes it makes, in order.
+    seeds: probe seeds.
+  """
+  name: str
+  title: str
+  layout: str
+  pretrainings: Tuple[Pretraining, ...]
+  probes: Tuple[Probe, ...] = ()
+  seeds: Tuple[int, ...] = (0, 1, 2)
+
+  def __post_init__(self):
+    if self.layout not in LAYOUTS:
+      raise ValueError(f"layout must be one of {LAYOUTS}, got "
+                       f"{self.layout!r}.")
+    names = {p.name for p in self.pretrainings}
+    unknown = [p.run for p in self.probes if p.run not in names]
+    if unknown:
+      raise ValueError(f"{self.name} probes runs it does not pre-train: "
+                       f"{unknown}.")
+
+
+def _loss_file(loss: str) -> str:
+  return f"gin/losses/{loss}.gin"
+
+
+def _tuple(values: Sequence) -> str:
+  """A Python/gin tuple literal: (1000,) or ('pretrained', 'random')."""
+  return "(" + ", ".join(repr(v) for v in values) + ("," if len(values) == 1
+                                                      else "") + ")"
+
+
+def _compare_losses(name: str, title: str, layout: str, s: Setting,
+                    base: str, prefix: str, losses: Sequence[str],
+                    regimes: Sequence[int], first_baselines: Sequence[str],
+                    extra: Sequence[str] = (), seeds=None) -> Experiment:
+  """Pre-trains `prefix`_<loss> from `base` for each loss, then probes each
+  on `regimes` labels; the first probe also carries `first_baselines`."""
+  runs = tuple(Pretraining(f"{prefix}_{loss}", (base, _loss_file(loss)),
+                           s.train_bindings()) for loss in losses)
+  probes = []
+  baselines = first_baselines
+  for run in runs:
+    probes.append(Probe(run.name, (
+        f"evaluate.num_examples = {_tuple(regimes)}",
+        f"evaluate.baselines = {_tuple(baselines)}", *extra)))
+    baselines = ("pretrained",)
+  return Experiment(name, title, layout, runs, tuple(probes),
+                    seeds or s.budget.probe_seeds)
+
+
+LOSSES = ("perturbed_fenchel_young", "fast_soft_ranking", "mse",
+          "fixed_permutations100", "list_mle", "approx_ndcg")
+PAPER_LOSSES = LOSSES[:4]
+
+
+def _losses_table(name: str, title: str, regimes: Sequence[int],
+                  s: Setting) -> Experiment:
+  return _compare_losses(name, title, "methods", s,
+                         f"gin/{s.audio}_freq10.gin", f"{s.audio}/freq10",
+                         LOSSES, regimes, ("pretrained", "random"))
+
+
+def table1(s: Setting) -> Experiment:
+  """Every pretext loss and the random embedding, 1000 labels."""
+  return _losses_table("table1", "Table 1", (1000,), s)
+
+
+def table5(s: Setting) -> Experiment:
+  """Table 1 at 500 labels."""
+  return _losses_table("table5", "Table 5", (500,), s)
+
+
+def table6(s: Setting) -> Experiment:
+  """Table 1 at 5000 labels."""
+  return _losses_table("table6", "Table 6", (5000,), s)
+
+
+def _pfy_runs(s: Setting, slicings: Sequence[str]) -> List[Pretraining]:
+  """Perturbed F-Y runs of the audio twin, one per slicing."""
+  base = f"gin/{s.audio}_freq10.gin"
+  loss = _loss_file("perturbed_fenchel_young")
+  return [Pretraining(f"{s.audio}/{slicing}_perturbed_fenchel_young",
+                      (base, loss) if slicing == "freq10" else
+                      (base, f"gin/slicing/{slicing}.gin", loss),
+                      s.train_bindings()) for slicing in slicings]
+
+
+def table2(s: Setting) -> Experiment:
+  """Frequency, time and time-frequency slicing, Perturbed F-Y."""
+  runs = _pfy_runs(s, ("freq10", "time10", "time_frequency3x3"))
+  return Experiment("table2", "Table 2", "slicing", tuple(runs), tuple(
+      Probe(r.name, ("evaluate.num_examples = (1000,)",
+                     "evaluate.baselines = ('pretrained',)")) for r in runs),
+                    s.budget.probe_seeds)
+
+
+BANDS = (2, 4, 6, 8, 10, 12, 16, 20)
+
+
+def figure4(s: Setting) -> Experiment:
+  """Downstream metrics and partial ranks against the number of bands."""
+  runs = [Pretraining(f"{s.audio}/freq{bands}_perturbed_fenchel_young",
+                      (f"gin/{s.audio}_freq10.gin",
+                       f"gin/slicing/freq{bands}.gin",
+                       _loss_file("perturbed_fenchel_young")),
+                      s.train_bindings()) for bands in BANDS]
+  return Experiment("figure4", "Figure 4", "bands", tuple(runs), tuple(
+      Probe(r.name, ("evaluate.num_examples = (1000,)",
+                     "evaluate.baselines = ('pretrained',)")) for r in runs),
+                    s.budget.probe_seeds)
+
+
+def figure3(s: Setting) -> Experiment:
+  """Metrics against labelled examples, with the end-to-end baseline."""
+  budget = s.budget
+  return _compare_losses(
+      "figure3", "Figure 3", "labels", s, f"gin/{s.audio}_freq10.gin",
+      f"{s.audio}/freq10", PAPER_LOSSES, budget.figure3_regimes,
+      ("pretrained", "random", "supervised"),
+      (f"evaluate.supervised_epochs = {budget.figure3_supervised_epochs}",),
+      seeds=budget.figure3_seeds)
+
+
+def table3(s: Setting) -> Experiment:
+  """Video: 20 frames, every loss of the paper."""
+  base = ("gin/something_something_v2_frames20.gin" if s.real else
+          "gin/synthetic_video_frames20.gin")
+  return _compare_losses("table3", "Table 3", "methods", s, base,
+                         f"{s.video}/frames20", PAPER_LOSSES,
+                         (3000,) if s.real else (2000,),
+                         ("pretrained", "random"))
+
+
+def table4(s: Setting) -> Experiment:
+  """Images: 3×3 jigsaw, linear probe, 1000 and 3000 labels (on VOC 2012
+  after ImageNet pre-training, with real data)."""
+  base = ("gin/imagenet2012_grid3x3.gin" if s.real else
+          "gin/synthetic_images_grid3x3.gin")
+  extra = ()
+  if s.real:
+    extra = ("evaluate.source = 'voc2012'",) + (
+        (f"evaluate.data_dir = '{s.data_dir}'",) if s.data_dir else ())
+  return _compare_losses("table4", "Table 4", "methods", s, base,
+                         f"{s.images}/grid3x3", PAPER_LOSSES, (1000, 3000),
+                         ("pretrained", "random"), extra)
+
+
+TWINS = ("synthetic_notes_freq10", "synthetic_notes_time10",
+         "synthetic_notes_time_frequency3x3", "synthetic_video_frames20",
+         "synthetic_images_grid3x3")
+
+
+def pretrain_twins(s: Setting) -> Experiment:
+  """Every embedded twin's default pre-training, no probe."""
+  del s
+  return Experiment("pretrain_twins", "Embedded twins", "none", tuple(
+      Pretraining(config, (f"gin/{config}.gin",)) for config in TWINS))
+
+
+PLANS: Dict[str, Callable[[Setting], Experiment]] = {
+    f.__name__: f for f in (table1, table2, table3, table4, table5, table6,
+                            figure3, figure4, pretrain_twins)}
+
+
+def output_path(experiment: Experiment, probe: Probe, results_dir: str) -> str:
+  """Where a probe's JSON goes: RESULTS/<experiment>/<run basename>.json."""
+  return os.path.join(results_dir, experiment.name,
+                      os.path.basename(probe.run) + ".json")
+
+
+def layout_record(experiment: Experiment, setting: Setting,
+                  budget: str) -> Dict:
+  """What RESULTS/<experiment>/experiment.json holds for `s2l.report`."""
+  return {"name": experiment.name, "title": experiment.title,
+          "layout": experiment.layout,
+          "setting": {"data": setting.data, "notes": setting.notes,
+                      "budget": budget},
+          "probes": [os.path.basename(output_path(experiment, p, ""))
+                     for p in experiment.probes]}
+
+
+def commands(experiment: Experiment, runs_dir: str, results_dir: str,
+             python: str = "python", train_args: Sequence[str] = ()
+             ) -> List[List[str]]:
+  """The command lines of an experiment, in order: every pre-training, then
+  every probe, then the report (if it probes anything).
+
+  Args:
+    train_args: extra `s2l.train` flags, after the plan's (they win).
+  """
+  lines = []
+  for run in experiment.pretrainings:
+    lines.append([python, "-m", "s2l.train",
+                  *(f"--gin_file={f}" for f in run.gin_files),
+                  f"--model_dir={os.path.join(runs_dir, run.name)}",
+                  *(f"--gin_param={b}" for b in run.bindings), *train_args])
+  for probe in experiment.probes:
+    lines.append([python, "-m", "s2l.evaluate",
+                  f"--model_dir={os.path.join(runs_dir, probe.run)}",
+                  f"--gin_param=evaluate.seeds = {_tuple(experiment.seeds)}",
+                  *(f"--gin_param={b}" for b in probe.bindings),
+                  "--gin_param=evaluate.output = "
+                  f"'{output_path(experiment, probe, results_dir)}'"])
+  if experiment.probes:
+    lines.append([python, "-m", "s2l.report", results_dir])
+  return lines

@@ -14,6 +14,8 @@ import dataclasses
 import os
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from s2l.data import sources
+
 LAYOUTS = ("methods", "slicing", "bands", "labels", "none")
 DATA = ("embedded", "real")
 NOTES = ("synthetic", "soundfont")
@@ -64,17 +66,21 @@ class Setting:
   def real(self) -> bool:
     return self.data == "real"
 
+  def _source(self, real: str) -> str:
+    """A paper data set, or its embedded twin (`sources.twin`)."""
+    return real if self.real else sources.twin(real, f"{self.notes}_notes")
+
   @property
   def audio(self) -> str:
-    return "nsynth" if self.real else f"{self.notes}_notes"
+    return self._source("nsynth")
 
   @property
   def video(self) -> str:
-    return "something_something_v2" if self.real else "synthetic_video"
+    return self._source("something_something_v2")
 
   @property
   def images(self) -> str:
-    return "imagenet2012" if self.real else "synthetic_images"
+    return self._source("imagenet2012")
 
   def train_bindings(self) -> Tuple[str, ...]:
     """Bindings every pre-training of this setting takes."""

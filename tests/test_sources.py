@@ -45,6 +45,20 @@ def test_missing_real_data_says_how_to_get_it(name, hint, tmp_path):
   assert str(tmp_path) in message
 
 
+def test_each_real_source_declares_its_embedded_twin():
+  for name, source in sources.SOURCES.items():
+    if source.embedded:
+      assert source.twin is None and sources.twin(name) == name
+    else:
+      twin = sources.get(source.twin)
+      assert twin.embedded and twin.modality == source.modality
+      if source.modality != "image":  # The image twin stands in for
+        assert set(twin.tasks) == set(source.tasks)  # ImageNet -> VOC.
+  assert sources.twin("nsynth") == "synthetic_notes"
+  assert sources.twin("nsynth", "soundfont_notes") == "soundfont_notes"
+  assert sources.twin("voc2012") == "synthetic_images"
+
+
 def test_embedded_tasks_match_their_builders():
   # pylint: disable=import-outside-toplevel
   from s2l.data import soundfont_notes

@@ -75,6 +75,8 @@ class Source:
     builder_module: module whose import registers the TFDS builder (ours).
     embedded: True if s2l generates the data itself, offline.
     how_to_get: what to tell a user whose data_dir lacks the data.
+    twin: the embedded source that stands in for a real one offline (the
+      one place the real <-> embedded mapping is written).
   """
   name: str
   tfds_name: str
@@ -85,6 +87,7 @@ class Source:
   builder_module: Optional[str] = None
   embedded: bool = False
   how_to_get: str = ""
+  twin: Optional[str] = None
 
   def builder(self, data_dir: Optional[str] = None) -> tfds.core.DatasetBuilder:
     if self.builder_module:
@@ -118,12 +121,14 @@ class Source:
       raise FileNotFoundError(
           f"{self.name}: the TFDS data set {self.tfds_name!r} is not prepared"
           f" in {builder.data_dir_root}. {self.how_to_get} Then pass that "
-          "directory as data_dir (or set TFDS_DATA_DIR).") from error
+          "directory as data_dir (or set TFDS_DATA_DIR)." + (
+              f" Offline, use its embedded twin {self.twin!r}."
+              if self.twin else "")) from error
 
 
-def _offline(twin: str, build: str) -> str:
+def _offline(build: str) -> str:
   return (f"s2l cannot download it here; on a machine with the data, run "
-          f"`{build}`, or use the embedded twin source {twin!r}.")
+          f"`{build}`.")
 
 
 SOURCES: Dict[str, Source] = {}
@@ -145,34 +150,36 @@ _NSYNTH_TASKS = {
 _register(Source(
     "nsynth", "nsynth", "audio", "audio",
     {"train": "train", "validation": "valid", "test": "test"}, _NSYNTH_TASKS,
-    how_to_get=_offline("synthetic_notes", "tfds build nsynth --data_dir DIR")))
+    how_to_get=_offline("tfds build nsynth --data_dir DIR"),
+    twin="synthetic_notes"))
 _register(Source(
     "imagenet2012", "imagenet2012", "image", "image",
     {"train": "train", "validation": "validation"},
     {"label": Task("label", "classification", ("label",), 1000)},
     how_to_get=_offline(
-        "synthetic_images",
         "tfds build imagenet2012 --data_dir DIR --manual_dir DIR_WITH_TARS"
-        " (ILSVRC2012_img_train.tar and ILSVRC2012_img_val.tar)")))
+        " (ILSVRC2012_img_train.tar and ILSVRC2012_img_val.tar)"),
+    twin="synthetic_images"))
 _register(Source(
     "voc2012", "voc/2012", "image", "image",
     # VOC 2012's test annotations are not public (TFDS's test split has no
     # labels): probes score on the validation split.
     {"train": "train", "validation": "validation"},
     {"labels": Task("labels", "multilabel", ("labels",), 20)},
-    how_to_get=_offline("synthetic_images", "tfds build voc/2012 --data_dir DIR")))
+    how_to_get=_offline("tfds build voc/2012 --data_dir DIR"),
+    twin="synthetic_images"))
 _register(Source(
     "something_something_v2", "something_something_v2", "video", "video",
     {"train": "train", "validation": "validation"},
     {"label": Task("label", "classification", ("label",), 174)},
     builder_module="s2l.data.something_something",
     how_to_get=_offline(
-        "synthetic_video",
         "python -c 'import s2l.data.something_something as m, tensorflow_"
         "datasets as tfds; tfds.builder(\"something_something_v2\", data_dir="
         "DIR).download_and_prepare(download_config=tfds.download."
         "DownloadConfig(manual_dir=RELEASE_DIR))' with the official release "
-        "in RELEASE_DIR")))
+        "in RELEASE_DIR"),
+    twin="synthetic_video"))
 
 
 def _register_embedded(name: str, tfds_name: str, modality: str,
@@ -211,6 +218,15 @@ _register_embedded(
     "synthetic_images", "s2l_synthetic_images", "image", "image",
     {"labels": Task("labels", "multilabel", ("labels",), 10)},
     "s2l.data.synthetic_images")
+
+
+def twin(name: str, audio: str = "synthetic_notes") -> str:
+  """The embedded stand-in of source `name` (itself if embedded); `audio`
+  picks the audio twin (synthetic_notes or soundfont_notes)."""
+  source = get(name)
+  if source.embedded:
+    return name
+  return audio if source.modality == "audio" else source.twin
 
 
 def resolve(source) -> Source:

@@ -20,6 +20,7 @@ from s2l import plans
 from s2l.data import audio_folder
 from s2l.data import frontends
 from s2l.data import patches
+from s2l.data import sources
 
 LOSSES = (
     losses.PerturbedFenchelYoungLoss,
@@ -38,6 +39,13 @@ gin.external_configurable(plans.Budget, module="s2l.plans")
 gin.external_configurable(permutations.FixedPermutationSet.maximal_hamming,
                           name="maximal_hamming_permutation_set",
                           module="s2l.permutations")
+
+# Sources are objects gin builds, a registered one by name as a folder by its
+# arguments: `train.source = @registered_source()` with
+# `registered_source.name = 'nsynth'`, or `train.source = @AudioFolder()`
+# (the string form `train.source = 'nsynth'` is the same as the first).
+gin.external_configurable(sources.get, name="registered_source",
+                          module="s2l.data")
 
 for _part in (patches.Slicing, frontends.AudioFrontend, frontends.ImageFrontend,
               frontends.VideoFrontend, audio_folder.AudioFolder):

@@ -37,3 +37,15 @@ def test_every_loss_is_registered_and_fixed_sets_are_bindable():
   built = gin.get_configurable("maximal_hamming_permutation_set")()
   expected = permutations.FixedPermutationSet.maximal_hamming(4, 5, seed=2)
   assert (built.permutations == expected.permutations).all()
+
+
+def test_sources_are_built_by_gin():
+  from s2l.data import sources  # pylint: disable=import-outside-toplevel
+  gin.clear_config()
+  gin.parse_config("registered_source.name = 'synthetic_notes_tiny'")
+  assert gin.get_configurable("registered_source")() is sources.get(
+      "synthetic_notes_tiny")
+  gin.parse_config("registered_source.name = 'mnist'")
+  with pytest.raises(ValueError, match="unknown data source 'mnist'"):
+    gin.get_configurable("registered_source")()
+  gin.clear_config()

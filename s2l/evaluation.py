@@ -230,6 +230,12 @@ def evaluate(model_dir: str,
         f"no exported encoder in {encoder_dir}: run s2l.train to completion "
         f"with --model_dir={model_dir} first.")
   record = run_record.read(model_dir)
+  if record.get("encoder_step") != record["train_steps"]:
+    raise run_record.RecordError(
+        f"{encoder_dir} was exported at step {record.get('encoder_step')}, "
+        f"but the run is set for {record['train_steps']} steps (a run "
+        "stopped, or resumed and diverged, before its export): rerun its "
+        "s2l.train command to finish it, or probe another run.")
   pretraining_source = run_record.build_source(record["source"])
   source = sources.resolve(source) if source else pretraining_source
   head = head or probe.default_head(source.modality)

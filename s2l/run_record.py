@@ -158,19 +158,29 @@ def differences(old: Dict, new: Dict,
   return lines
 
 
-def check_resume(model_dir: str, record: Dict) -> None:
+def check_resume(model_dir: str, record: Dict,
+                 override: bool = False) -> List[str]:
   """Refuses to resume `model_dir` with another data, patching or network.
 
+  Args:
+    override: allow it anyway (the caller logs the differences).
+
+  Returns:
+    The differences (empty when the settings agree).
+
   Raises:
-    RecordError: naming each field that differs from the run's record.
+    RecordError: naming each field that differs from the run's record,
+      unless `override`.
   """
   if not tf.io.gfile.exists(os.path.join(model_dir, RECORD_FILE)):
-    return  # A run from before records: nothing to check against.
+    return []  # A run from before records: nothing to check against.
   changed = differences(read(model_dir), record)
-  if changed:
+  if changed and not override:
     raise RecordError(
         f"{model_dir} holds a run whose checkpoints were trained with another "
         "setting; resuming would mix the two:\n  " + "\n  ".join(changed) +
         "\nUse a new --model_dir, or the run's own config (its "
-        "operative_config.gin). Steps, learning rate and checkpoint interval "
-        "may change on resume; these may not.")
+        "operative_config.gin), or train.override_record = True to resume "
+        "anyway. Steps, learning rate and checkpoint interval may change on "
+        "resume; these may not.")
+  return changed

@@ -12,6 +12,7 @@ nothing when the run is already complete, and exports the encoder (up to the
 embedding layer) as a SavedModel in `model_dir/encoder`.
 """
 
+import math
 import os
 from typing import Optional
 
@@ -69,7 +70,8 @@ def train(model_dir: str,
           strategy: str = "default",
           cache: bool = True,
           jit_compile: bool = False,
-          data_dir: Optional[str] = None) -> tf.keras.callbacks.History:
+          data_dir: Optional[str] = None,
+          override_record: bool = False) -> tf.keras.callbacks.History:
   """Trains a CFN on the permutation pretext task.
 
   Args:
@@ -97,10 +99,23 @@ def train(model_dir: str,
     cache: cache front-end outputs (spectrograms, frames) in memory.
     jit_compile: compile the train step with XLA.
     data_dir: TFDS data directory.
+    override_record: resume a model_dir whose record (data, patches, front
+      end, loss, network, batch size, seed) differs from this config's,
+      logging the differences; refused otherwise.
 
   Returns:
     The Keras History of this invocation (empty if already complete).
+
+  Raises:
+    ValueError: for a knob out of range (the message names it), or a resume
+      under another setting (`run_record.RecordError`).
   """
+  check_knobs(learning_rate=learning_rate, batch_size=batch_size,
+              train_steps=train_steps,
+              steps_per_checkpoint=steps_per_checkpoint,
+              eval_batches=eval_batches, log_every=log_every, width=width,
+              depth=depth, embedding_size=embedding_size, dropout=dropout,
+              seed=seed)
   if train_steps % steps_per_checkpoint:
     raise ValueError(f"train_steps ({train_steps}) must be a multiple of "
                      f"steps_per_checkpoint ({steps_per_checkpoint}).")
@@ -154,8 +169,15 @@ def train(model_dir: str,
       "steps_per_checkpoint": steps_per_checkpoint,
       "eval_batches": eval_batches, "seed": seed, "data_dir": data_dir}
   if latest:
-    run_record.check_resume(write_dir, record)
-  run_record.write(write_dir, record)
+    changed = run_record.check_resume(write_dir, record,
+                                      override=override_record)
+    if changed:
+      logging.warning("Resuming %s under another setting "
+                      "(train.override_record):\n  %s", model_dir,
+                      "\n  ".join(changed))
+  # The exported encoder's step carries over until a new export.
+  encoder_step = _encoder_step(write_dir)
+  run_record.write(write_dir, {**record, "encoder_step": encoder_step})
   manager = tf.train.CheckpointManager(
       checkpoint, os.path.join(write_dir, CHECKPOINT_DIR), max_to_keep=3)
   if manager.latest_checkpoint:
@@ -173,6 +195,9 @@ def train(model_dir: str,
   if step >= train_steps:
     logging.info("%s holds %d of %d steps: nothing to train.", model_dir,
                  step, train_steps)
+    if chief and encoder_step != step:
+      # Stopped between its last checkpoint and the export: finish it.
+      _export(network, model_dir, record, step)
     history = tf.keras.callbacks.History()
     history.epoch, history.history = [], {}
     return history
@@ -211,7 +236,60 @@ def train(model_dir: str,
   if stopper.error:
     raise FloatingPointError(stopper.error)
   if chief:
-    cfn.embedding_model(network).save(os.path.join(model_dir, ENCODER_DIR))
-    logging.info("Exported the encoder to %s.",
-                 os.path.join(model_dir, ENCODER_DIR))
+    _export(network, model_dir, record,
+            int(model.optimizer.iterations.numpy()))
   return history
+
+
+def _encoder_step(model_dir: str) -> Optional[int]:
+  """The step of the encoder exported in `model_dir`, None if none is."""
+  if not tf.io.gfile.exists(os.path.join(model_dir, ENCODER_DIR,
+                                         "saved_model.pb")):
+    return None
+  try:
+    return run_record.read(model_dir).get("encoder_step")
+  except run_record.RecordError:
+    return None
+
+
+def _export(network, model_dir: str, record, step: int) -> None:
+  """Exports the encoder, then records its step (`encoder_step`)."""
+  cfn.embedding_model(network).save(os.path.join(model_dir, ENCODER_DIR))
+  run_record.write(model_dir, {**record, "encoder_step": step})
+  logging.info("Exported the encoder at step %d to %s.", step,
+               os.path.join(model_dir, ENCODER_DIR))
+
+
+_POSITIVE_INTS = ("batch_size", "train_steps", "steps_per_checkpoint",
+                  "eval_batches", "log_every", "embedding_size")
+
+
+def check_knobs(**knobs) -> None:
+  """Checks `train`'s numeric arguments before anything is built.
+
+  Raises:
+    ValueError: naming the argument and its value.
+  """
+  def bad(name, expected):
+    raise ValueError(f"train.{name} must be {expected}, got "
+                     f"{knobs[name]!r}.")
+
+  def is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+  for name in _POSITIVE_INTS:
+    if not is_int(knobs[name]) or knobs[name] <= 0:
+      bad(name, "a positive integer")
+  if not is_int(knobs["seed"]) or knobs["seed"] < 0:
+    bad("seed", "a non-negative integer")
+  if not is_int(knobs["depth"]) or not 1 <= knobs["depth"] <= 5:
+    bad("depth", "an integer from 1 to 5 (AlexNet's convolutions)")
+  for name in ("learning_rate", "width"):
+    value = knobs[name]
+    if (not isinstance(value, (int, float)) or isinstance(value, bool) or
+        not math.isfinite(value) or value <= 0):
+      bad(name, "a positive number")
+  dropout = knobs["dropout"]
+  if (not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or
+      not 0 <= dropout < 1):
+    bad("dropout", "a number in [0, 1)")

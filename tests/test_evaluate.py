@@ -124,6 +124,14 @@ def test_errors_say_what_to_do(run_dir, tmp_path):
   (tmp_path / run_record.RECORD_FILE).write_text("{not json")
   with pytest.raises(run_record.RecordError, match="not valid JSON"):
     evaluate_lib.evaluate(str(tmp_path))
+  # An encoder older than the run's steps (a resumed run that stopped or
+  # diverged) is not probed as if it were the run's.
+  record = run_record.read(run_dir)
+  assert record["encoder_step"] == record["train_steps"] == 10
+  run_record.write(str(tmp_path), {**record, "train_steps": 20})
+  with pytest.raises(run_record.RecordError,
+                     match="exported at step 10, but the run is set for 20"):
+    evaluate_lib.evaluate(str(tmp_path))
 
 
 def test_raw_labels_follow_the_pipeline_order(run_dir):

@@ -3,6 +3,7 @@
 import glob
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -96,6 +97,40 @@ def test_the_fixed_set_takes_its_size_from_the_slicing(tmp_path, data_dir):
   assert record["network"]["num_outputs"] == 30
 
 
+def test_a_run_stopped_before_its_export_exports_on_rerun(tmp_path,
+                                                          data_dir):
+  _tiny_notes(data_dir, "train.train_steps = 10",
+              "train.steps_per_checkpoint = 10")
+  train_lib.train(str(tmp_path))
+  assert run_record.read(str(tmp_path))["encoder_step"] == 10
+  # As if killed after the last checkpoint, before the export.
+  shutil.rmtree(tmp_path / train_lib.ENCODER_DIR)
+  history = train_lib.train(str(tmp_path))
+  assert history.history == {}  # Nothing trained...
+  assert (tmp_path / train_lib.ENCODER_DIR / "saved_model.pb").exists()
+  assert run_record.read(str(tmp_path))["encoder_step"] == 10
+
+
+@pytest.mark.parametrize("binding, message", [
+    ("train.train_steps = 0", "train.train_steps must be a positive integer, "
+     "got 0"),
+    ("train.train_steps = '20'", "train_steps must be a positive integer, "
+     "got '20'"),
+    ("train.batch_size = -1", "batch_size must be a positive integer"),
+    ("train.log_every = 0", "log_every must be a positive integer"),
+    ("train.learning_rate = '1e-3'", "learning_rate must be a positive "
+     "number, got '1e-3'"),
+    ("train.dropout = 1.0", "dropout must be a number in"),
+    ("train.depth = 6", "depth must be an integer from 1 to 5"),
+])
+def test_bad_knobs_are_refused_before_any_data_is_read(binding, message,
+                                                        tmp_path):
+  _tiny_notes("/nonexistent/tfds", binding)
+  with pytest.raises(ValueError, match=re.escape(message)):
+    train_lib.train(str(tmp_path))
+  assert not (tmp_path / "checkpoints").exists()
+
+
 def test_resuming_with_another_setting_is_refused(tmp_path, data_dir):
   _tiny_notes(data_dir, "train.train_steps = 10",
               "train.steps_per_checkpoint = 10")
@@ -109,6 +144,13 @@ def test_resuming_with_another_setting_is_refused(tmp_path, data_dir):
   assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith(
       "ckpt-10")
   assert run_record.read(str(tmp_path))["slicing"]["args"]["ny"] == 10
+  # Unless asked to, and then the differences are logged.
+  gin.clear_config()
+  _tiny_notes(data_dir, "train.train_steps = 20",
+              "train.steps_per_checkpoint = 10", "train.seed = 1",
+              "train.override_record = True")
+  train_lib.train(str(tmp_path))
+  assert run_record.read(str(tmp_path))["seed"] == 1
 
 
 def test_resumes_at_the_checkpoint_and_never_retrains(tmp_path, data_dir):
@@ -271,6 +313,9 @@ def test_a_diverging_run_stops_and_keeps_its_finite_checkpoint(tmp_path,
     value = reader.get_tensor(name)
     if isinstance(value, np.ndarray) and value.dtype.kind == "f":
       assert np.all(np.isfinite(value)), name
-  # Not re-exported.
+  # Not re-exported, and the record says the encoder is step 10's of a
+  # 40-step run, which s2l.evaluate refuses to probe as the run's.
   assert (tmp_path / train_lib.ENCODER_DIR / "saved_model.pb").stat(
       ).st_mtime_ns == exported.st_mtime_ns
+  record = run_record.read(str(tmp_path))
+  assert (record["encoder_step"], record["train_steps"]) == (10, 40)

@@ -96,6 +96,14 @@ class PerturbedFenchelYoungLoss(PermutationLoss):
     super().__init__(reduction=reduction, name=name)
     if noise not in ranking.NOISES:
       raise ValueError(f"noise must be one of {ranking.NOISES}, got {noise!r}.")
+    if (not isinstance(epsilon, (int, float)) or isinstance(epsilon, bool)
+        or not epsilon > 0):
+      raise ValueError("PerturbedFenchelYoungLoss.epsilon must be a number "
+                       f"> 0, got {epsilon!r}.")
+    if (not isinstance(num_samples, int) or isinstance(num_samples, bool)
+        or num_samples < 1):
+      raise ValueError("PerturbedFenchelYoungLoss.num_samples must be an "
+                       f"integer >= 1, got {num_samples!r}.")
     self.epsilon = epsilon
     self.num_samples = num_samples
     self.noise = noise
@@ -296,3 +304,35 @@ class ApproxNDCGLoss(_ListwiseLoss):
   def __init__(self, temperature: float = 0.1, reduction=_AUTO,
                name: str = "approx_ndcg"):
     super().__init__(temperature, reduction, name)
+
+
+# The losses by the names of their configs (gin/losses/<name>.gin), so that
+# `train.loss = 'fast_soft_ranking'` means what the README lists.
+BY_NAME = {
+    "perturbed_fenchel_young": PerturbedFenchelYoungLoss,
+    "fast_soft_ranking": SoftRankLoss,
+    "mse": RankMSELoss,
+    "fixed_permutations100": FixedPermutationLoss,
+    "list_mle": ListMLELoss,
+    "approx_ndcg": ApproxNDCGLoss,
+}
+
+
+def get(loss) -> PermutationLoss:
+  """A loss given as itself or by name (`BY_NAME`), with default arguments.
+
+  Raises:
+    ValueError: for an unknown name or a value that is not a loss, listing
+      the names.
+  """
+  if isinstance(loss, str):
+    if loss not in BY_NAME:
+      raise ValueError(f"unknown loss {loss!r}; the losses are "
+                       f"{', '.join(sorted(BY_NAME))} (or a loss object, "
+                       "e.g. train.loss = @SoftRankLoss()).")
+    return BY_NAME[loss]()
+  if not isinstance(loss, PermutationLoss):
+    raise ValueError(f"train.loss must be a loss name ("
+                     f"{', '.join(sorted(BY_NAME))}) or a PermutationLoss, "
+                     f"got {loss!r}.")
+  return loss

@@ -14,7 +14,7 @@ embedding layer) as a SavedModel in `model_dir/encoder`.
 
 import math
 import os
-from typing import Optional
+from typing import Optional, Union
 
 from absl import logging
 import gin
@@ -55,7 +55,7 @@ def train(model_dir: str,
           source: str = "synthetic_notes",
           slicing: patches_lib.Slicing = patches_lib.Slicing(nx=1, ny=10),
           frontend: Optional[pipeline.Frontend] = None,
-          loss: Optional[losses.PermutationLoss] = None,
+          loss: Union[losses.PermutationLoss, str, None] = None,
           learning_rate: float = 1e-3,
           batch_size: int = 32,
           train_steps: int = 2000,
@@ -80,7 +80,8 @@ def train(model_dir: str,
       source object (`AudioFolder`).
     slicing: how inputs are cut into patches (ignored for video).
     frontend: raw input to image-like tensor; the modality's default if None.
-    loss: pretext loss; the perturbed Fenchel-Young loss if None.
+    loss: pretext loss, or its name (`losses.BY_NAME`: "fast_soft_ranking",
+      ...); the perturbed Fenchel-Young loss if None.
     learning_rate: Adam's learning rate (the paper: 1e-6 over 1000 epochs;
       the embedded defaults use a larger one to learn in minutes).
     batch_size: global batch size (the paper: 32), split across replicas.
@@ -122,7 +123,7 @@ def train(model_dir: str,
   tf.keras.utils.set_random_seed(seed)
   source = sources.resolve(source)
   frontend = frontend or pipeline.default_frontend(source.modality)
-  loss = loss or losses.PerturbedFenchelYoungLoss()
+  loss = losses.get(loss or losses.PerturbedFenchelYoungLoss())
   distribution = distribute.make_strategy(strategy)
   chief = distribute.is_chief()
   write_dir = model_dir if chief else os.path.join(
@@ -132,8 +133,8 @@ def train(model_dir: str,
   # Checkpoints are numbered by step, so a resumed run knows its step before
   # building anything, and draws new permutations rather than replaying the
   # ones before the checkpoint.
-  latest = tf.train.latest_checkpoint(os.path.join(write_dir, CHECKPOINT_DIR))
-  start_step = int(latest.rsplit("-", 1)[1]) if latest else 0
+  latest = readable_checkpoint(os.path.join(write_dir, CHECKPOINT_DIR))
+  start_step = _checkpoint_step(latest) if latest else 0
   # The data says how many patches there are; the loss learns it here.
   num_patches = pipeline.num_patches(source, slicing, frontend)
   loss.bind(num_patches)
@@ -239,6 +240,57 @@ def train(model_dir: str,
     _export(network, model_dir, record,
             int(model.optimizer.iterations.numpy()))
   return history
+
+
+def _checkpoint_step(prefix: str) -> int:
+  return int(os.path.basename(prefix)[len("ckpt-"):])
+
+
+def readable_checkpoint(directory: str) -> Optional[str]:
+  """The newest checkpoint of `directory` whose every tensor reads back.
+
+  Checkpoints are found from their `ckpt-N.index` files, not from TF's
+  `checkpoint` state file, which is rewritten to name the one chosen (a
+  garbled state file is thus rebuilt). An unreadable newer checkpoint (a
+  machine stopped mid-write) is named in a warning and passed over.
+
+  Returns:
+    The checkpoint's path prefix, or None if the directory holds none.
+
+  Raises:
+    FileNotFoundError: if it holds checkpoints and none reads back, naming
+      them.
+  """
+  pattern = os.path.join(directory, "ckpt-*.index")
+  prefixes = sorted((p[:-len(".index")] for p in tf.io.gfile.glob(pattern)
+                     if os.path.basename(p)[len("ckpt-"):-len(".index")
+                                            ].isdigit()),
+                    key=_checkpoint_step, reverse=True)
+  state = os.path.join(directory, "checkpoint")
+  if not prefixes:
+    if tf.io.gfile.exists(state):
+      tf.io.gfile.remove(state)  # Names nothing that exists.
+    return None
+  unreadable = []
+  for prefix in prefixes:
+    try:
+      reader = tf.train.load_checkpoint(prefix)
+      for name in reader.get_variable_to_shape_map():
+        reader.get_tensor(name)
+    except (tf.errors.OpError, ValueError, IndexError) as error:
+      logging.warning("Checkpoint %s cannot be read (%s); trying the one "
+                      "before.", prefix, str(error).splitlines()[0][:200])
+      unreadable.append(prefix)
+      continue
+    older = [p for p in reversed(prefixes)
+             if p not in unreadable and _checkpoint_step(p) <=
+             _checkpoint_step(prefix)]
+    tf.compat.v1.train.update_checkpoint_state(
+        directory, prefix, all_model_checkpoint_paths=older)
+    return prefix
+  raise FileNotFoundError(
+      f"No checkpoint of {directory} can be read: {unreadable}. Delete them "
+      "(the run restarts from step 0) or restore them from a copy.")
 
 
 def _encoder_step(model_dir: str) -> Optional[int]:

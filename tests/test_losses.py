@@ -127,6 +127,23 @@ def test_fixed_permutation_loss_rejects_labels_outside_the_set():
     loss(np.array([outsider]), np.zeros((1, 3)))
 
 
+def test_losses_by_name_and_bad_arguments_at_construction():
+  assert isinstance(losses.get("fast_soft_ranking"), losses.SoftRankLoss)
+  assert isinstance(losses.get("fixed_permutations100"),
+                    losses.FixedPermutationLoss)
+  mse = losses.RankMSELoss()
+  assert losses.get(mse) is mse
+  with pytest.raises(ValueError, match="unknown loss 'fsr'; the losses are "
+                     "approx_ndcg, fast_soft_ranking"):
+    losses.get("fsr")
+  with pytest.raises(ValueError, match="must be a loss name"):
+    losses.get(3)
+  with pytest.raises(ValueError, match="epsilon must be a number > 0, got 0"):
+    losses.PerturbedFenchelYoungLoss(epsilon=0)
+  with pytest.raises(ValueError, match="num_samples must be an integer"):
+    losses.PerturbedFenchelYoungLoss(num_samples=0)
+
+
 def test_losses_learn_their_size_from_the_data():
   ranking_loss = losses.PerturbedFenchelYoungLoss()
   with pytest.raises(ValueError, match="bind"):

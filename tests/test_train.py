@@ -97,6 +97,33 @@ def test_the_fixed_set_takes_its_size_from_the_slicing(tmp_path, data_dir):
   assert record["network"]["num_outputs"] == 30
 
 
+def test_an_unreadable_checkpoint_falls_back_to_the_one_before(tmp_path,
+                                                               data_dir,
+                                                               caplog):
+  _tiny_notes(data_dir, "train.train_steps = 20",
+              "train.steps_per_checkpoint = 10")
+  train_lib.train(str(tmp_path))
+  checkpoints = tmp_path / "checkpoints"
+  # The newest checkpoint's data cut short, TF's state file garbled.
+  (data,) = checkpoints.glob("ckpt-20.data-*")
+  data.write_bytes(data.read_bytes()[:100])
+  (checkpoints / "checkpoint").write_bytes(b"\xff\xfe garbage")
+  assert train_lib.readable_checkpoint(str(checkpoints)).endswith("ckpt-10")
+  assert "ckpt-20 cannot be read" in caplog.text
+  gin.clear_config()
+  _tiny_notes(data_dir, "train.train_steps = 30",
+              "train.steps_per_checkpoint = 10")
+  history = train_lib.train(str(tmp_path))
+  assert len(history.history["loss"]) == 2  # Steps 10 to 30.
+  assert tf.train.latest_checkpoint(str(checkpoints)).endswith("ckpt-30")
+  # With nothing readable, the error names the checkpoints.
+  for data in checkpoints.glob("ckpt-*.data-*"):
+    data.write_bytes(b"")
+  with pytest.raises(FileNotFoundError, match="No checkpoint of .* can be "
+                     "read: .*ckpt-30"):
+    train_lib.readable_checkpoint(str(checkpoints))
+
+
 def test_a_run_stopped_before_its_export_exports_on_rerun(tmp_path,
                                                           data_dir):
   _tiny_notes(data_dir, "train.train_steps = 10",
@@ -129,6 +156,14 @@ def test_bad_knobs_are_refused_before_any_data_is_read(binding, message,
   with pytest.raises(ValueError, match=re.escape(message)):
     train_lib.train(str(tmp_path))
   assert not (tmp_path / "checkpoints").exists()
+
+
+def test_a_loss_can_be_named_as_in_the_readme(tmp_path, data_dir):
+  _tiny_notes(data_dir, "train.train_steps = 2",
+              "train.steps_per_checkpoint = 2",
+              "train.loss = 'fast_soft_ranking'")
+  train_lib.train(str(tmp_path))
+  assert run_record.read(str(tmp_path))["loss"]["class"] == "SoftRankLoss"
 
 
 def test_resuming_with_another_setting_is_refused(tmp_path, data_dir):

@@ -23,6 +23,7 @@ import tensorflow as tf
 from s2l import callbacks
 from s2l import configurables  # pylint: disable=unused-import (gin names)
 from s2l import distribute
+from s2l import locks
 from s2l import losses
 from s2l import pretext_model
 from s2l import run_record
@@ -129,117 +130,120 @@ def train(model_dir: str,
   write_dir = model_dir if chief else os.path.join(
       model_dir, "workers", str(os.getpid()))
   tf.io.gfile.makedirs(write_dir)
+  # One writer per run directory: a second one would write the same
+  # checkpoint numbers and summaries.
+  with locks.run_lock(write_dir):
 
-  # Checkpoints are numbered by step, so a resumed run knows its step before
-  # building anything, and draws new permutations rather than replaying the
-  # ones before the checkpoint.
-  latest = readable_checkpoint(os.path.join(write_dir, CHECKPOINT_DIR))
-  start_step = _checkpoint_step(latest) if latest else 0
-  # The data says how many patches there are; the loss learns it here.
-  num_patches = pipeline.num_patches(source, slicing, frontend)
-  loss.bind(num_patches)
-  train_ds, eval_ds = _datasets(source, slicing, frontend, loss, batch_size,
-                                seed + 7919 * start_step, cache, data_dir,
-                                eval_batches)
-  if train_ds.element_spec[0].shape[1] != num_patches:
-    raise ValueError(f"the pipeline gives {train_ds.element_spec[0].shape[1]}"
-                     f" patches per example, expected {num_patches}.")
-  patch_shape = train_ds.element_spec[0].shape[2:]
-  outputs = loss.num_outputs
-  with distribution.scope():
-    network = cfn.context_free_network(
-        num_patches, patch_shape, outputs, width=width,
-        depth=depth, embedding_size=embedding_size, dropout=dropout)
-    model = pretext_model.PretextModel(network, loss)
-    model.compile(tf.keras.optimizers.Adam(learning_rate),
-                  jit_compile=jit_compile)
-    checkpoint = tf.train.Checkpoint(network=network,
-                                     optimizer=model.optimizer)
-  record = {
-      "source": run_record.describe_source(source),
-      "slicing": run_record.describe(slicing),
-      "frontend": run_record.describe(frontend),
-      "loss": run_record.describe(loss),
-      "network": {"num_patches": num_patches,
-                  "patch_shape": patch_shape.as_list(),
-                  "num_outputs": outputs, "width": width,
-                  "depth": depth, "embedding_size": embedding_size,
-                  "dropout": dropout},
-      "learning_rate": learning_rate, "batch_size": batch_size,
-      "train_steps": train_steps,
-      "steps_per_checkpoint": steps_per_checkpoint,
-      "eval_batches": eval_batches, "seed": seed, "data_dir": data_dir}
-  if latest:
-    changed = run_record.check_resume(write_dir, record,
-                                      override=override_record)
-    if changed:
-      logging.warning("Resuming %s under another setting "
-                      "(train.override_record):\n  %s", model_dir,
-                      "\n  ".join(changed))
-  # The exported encoder's step carries over until a new export.
-  encoder_step = _encoder_step(write_dir)
-  run_record.write(write_dir, {**record, "encoder_step": encoder_step})
-  manager = tf.train.CheckpointManager(
-      checkpoint, os.path.join(write_dir, CHECKPOINT_DIR), max_to_keep=3)
-  if manager.latest_checkpoint:
-    # Optimizer slots are restored when the first step creates them.
-    checkpoint.restore(manager.latest_checkpoint).expect_partial()
-    # The checkpoint holds the optimizer's learning rate: the config's wins,
-    # so a resumed run can change it.
-    model.optimizer.learning_rate.assign(learning_rate)
-  step = int(model.optimizer.iterations.numpy())
+    # Checkpoints are numbered by step, so a resumed run knows its step before
+    # building anything, and draws new permutations rather than replaying the
+    # ones before the checkpoint.
+    latest = readable_checkpoint(os.path.join(write_dir, CHECKPOINT_DIR))
+    start_step = _checkpoint_step(latest) if latest else 0
+    # The data says how many patches there are; the loss learns it here.
+    num_patches = pipeline.num_patches(source, slicing, frontend)
+    loss.bind(num_patches)
+    train_ds, eval_ds = _datasets(source, slicing, frontend, loss, batch_size,
+                                  seed + 7919 * start_step, cache, data_dir,
+                                  eval_batches)
+    if train_ds.element_spec[0].shape[1] != num_patches:
+      raise ValueError(f"the pipeline gives {train_ds.element_spec[0].shape[1]}"
+                       f" patches per example, expected {num_patches}.")
+    patch_shape = train_ds.element_spec[0].shape[2:]
+    outputs = loss.num_outputs
+    with distribution.scope():
+      network = cfn.context_free_network(
+          num_patches, patch_shape, outputs, width=width,
+          depth=depth, embedding_size=embedding_size, dropout=dropout)
+      model = pretext_model.PretextModel(network, loss)
+      model.compile(tf.keras.optimizers.Adam(learning_rate),
+                    jit_compile=jit_compile)
+      checkpoint = tf.train.Checkpoint(network=network,
+                                       optimizer=model.optimizer)
+    record = {
+        "source": run_record.describe_source(source),
+        "slicing": run_record.describe(slicing),
+        "frontend": run_record.describe(frontend),
+        "loss": run_record.describe(loss),
+        "network": {"num_patches": num_patches,
+                    "patch_shape": patch_shape.as_list(),
+                    "num_outputs": outputs, "width": width,
+                    "depth": depth, "embedding_size": embedding_size,
+                    "dropout": dropout},
+        "learning_rate": learning_rate, "batch_size": batch_size,
+        "train_steps": train_steps,
+        "steps_per_checkpoint": steps_per_checkpoint,
+        "eval_batches": eval_batches, "seed": seed, "data_dir": data_dir}
+    if latest:
+      changed = run_record.check_resume(write_dir, record,
+                                        override=override_record)
+      if changed:
+        logging.warning("Resuming %s under another setting "
+                        "(train.override_record):\n  %s", model_dir,
+                        "\n  ".join(changed))
+    # The exported encoder's step carries over until a new export.
+    encoder_step = _encoder_step(write_dir)
+    run_record.write(write_dir, {**record, "encoder_step": encoder_step})
+    manager = tf.train.CheckpointManager(
+        checkpoint, os.path.join(write_dir, CHECKPOINT_DIR), max_to_keep=3)
+    if manager.latest_checkpoint:
+      # Optimizer slots are restored when the first step creates them.
+      checkpoint.restore(manager.latest_checkpoint).expect_partial()
+      # The checkpoint holds the optimizer's learning rate: the config's wins,
+      # so a resumed run can change it.
+      model.optimizer.learning_rate.assign(learning_rate)
+    step = int(model.optimizer.iterations.numpy())
 
-  # The model and data are built: the config is now complete.
-  with tf.io.gfile.GFile(os.path.join(write_dir, "operative_config.gin"),
-                         "w") as f:
-    f.write(gin.operative_config_str())
-  if step >= train_steps:
-    logging.info("%s holds %d of %d steps: nothing to train.", model_dir,
-                 step, train_steps)
-    if chief and encoder_step != step:
-      # Stopped between its last checkpoint and the export: finish it.
-      _export(network, model_dir, record, step)
-    history = tf.keras.callbacks.History()
-    history.epoch, history.history = [], {}
+    # The model and data are built: the config is now complete.
+    with tf.io.gfile.GFile(os.path.join(write_dir, "operative_config.gin"),
+                           "w") as f:
+      f.write(gin.operative_config_str())
+    if step >= train_steps:
+      logging.info("%s holds %d of %d steps: nothing to train.", model_dir,
+                   step, train_steps)
+      if chief and encoder_step != step:
+        # Stopped between its last checkpoint and the export: finish it.
+        _export(network, model_dir, record, step)
+      history = tf.keras.callbacks.History()
+      history.epoch, history.history = [], {}
+      return history
+    if step:
+      logging.info("Resuming from %s at step %d.", manager.latest_checkpoint,
+                   step)
+    elif chief:
+      # The untrained encoder, so that probes compare pre-training against the
+      # very weights it started from.
+      cfn.embedding_model(network).save(os.path.join(model_dir,
+                                                     INIT_ENCODER_DIR))
+
+    train_writer = tf.summary.create_file_writer(os.path.join(write_dir,
+                                                              "train"))
+    with train_writer.as_default(step=step):
+      tf.summary.text("operative_config", gin.markdown(
+          gin.operative_config_str()))
+    grid = (1, 1) if num_patches != slicing.num_patches else (slicing.nx,
+                                                               slicing.ny)
+    stopper = callbacks.StopOnNonFinite(manager)
+    history = model.fit(
+        train_ds, validation_data=eval_ds,
+        initial_epoch=step // steps_per_checkpoint,
+        epochs=train_steps // steps_per_checkpoint,
+        steps_per_epoch=steps_per_checkpoint, verbose=0,
+        callbacks=[
+            callbacks.Progress(train_steps, log_every, train_writer),
+            stopper,
+            tf.keras.callbacks.TensorBoard(write_dir, update_freq=log_every,
+                                           profile_batch=0),
+            callbacks.Reassembly(next(iter(eval_ds)), *grid, train_writer),
+            callbacks.Collapse(cfn.collapse_probe_model(network), eval_ds,
+                               train_writer),
+            callbacks.SaveCheckpoint(manager, guard=stopper),
+        ])
+    if stopper.error:
+      raise FloatingPointError(stopper.error)
+    if chief:
+      _export(network, model_dir, record,
+              int(model.optimizer.iterations.numpy()))
     return history
-  if step:
-    logging.info("Resuming from %s at step %d.", manager.latest_checkpoint,
-                 step)
-  elif chief:
-    # The untrained encoder, so that probes compare pre-training against the
-    # very weights it started from.
-    cfn.embedding_model(network).save(os.path.join(model_dir,
-                                                   INIT_ENCODER_DIR))
-
-  train_writer = tf.summary.create_file_writer(os.path.join(write_dir,
-                                                            "train"))
-  with train_writer.as_default(step=step):
-    tf.summary.text("operative_config", gin.markdown(
-        gin.operative_config_str()))
-  grid = (1, 1) if num_patches != slicing.num_patches else (slicing.nx,
-                                                             slicing.ny)
-  stopper = callbacks.StopOnNonFinite(manager)
-  history = model.fit(
-      train_ds, validation_data=eval_ds,
-      initial_epoch=step // steps_per_checkpoint,
-      epochs=train_steps // steps_per_checkpoint,
-      steps_per_epoch=steps_per_checkpoint, verbose=0,
-      callbacks=[
-          callbacks.Progress(train_steps, log_every, train_writer),
-          stopper,
-          tf.keras.callbacks.TensorBoard(write_dir, update_freq=log_every,
-                                         profile_batch=0),
-          callbacks.Reassembly(next(iter(eval_ds)), *grid, train_writer),
-          callbacks.Collapse(cfn.collapse_probe_model(network), eval_ds,
-                             train_writer),
-          callbacks.SaveCheckpoint(manager, guard=stopper),
-      ])
-  if stopper.error:
-    raise FloatingPointError(stopper.error)
-  if chief:
-    _export(network, model_dir, record,
-            int(model.optimizer.iterations.numpy()))
-  return history
 
 
 def _checkpoint_step(prefix: str) -> int:

@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from s2l import locks
 from s2l import run_record
 from s2l import configurables
 from s2l import training as train_lib
@@ -158,6 +160,24 @@ def test_bad_knobs_are_refused_before_any_data_is_read(binding, message,
   assert not (tmp_path / "checkpoints").exists()
 
 
+def test_a_second_writer_is_kept_out(tmp_path, data_dir):
+  sleeper = subprocess.Popen([sys.executable, "-c",
+                              "import time; time.sleep(60)"])
+  try:
+    (tmp_path / locks.LOCK_FILE).write_text(
+        f"{socket.gethostname()} {sleeper.pid}")
+    _tiny_notes(data_dir, "train.train_steps = 2",
+                "train.steps_per_checkpoint = 2")
+    with pytest.raises(locks.LockedError, match=f"process {sleeper.pid}"):
+      train_lib.train(str(tmp_path))
+    assert not (tmp_path / "checkpoints").exists()
+  finally:
+    sleeper.kill()
+    sleeper.wait()
+  train_lib.train(str(tmp_path))  # The dead writer's lock is taken over.
+  assert not (tmp_path / locks.LOCK_FILE).exists()
+
+
 def test_a_loss_can_be_named_as_in_the_readme(tmp_path, data_dir):
   _tiny_notes(data_dir, "train.train_steps = 2",
               "train.steps_per_checkpoint = 2",
@@ -250,14 +270,28 @@ def test_bad_bindings_and_files_fail_before_reading_data(tmp_path):
   assert not os.listdir(tmp_path)
 
 
+@pytest.fixture(name="build_only")
+def _build_only(monkeypatch):
+  """train() builds the data and model and writes its config and record,
+  but neither fits nor exports."""
+  def no_fit(self, *args, **kwargs):
+    del self, args, kwargs
+    history = tf.keras.callbacks.History()
+    history.epoch, history.history = [], {}
+    return history
+  monkeypatch.setattr(tf.keras.Model, "fit", no_fit)
+  monkeypatch.setattr(train_lib, "_export", lambda *args, **kwargs: None)
+
+
 @pytest.mark.parametrize("config", [os.path.basename(c) for c in TOP_LEVEL])
 def test_every_config_builds_its_model_and_pipeline(config, tmp_path,
-                                                    data_dir):
+                                                    data_dir, build_only):
+  del build_only
   configurables.parse_gin([os.path.join(GIN_DIR, config)],
-                      SMALL_MODEL + [f"train.data_dir = '{data_dir}'"])
+                          SMALL_MODEL + [f"train.data_dir = '{data_dir}'"])
   source = gin.query_parameter("train.source")
-  # train_steps = 0 builds the data and model, writes the config, trains 0.
-  overrides = dict(train_steps=0, width=0.03, depth=2)
+  overrides = dict(train_steps=1, steps_per_checkpoint=1, width=0.03,
+                   depth=2)
   if source in TINY:
     train_lib.train(str(tmp_path), source=TINY[source], **overrides)
   else:
@@ -280,9 +314,11 @@ def test_every_loss_config_trains_a_step(loss, tmp_path, data_dir):
 @pytest.mark.parametrize("slicing", sorted(
     s for s in os.listdir(os.path.join(GIN_DIR, "slicing"))
     if s != "grid3x3.gin"))
-def test_every_audio_slicing_config_builds(slicing, tmp_path, data_dir):
+def test_every_audio_slicing_config_builds(slicing, tmp_path, data_dir,
+                                           build_only):
+  del build_only
   _tiny_notes(data_dir, files=[os.path.join(GIN_DIR, "slicing", slicing)])
-  train_lib.train(str(tmp_path), train_steps=0)
+  train_lib.train(str(tmp_path), train_steps=1, steps_per_checkpoint=1)
   assert (tmp_path / "operative_config.gin").exists()
 
 

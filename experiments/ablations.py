@@ -187,10 +187,13 @@ def collapse_curves(model_dir: str) -> Dict[str, Tuple[list, list]]:
 
 def plot_collapse(runs_dir: str, path: str,
                   names: Sequence[str] = ("default", "lr1e-4", "lr1e-5",
-                                          "lr1e-6", "lr1e-5_steps10000")
+                                          "lr1e-6", "lr1e-5_steps10000",
+                                          "seed1", "seed2", "dropout_lr1e-4",
+                                          "depth5_lr1e-4")
                   ) -> None:
   """Dead per-patch units and the embedding's effective dimension against
-  the training step, one line per learning rate, one row per twin."""
+  the training step, one line per run of `names` found in `runs_dir`, one
+  row per twin."""
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
@@ -203,9 +206,13 @@ def plot_collapse(runs_dir: str, path: str,
   for row, data in enumerate(CONFIGS):
     for name in names:
       curves = collapse_curves(os.path.join(runs_dir, data, name))
+      if not curves:
+        continue
       setting = dict(p.split(" = ") for p in BY_NAME[name].train)
       label = (f"Adam {setting['train.learning_rate']}, "
-               f"{setting['train.train_steps']} steps")
+               f"{setting['train.train_steps']} steps" + "".join(
+                   f", {k.split('.')[-1]} {v}" for k, v in setting.items()
+                   if k not in ("train.learning_rate", "train.train_steps")))
       for column, (tag, title) in enumerate(tags):
         if tag in curves:
           axes[row, column].plot(*curves[tag], marker=".", label=label)
@@ -227,8 +234,10 @@ def main(argv):
     if data not in CONFIGS:
       raise app.UsageError(f"--data must be among {sorted(CONFIGS)}.")
     for ablation in chosen:
-      for done, argv in commands(data, ablation, FLAGS.runs_dir,
-                                 FLAGS.results_dir):
+      steps = commands(data, ablation, FLAGS.runs_dir, FLAGS.results_dir)
+      if not FLAGS.dry_run and os.path.exists(steps[-1][0]):
+        continue  # Probed already: its run is not needed again.
+      for done, argv in steps:
         if FLAGS.dry_run:
           print(" ".join(argv))
         elif not os.path.exists(done):

@@ -3,6 +3,7 @@ changes what it says, and the table reads the probe JSONs."""
 
 import json
 import os
+import subprocess
 import sys
 
 import gin
@@ -83,3 +84,21 @@ def test_table_lays_out_each_finished_ablation(tmp_path):
   assert "0.600 ± 0.010 / 0.500 ± 0.010" in row
   assert "40.0 ± 0.0 / 50.0 ± 0.0" in row
   assert "| 0.540 | 25% / 10% | 2.5 / 9.0 |" in row
+
+
+def test_a_probed_ablation_is_not_pre_trained_again(tmp_path):
+  """Its run may be gone (another machine): the table and plot are made
+  from what exists, without training."""
+  folder = tmp_path / "ablations" / "soundfont_notes"
+  folder.mkdir(parents=True)
+  (folder / "lr1e-4.json").write_text(json.dumps(_report({}, 0.54)))
+  done = subprocess.run(
+      [sys.executable, os.path.join(ROOT, "experiments", "ablations.py"),
+       "--data=soundfont_notes", "--only=lr1e-4",
+       f"--runs_dir={tmp_path / 'runs'}", f"--results_dir={tmp_path}"],
+      capture_output=True, text=True, timeout=300)
+  assert done.returncode == 0, done.stderr[-2000:]
+  assert "s2l.train" not in done.stdout
+  assert not (tmp_path / "runs").exists()
+  assert "`lr1e-4`" in (tmp_path / "ablations.md").read_text()
+  assert (tmp_path / "ablations.png").stat().st_size > 0

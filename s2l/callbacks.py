@@ -1,7 +1,8 @@
 """Keras callbacks of the training entry point: progress, checkpoints, images.
 
 * `Progress`: a console line every few steps with the loss, partial ranks,
-  steps/s and the ETA, and steps/s and the learning rate in TensorBoard.
+  steps/s and the ETA, and in TensorBoard steps/s, the learning rate and
+  the batch metrics (`batch_loss`, ...) at the global step.
 * `SaveCheckpoint`: a `tf.train.CheckpointManager` save at the end of every
   Keras epoch, which `train` makes one checkpoint interval long, so a killed
   run loses at most one interval.
@@ -67,6 +68,10 @@ class Progress(tf.keras.callbacks.Callback):
       with self.writer.as_default(step=step):
         tf.summary.scalar("steps_per_second", rate)
         tf.summary.scalar("learning_rate", learning_rate)
+        # Keras's own batch summaries count from 0 at every fit(), so a
+        # resumed run would restart them; these use the global step.
+        for name, value in logs.items():
+          tf.summary.scalar(f"batch_{name}", value)
 
 
 class StopOnNonFinite(tf.keras.callbacks.Callback):

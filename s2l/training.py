@@ -231,7 +231,7 @@ def train(model_dir: str,
         callbacks=[
             callbacks.Progress(train_steps, log_every, train_writer),
             stopper,
-            tf.keras.callbacks.TensorBoard(write_dir, update_freq=log_every,
+            tf.keras.callbacks.TensorBoard(write_dir, update_freq="epoch",
                                            profile_batch=0),
             callbacks.Reassembly(next(iter(eval_ds)), *grid, train_writer),
             callbacks.Collapse(cfn.collapse_probe_model(network), eval_ds,

@@ -160,6 +160,28 @@ def test_bad_knobs_are_refused_before_any_data_is_read(binding, message,
   assert not (tmp_path / "checkpoints").exists()
 
 
+def _steps(directory, tag):
+  steps = []
+  for path in sorted(glob.glob(str(directory / "events.out.tfevents.*"))):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      steps += [event.step for v in event.summary.value if v.tag == tag]
+  return sorted(steps)
+
+
+def test_tensorboard_steps_are_global_across_resumes(tmp_path, data_dir):
+  _tiny_notes(data_dir, "train.train_steps = 20",
+              "train.steps_per_checkpoint = 10")
+  train_lib.train(str(tmp_path))
+  gin.clear_config()
+  _tiny_notes(data_dir, "train.train_steps = 40",
+              "train.steps_per_checkpoint = 10")
+  train_lib.train(str(tmp_path))
+  for tag in ("batch_loss", "batch_partial_ranks", "batch_exact_permutation",
+              "steps_per_second"):
+    # log_every 5: one value per 5 steps, each step once.
+    assert _steps(tmp_path / "train", tag) == list(range(5, 41, 5)), tag
+
+
 def test_a_second_writer_is_kept_out(tmp_path, data_dir):
   sleeper = subprocess.Popen([sys.executable, "-c",
                               "import time; time.sleep(60)"])

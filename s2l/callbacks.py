@@ -7,7 +7,8 @@
   Keras epoch, which `train` makes one checkpoint interval long, so a killed
   run loses at most one interval.
 * `StopOnNonFinite`: stops at the first step whose loss is NaN or infinite,
-  so that no checkpoint holds the diverged weights, and words the error.
+  so that no checkpoint holds the diverged weights, and words the error; it
+  warns when a finite loss explodes (100 times its recent median).
 * `Reassembly`: TensorBoard images of shuffled held-out inputs next to the
   model's reassembly and the original (paper figure 2).
 * `Collapse`: dead units and effective dimension of the probed layer (and of
@@ -15,11 +16,13 @@
   probes see them (`s2l.diagnostics`).
 """
 
+import collections
 import math
 import time
 from typing import Optional
 
 from absl import logging
+import numpy as np
 import tensorflow as tf
 
 from s2l import diagnostics
@@ -86,14 +89,23 @@ class StopOnNonFinite(tf.keras.callbacks.Callback):
     manager: the run's checkpoint manager, named in the error.
   """
 
-  def __init__(self, manager: Optional[tf.train.CheckpointManager] = None):
+  def __init__(self, manager: Optional[tf.train.CheckpointManager] = None,
+               explosion_factor: float = 100.0, window: int = 200):
     super().__init__()
     self.manager = manager
     self.error = None
+    self.explosion_factor = explosion_factor
+    self._recent = collections.deque(maxlen=window)
+    self._batches = 0
+    self._warned_at = None
 
   def on_train_batch_end(self, batch, logs=None):
     loss = (logs or {}).get("loss")
-    if self.error or loss is None or math.isfinite(float(loss)):
+    if self.error or loss is None:
+      return
+    loss = float(loss)
+    if math.isfinite(loss):
+      self._watch(loss)
       return
     self.model.stop_training = True
     step = int(self.model.optimizer.iterations.numpy())
@@ -105,6 +117,25 @@ class StopOnNonFinite(tf.keras.callbacks.Callback):
            if kept else "") +
         ". Lower train.learning_rate or change the loss (see gin/losses/), "
         "then rerun: a rerun resumes from the last checkpoint.")
+
+  def _watch(self, loss: float) -> None:
+    """Warns (at most every `window` batches) when a finite loss grows by
+    more than `explosion_factor` over its recent median: a run that
+    explodes without ever becoming NaN."""
+    self._batches += 1
+    recent = self._recent
+    if len(recent) >= recent.maxlen // 4:
+      median = float(np.median(recent))
+      if (abs(loss) > self.explosion_factor * max(abs(median), 1e-12) and
+          (self._warned_at is None or
+           self._batches - self._warned_at >= recent.maxlen)):
+        self._warned_at = self._batches
+        logging.warning(
+            "The pretext loss is %.4g, %.0f times its median of %.4g over "
+            "the last %d batches: the run may be diverging. Lower "
+            "train.learning_rate if it keeps growing.", loss,
+            abs(loss) / max(abs(median), 1e-12), median, len(recent))
+    recent.append(loss)
 
 
 class SaveCheckpoint(tf.keras.callbacks.Callback):

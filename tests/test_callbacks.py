@@ -1,6 +1,7 @@
 """Tests for s2l/callbacks.py."""
 
 import glob
+import logging
 
 import numpy as np
 import tensorflow as tf
@@ -92,3 +93,14 @@ def test_save_checkpoint_numbers_by_step(tmp_path):
   model.fit(patches, ranks, batch_size=4, epochs=2, verbose=0,
             callbacks=[callbacks.SaveCheckpoint(manager)])
   assert [p.rsplit("-", 1)[1] for p in manager.checkpoints] == ["4", "8"]
+
+
+def test_an_exploding_finite_loss_is_warned_about(caplog):
+  guard = callbacks.StopOnNonFinite(window=40)
+  with caplog.at_level(logging.WARNING):
+    for loss in [1.0] * 40 + [1.5, 2e3, 3e3] + [1.0] * 10 + [5e3]:
+      guard.on_train_batch_end(0, {"loss": loss})
+  warnings = [r for r in caplog.records if "may be diverging" in r.message]
+  # Once for the jump to 2e3; not again within the next 40 batches.
+  assert len(warnings) == 1 and "2000" in warnings[0].message
+  assert guard.error is None

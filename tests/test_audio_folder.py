@@ -309,3 +309,25 @@ def test_folder_feeds_the_pretext_and_downstream_pipelines(folder_dir):
       folder, "train", "pitch", slicing=slicing, frontend=frontend,
       batch_size=3)))
   np.testing.assert_allclose(pitch.numpy(), [69.0, 83.5, 95.0])
+
+
+def test_manifest_faults_name_the_manifest(tmp_path):
+  _write_wav(tmp_path / "a.wav", _tone(440, 16000, 0.1), 16000)
+  (tmp_path / "manifest.csv").write_bytes(
+      "path,family\na.wav,cor anglais \u00e9\n".encode("latin-1"))
+  with pytest.raises(ValueError, match=r"manifest.csv is not UTF-8 .*iconv"):
+    AudioFolder(str(tmp_path), label_columns=("family",))
+  (tmp_path / "manifest.csv").write_text("path,family\n")
+  with pytest.raises(ValueError, match="manifest.csv lists no files"):
+    AudioFolder(str(tmp_path), label_columns=("family",))
+
+
+def test_a_file_changed_after_the_check_is_named(tmp_path):
+  _write_wav(tmp_path / "a.wav", _tone(440, 16000, 0.1), 16000)
+  _write_manifest(tmp_path, [{"path": "a.wav", "split": "train"}])
+  folder = AudioFolder(str(tmp_path), split_column="split",
+                       validation_fraction=0, duration_s=0.1)
+  _write_wav(tmp_path / "a.wav", _tone(440, 16000, 0.2), 16000)
+  with pytest.raises(tf.errors.InvalidArgumentError,
+                     match=r"(?s)changed since the folder was checked.*a\.wav"):
+    list(folder.as_dataset("train"))

@@ -23,6 +23,7 @@ converts other sample rates.
 
 import csv
 import hashlib
+import io
 import os
 import re
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -271,21 +272,30 @@ class AudioFolder:
     if not os.path.isfile(path):
       raise FileNotFoundError(f"Manifest {path} does not exist; pass "
                               "manifest=<CSV file with a header row>.")
-    with open(path, newline="", encoding="utf-8-sig") as f:
-      reader = csv.DictReader(f)
-      found = reader.fieldnames or []
-      wanted = [path_column, *self._label_columns, *self._regression_columns]
-      wanted += [split_column] if split_column else []
-      missing = [c for c in wanted if c not in found]
-      if missing:
-        raise ValueError(f"Manifest {path} has no column {missing}; its "
-                         f"columns are {found}.")
-      reserved = [c for c in (*self._label_columns, *self._regression_columns)
-                  if c in _RESERVED]
-      if reserved:
-        raise ValueError(f"Label columns {reserved} clash with the output keys "
-                         f"{_RESERVED}; rename them in the manifest.")
-      rows = list(enumerate(reader, start=2))
+    try:
+      with open(path, newline="", encoding="utf-8-sig") as f:
+        text = f.read()
+    except UnicodeDecodeError as e:
+      raise ValueError(
+          f"Manifest {path} is not UTF-8 text ({e}); re-save it as UTF-8, "
+          f"for example `iconv -f latin1 -t utf-8 {path}`.") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    found = reader.fieldnames or []
+    wanted = [path_column, *self._label_columns, *self._regression_columns]
+    wanted += [split_column] if split_column else []
+    missing = [c for c in wanted if c not in found]
+    if missing:
+      raise ValueError(f"Manifest {path} has no column {missing}; its "
+                       f"columns are {found}.")
+    reserved = [c for c in (*self._label_columns, *self._regression_columns)
+                if c in _RESERVED]
+    if reserved:
+      raise ValueError(f"Label columns {reserved} clash with the output keys "
+                       f"{_RESERVED}; rename them in the manifest.")
+    rows = list(enumerate(reader, start=2))
+    if not rows:
+      raise ValueError(f"Manifest {path} lists no files (a header and no "
+                       "rows); add a line per audio file.")
     empty = [(line, c) for line, row in rows for c in wanted
              if not (row[c] or "").strip()]
     if empty:
@@ -329,6 +339,7 @@ class AudioFolder:
     else:
       try:
         example["_rate"] = _probe(path, kind)
+        example["_size"] = os.path.getsize(path)
         return example
       except ValueError as e:
         reason = f"cannot decode: {e}"
@@ -368,6 +379,7 @@ class AudioFolder:
         "path": tf.constant([e["path"] for e in examples], tf.string),
         "_kind": tf.constant([e["_kind"] for e in examples], tf.int32),
         "_rate": tf.constant([e["_rate"] for e in examples], tf.int64),
+        "_size": tf.constant([e["_size"] for e in examples], tf.int64),
     }
     for column in self._label_columns:
       columns[column] = tf.constant([e[column] for e in examples], tf.int64)
@@ -376,7 +388,17 @@ class AudioFolder:
 
     def load(example):
       kind, rate = example.pop("_kind"), example.pop("_rate")
-      audio = decode_audio(tf.io.read_file(example["path"]), kind)
+      size = example.pop("_size")
+      contents = tf.io.read_file(example["path"])
+      # A file replaced after the folder was checked would fail deep in the
+      # decoder without its name.
+      changed = tf.debugging.Assert(
+          tf.equal(tf.cast(tf.strings.length(contents), tf.int64), size),
+          ["Audio file changed since the folder was checked (its size "
+           "differs); open the folder again to re-check it:", example["path"]])
+      with tf.control_dependencies([changed]):
+        contents = tf.identity(contents)
+      audio = decode_audio(contents, kind)
       audio = resample(audio, rate, self.sample_rate)
       return {"audio": fit_length(audio, self.num_samples), **example}
 

@@ -34,6 +34,7 @@ benchmark: $(STAMP)
 	$(VENV)/bin/python benchmarks/ranking_ops.py
 	$(VENV)/bin/python benchmarks/input_pipeline.py
 	$(VENV)/bin/python benchmarks/train_step.py
+	$(VENV)/bin/python benchmarks/label_checks.py
 
 clean:
 	rm -rf $(VENV) s2l.egg-info runs

@@ -40,6 +40,48 @@ class PermutationLoss(tf.keras.losses.Loss):
 
   num_items: Optional[int] = None
   permutation_set: Optional[permutations.FixedPermutationSet] = None
+  # Check at run time that labels are 1-based permutations (`_checked`);
+  # training turns it off under XLA, which cannot compile the assertion.
+  check_labels: bool = True
+
+  def _checked(self, y_true, y_pred, scores: bool = True) -> tf.Tensor:
+    """`y_true` after checking it against `y_pred`.
+
+    Shapes must agree without broadcasting: the same shape for scores, the
+    same leading dimensions for logits (`scores=False`). With
+    `check_labels`, each row must hold 1..n once (0-based or repeated ranks
+    would make the losses meaningless: Perturbed F-Y is unbounded below).
+
+    Raises:
+      ValueError: for shapes that disagree where known statically;
+        InvalidArgumentError at run time otherwise, and for bad labels.
+    """
+    y_true, y_pred = tf.convert_to_tensor(y_true), tf.convert_to_tensor(y_pred)
+    name = type(self).__name__
+    true_shape, pred_shape = y_true.shape, y_pred.shape
+    if true_shape.rank is not None and pred_shape.rank is not None:
+      compatible = (true_shape.is_compatible_with(pred_shape) if scores else
+                    true_shape.rank == pred_shape.rank and
+                    true_shape[:-1].is_compatible_with(pred_shape[:-1]))
+      if not compatible or true_shape.rank != pred_shape.rank:
+        raise ValueError(
+            f"{name}: labels of shape {true_shape} do not match network "
+            f"outputs of shape {pred_shape}; give one row of n ranks per "
+            "output row (no broadcasting).")
+    checks = [tf.debugging.assert_equal(
+        tf.shape(y_true)[:-1] if not scores else tf.shape(y_true),
+        tf.shape(y_pred)[:-1] if not scores else tf.shape(y_pred),
+        message=f"{name}: labels and network outputs differ in shape")]
+    if self.check_labels:
+      n = tf.shape(y_true)[-1]
+      values = tf.sort(tf.cast(y_true, tf.float32), axis=-1)
+      expected = tf.cast(tf.range(1, n + 1), tf.float32)
+      checks.append(tf.debugging.Assert(
+          tf.reduce_all(tf.equal(values, expected)),
+          [f"{name}: labels must be ranks 1..n, each once per row (a "
+           "1-based permutation); sorted rows start with", values[..., :5]]))
+    with tf.control_dependencies(checks):
+      return tf.identity(y_true)
 
   def bind(self, num_items: int) -> "PermutationLoss":
     """Sets n, the number of patches; returns the loss.
@@ -111,7 +153,7 @@ class PerturbedFenchelYoungLoss(PermutationLoss):
 
   def call(self, y_true, y_pred):
     theta = tf.convert_to_tensor(y_pred)
-    y = tf.cast(y_true, theta.dtype)
+    y = tf.cast(self._checked(y_true, theta), theta.dtype)
     perturbed, ranks, _ = ranking.perturbed_samples(
         theta, self.epsilon, self.num_samples, self.noise, self.seed)
     per_sample = tf.reduce_sum(
@@ -151,6 +193,7 @@ class SoftRankLoss(PermutationLoss):
 
   def call(self, y_true, y_pred):
     theta = tf.convert_to_tensor(y_pred)
+    y_true = self._checked(y_true, theta)
     soft = ranking.soft_rank(theta, self.regularization_strength,
                              self.regularization)
     return 0.5 * tf.reduce_sum(tf.square(soft - tf.cast(y_true, theta.dtype)),
@@ -171,6 +214,7 @@ class RankMSELoss(PermutationLoss):
 
   def call(self, y_true, y_pred):
     theta = tf.convert_to_tensor(y_pred)
+    y_true = self._checked(y_true, theta)
     return tf.reduce_mean(tf.square(theta - tf.cast(y_true, theta.dtype)),
                           axis=-1)
 
@@ -214,6 +258,7 @@ class FixedPermutationLoss(PermutationLoss):
 
   def call(self, y_true, y_pred):
     logits = tf.convert_to_tensor(y_pred)
+    y_true = self._checked(y_true, logits, scores=False)
     index = self.permutation_set.index_of(y_true)
     tf.debugging.assert_non_negative(
         index, message=(
@@ -250,6 +295,7 @@ class _ListwiseLoss(PermutationLoss):
 
   def call(self, y_true, y_pred):
     theta = tf.convert_to_tensor(y_pred)
+    y_true = self._checked(y_true, theta)
     n = theta.shape[-1]
     labels = tf.reshape(tf.cast(y_true, tf.float32), [-1, n])
     scores = tf.reshape(tf.cast(theta, tf.float32), [-1, n])
@@ -283,7 +329,7 @@ class ListMLELoss(PermutationLoss):
 
   def call(self, y_true, y_pred):
     theta = tf.convert_to_tensor(y_pred)
-    ranks = tf.cast(y_true, tf.int32)
+    ranks = tf.cast(self._checked(y_true, theta), tf.int32)
     # Most relevant (rank n) first; ranks are a permutation of 1..n.
     order = tf.argsort(ranks, axis=-1, direction="DESCENDING", stable=True)
     scores = tf.gather(theta, order, batch_dims=len(theta.shape) - 1)

@@ -284,3 +284,27 @@ def test_get_config_round_trip(name):
     y, theta = loss.permutation_set.permutations[:3], RNG.normal(size=(3, 20))
   if name != "fenchel_young":  # Unseeded noise differs between calls.
     np.testing.assert_allclose(clone(y, theta), loss(y, theta), rtol=1e-6)
+
+
+@pytest.mark.parametrize("make", [
+    losses.PerturbedFenchelYoungLoss, losses.SoftRankLoss, losses.RankMSELoss,
+    losses.ListMLELoss, losses.ApproxNDCGLoss,
+    lambda: losses.FixedPermutationLoss(num_items=4, num_permutations=4)])
+def test_labels_are_checked_where_they_enter(make):
+  loss = make()
+  theta = tf.constant(RNG.normal(size=(3, 4)), tf.float32)
+  good = np.array([[1, 2, 3, 4], [4, 3, 2, 1], [2, 1, 4, 3]])
+  if isinstance(loss, losses.FixedPermutationLoss):
+    good = loss.permutation_set.permutations[:3]
+  assert np.isfinite(loss(good, theta).numpy())
+  for bad in (good - 1, np.array([[1, 1, 3, 4]] * 3)):  # 0-based; repeated.
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match="labels must be ranks 1..n"):
+      loss(bad, theta)
+  for shape_bad in (good[:1], good[:, 0], good.T[:, :3]):  # [1, n]; [B]; .T
+    with pytest.raises(ValueError, match="do not match network outputs"):
+      loss(shape_bad, theta)
+  loss.check_labels = False  # As under XLA: shapes only.
+  loss(good, theta)
+  with pytest.raises(ValueError, match="do not match"):
+    loss(good[:1], theta)

@@ -47,7 +47,8 @@ def _as_values(values, name: str) -> tf.Tensor:
   values = tf.convert_to_tensor(values)
   if values.dtype not in (tf.float16, tf.bfloat16, tf.float32, tf.float64):
     raise TypeError(
-        f"{name}: values must be a floating point tensor (float32 or float64),"
+        f"{name}: values must be a floating point tensor (float16, bfloat16,"
+        " float32 or float64; half precision is computed in float32),"
         f" got {values.dtype.name}. Cast them first, e.g. tf.cast(x, tf.float32)."
     )
   if values.shape.rank == 0:
@@ -61,6 +62,24 @@ def _as_values(values, name: str) -> tf.Tensor:
     raise ValueError(f"{name}: cannot rank an empty last axis (shape "
                      f"{values.shape}).")
   return values
+
+
+_HALF = (tf.float16, tf.bfloat16)
+
+
+def _in_float32(op):
+  """`op` on half-precision values, computed in float32 (the projections'
+  sorts, cumulative sums and ranges are not all defined for float16 and
+  bfloat16, and lose too much precision), returned in the input dtype."""
+  def run(values, *args, **kwargs):
+    values = tf.convert_to_tensor(values)
+    if values.dtype in _HALF:
+      return tf.cast(op(tf.cast(values, tf.float32), *args, **kwargs),
+                     values.dtype)
+    return op(values, *args, **kwargs)
+  run.__name__, run.__doc__ = op.__name__, op.__doc__
+  run.__wrapped__ = op
+  return run
 
 
 def _finite_rows(values: tf.Tensor) -> tf.Tensor:
@@ -310,6 +329,7 @@ def _sort_descending(x: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
   return _gather_rows(x, order), order
 
 
+@_in_float32
 def soft_rank(values, regularization_strength: float = 1.0,
               regularization: str = "l2") -> tf.Tensor:
   """Fast soft ranks (Blondel et al. 2020), ascending, in [1, n].
@@ -348,6 +368,7 @@ def soft_rank(values, regularization_strength: float = 1.0,
   return _guard_non_finite(values, _soft_rank)
 
 
+@_in_float32
 def soft_sort(values, regularization_strength: float = 1.0,
               regularization: str = "l2") -> tf.Tensor:
   """Fast soft sort (Blondel et al. 2020), ascending.

@@ -421,3 +421,20 @@ def test_bad_arguments_are_explained():
   with pytest.raises(ValueError, match="known statically"):
     tf.function(ranking.soft_rank, input_signature=[
         tf.TensorSpec([2, None], tf.float32)]).get_concrete_function()
+
+
+@pytest.mark.parametrize("dtype", [tf.float16, tf.bfloat16])
+@pytest.mark.parametrize("op", [ranking.soft_rank, ranking.soft_sort])
+def test_half_precision_is_computed_in_float32(op, dtype):
+  x = tf.constant([[0.3, -1.2, 2.5, 0.1], [1.0, 1.0, -0.5, 4.0]])
+  half = tf.cast(x, dtype)
+  with tf.GradientTape() as tape:
+    tape.watch(half)
+    out = op(half, 0.5)
+    weighted = tf.reduce_sum(out * tf.cast([1., 2., 3., 4.], dtype))
+  grad = tape.gradient(weighted, half)
+  assert out.dtype == dtype and grad.dtype == dtype
+  assert np.any(tf.cast(grad, tf.float32).numpy() != 0)
+  expected = op(tf.cast(half, tf.float32), 0.5)
+  np.testing.assert_allclose(tf.cast(out, tf.float32).numpy(),
+                             expected.numpy(), rtol=1e-2, atol=1e-2)

@@ -141,6 +141,42 @@ def _log(task: str, baseline: str, count: int, cell: Dict) -> None:
                cell["metric"], cell["mean"], cell["std"])
 
 
+def _check_knobs(**knobs) -> None:
+  """Checks `evaluate`'s numeric arguments before anything is read.
+
+  Raises:
+    ValueError: naming the argument and its value.
+  """
+  def is_count(value, minimum=1):
+    return (isinstance(value, int) and not isinstance(value, bool) and
+            value >= minimum)
+
+  def bad(name, expected):
+    raise ValueError(f"evaluate.{name} must be {expected}, got "
+                     f"{knobs[name]!r}.")
+
+  for name in ("num_examples", "seeds"):
+    values = knobs[name]
+    if (isinstance(values, (str, bytes)) or not hasattr(values, "__len__")
+        or not values or not all(is_count(v, 1 if name == "num_examples"
+                                          else 0) for v in values)):
+      bad(name, "a non-empty tuple of " + (
+          "positive integers" if name == "num_examples" else
+          "non-negative integers"))
+  for name in ("epochs", "supervised_epochs", "hidden_units", "batch_size"):
+    if not is_count(knobs[name]):
+      bad(name, "a positive integer")
+  for name in ("labelled_pool", "test_examples"):
+    if knobs[name] is not None and not is_count(knobs[name]):
+      bad(name, "a positive integer or None")
+  rate = knobs["learning_rate"]
+  if (not isinstance(rate, (int, float)) or isinstance(rate, bool) or
+      not rate > 0):
+    bad("learning_rate", "a positive number")
+  if knobs["labelled_subsets"] not in probe.SUBSETS:
+    bad("labelled_subsets", f"one of {probe.SUBSETS}")
+
+
 def random_encoder(model_dir: str, pretrained: tf.keras.Model
                    ) -> Tuple[tf.keras.Model, str]:
   """The untrained baseline: the run's own initial weights if it kept them.
@@ -220,6 +256,11 @@ def evaluate(model_dir: str,
   Returns:
     The results dict, also written to `output`.
   """
+  _check_knobs(num_examples=num_examples, seeds=seeds, epochs=epochs,
+               supervised_epochs=supervised_epochs,
+               learning_rate=learning_rate, hidden_units=hidden_units,
+               batch_size=batch_size, labelled_pool=labelled_pool,
+               labelled_subsets=labelled_subsets, test_examples=test_examples)
   for baseline in baselines:
     if baseline not in BASELINES:
       raise ValueError(f"baselines must be among {BASELINES}, got "

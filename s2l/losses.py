@@ -29,6 +29,16 @@ from s2l import ranking
 _AUTO = tf.keras.losses.Reduction.AUTO
 
 
+def _positive(owner: str, name: str, value, integer: bool = False) -> None:
+  """Raises ValueError naming `owner.name` unless `value` is > 0 (and an
+  int if `integer`)."""
+  kinds = (int,) if integer else (int, float)
+  if (not isinstance(value, kinds) or isinstance(value, bool) or
+      not value > 0):
+    raise ValueError(f"{owner}.{name} must be a positive "
+                     f"{'integer' if integer else 'number'}, got {value!r}.")
+
+
 class PermutationLoss(tf.keras.losses.Loss):
   """Base class: a loss whose network output can be decoded into ranks.
 
@@ -188,6 +198,8 @@ class SoftRankLoss(PermutationLoss):
     if regularization not in ranking.REGULARIZATIONS:
       raise ValueError(f"regularization must be one of "
                        f"{ranking.REGULARIZATIONS}, got {regularization!r}.")
+    _positive("SoftRankLoss", "regularization_strength",
+              regularization_strength)
     self.regularization_strength = regularization_strength
     self.regularization = regularization
 
@@ -239,6 +251,8 @@ class FixedPermutationLoss(PermutationLoss):
                num_permutations: int = 100, seed: int = 0, reduction=_AUTO,
                name: str = "fixed_permutation"):
     super().__init__(reduction=reduction, name=name)
+    _positive("FixedPermutationLoss", "num_permutations", num_permutations,
+              integer=True)
     self.num_permutations = num_permutations
     self.seed = seed
     if num_items is not None:
@@ -289,6 +303,7 @@ class _ListwiseLoss(PermutationLoss):
 
   def __init__(self, temperature: float, reduction, name: str):
     super().__init__(reduction=reduction, name=name)
+    _positive(type(self).__name__, "temperature", temperature)
     self.temperature = temperature
     self._listwise = self._tfr_class(
         reduction=tf.keras.losses.Reduction.NONE, temperature=temperature)
@@ -325,6 +340,7 @@ class ListMLELoss(PermutationLoss):
   def __init__(self, temperature: float = 1.0, reduction=_AUTO,
                name: str = "list_mle"):
     super().__init__(reduction=reduction, name=name)
+    _positive(type(self).__name__, "temperature", temperature)
     self.temperature = temperature
 
   def call(self, y_true, y_pred):

@@ -142,8 +142,8 @@ def train(model_dir: str,
     # The data says how many patches there are; the loss learns it here.
     num_patches = pipeline.num_patches(source, slicing, frontend)
     loss.bind(num_patches)
-  # XLA cannot compile the labels' run-time check; the pipeline makes them.
-  loss.check_labels = not jit_compile
+    # XLA cannot compile the labels' run-time check; the pipeline makes them.
+    loss.check_labels = not jit_compile
     train_ds, eval_ds = _datasets(source, slicing, frontend, loss, batch_size,
                                   seed + 7919 * start_step, cache, data_dir,
                                   eval_batches)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 
 import gin
 import numpy as np
@@ -228,3 +229,20 @@ def test_subsets_select_exactly_their_examples(run_dir):
       indices=indices, batch_size=3)
   got = np.concatenate([y.numpy() for _, y in ds])
   np.testing.assert_array_equal(got, pool[indices])
+
+
+@pytest.mark.parametrize("knob, message", [
+    (dict(num_examples=(0,)), "num_examples must be a non-empty tuple of "
+     "positive integers, got (0,)"),
+    (dict(num_examples=1000), "num_examples must be a non-empty tuple"),
+    (dict(seeds=()), "seeds must be a non-empty tuple"),
+    (dict(epochs=0), "epochs must be a positive integer, got 0"),
+    (dict(learning_rate="1e-3"), "learning_rate must be a positive number"),
+    (dict(labelled_pool=-5), "labelled_pool must be a positive integer or "
+     "None"),
+    (dict(labelled_subsets="random"), "labelled_subsets must be one of"),
+])
+def test_bad_probe_knobs_are_refused_before_anything_is_read(knob, message,
+                                                             tmp_path):
+  with pytest.raises(ValueError, match=re.escape(message)):
+    evaluate_lib.evaluate(str(tmp_path), **knob)

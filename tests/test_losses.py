@@ -142,6 +142,14 @@ def test_losses_by_name_and_bad_arguments_at_construction():
     losses.PerturbedFenchelYoungLoss(epsilon=0)
   with pytest.raises(ValueError, match="num_samples must be an integer"):
     losses.PerturbedFenchelYoungLoss(num_samples=0)
+  with pytest.raises(ValueError, match="SoftRankLoss.regularization_strength "
+                     "must be a positive number, got -1"):
+    losses.SoftRankLoss(regularization_strength=-1)
+  with pytest.raises(ValueError, match="ListMLELoss.temperature"):
+    losses.ListMLELoss(temperature=0)
+  with pytest.raises(ValueError, match="num_permutations must be a positive "
+                     "integer"):
+    losses.FixedPermutationLoss(num_permutations=0)
 
 
 def test_losses_learn_their_size_from_the_data():

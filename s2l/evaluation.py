@@ -41,6 +41,7 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from s2l import checks
 from s2l import configurables  # pylint: disable=unused-import (gin names)
 from s2l import diagnostics
 from s2l import probe
@@ -147,34 +148,25 @@ def _check_knobs(**knobs) -> None:
   Raises:
     ValueError: naming the argument and its value.
   """
-  def is_count(value, minimum=1):
-    return (isinstance(value, int) and not isinstance(value, bool) and
-            value >= minimum)
-
-  def bad(name, expected):
-    raise ValueError(f"evaluate.{name} must be {expected}, got "
-                     f"{knobs[name]!r}.")
-
-  for name in ("num_examples", "seeds"):
+  for name, minimum, kind in (("num_examples", 1, "positive integers"),
+                              ("seeds", 0, "non-negative integers")):
     values = knobs[name]
-    if (isinstance(values, (str, bytes)) or not hasattr(values, "__len__")
-        or not values or not all(is_count(v, 1 if name == "num_examples"
-                                          else 0) for v in values)):
-      bad(name, "a non-empty tuple of " + (
-          "positive integers" if name == "num_examples" else
-          "non-negative integers"))
+    checks.require(
+        "evaluate", name, values,
+        not isinstance(values, (str, bytes)) and hasattr(values, "__len__")
+        and len(values) > 0 and
+        all(checks.is_integer(v, minimum) for v in values),
+        f"a non-empty tuple of {kind}")
   for name in ("epochs", "supervised_epochs", "hidden_units", "batch_size"):
-    if not is_count(knobs[name]):
-      bad(name, "a positive integer")
+    checks.positive("evaluate", name, knobs[name], integer=True)
   for name in ("labelled_pool", "test_examples"):
-    if knobs[name] is not None and not is_count(knobs[name]):
-      bad(name, "a positive integer or None")
-  rate = knobs["learning_rate"]
-  if (not isinstance(rate, (int, float)) or isinstance(rate, bool) or
-      not rate > 0):
-    bad("learning_rate", "a positive number")
-  if knobs["labelled_subsets"] not in probe.SUBSETS:
-    bad("labelled_subsets", f"one of {probe.SUBSETS}")
+    checks.require("evaluate", name, knobs[name],
+                   knobs[name] is None or checks.is_integer(knobs[name], 1),
+                   "a positive integer or None")
+  checks.positive("evaluate", "learning_rate", knobs["learning_rate"])
+  checks.require("evaluate", "labelled_subsets", knobs["labelled_subsets"],
+                 knobs["labelled_subsets"] in probe.SUBSETS,
+                 f"one of {probe.SUBSETS}")
 
 
 def random_encoder(model_dir: str, pretrained: tf.keras.Model

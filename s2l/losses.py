@@ -23,20 +23,12 @@ from typing import Optional
 import tensorflow as tf
 import tensorflow_ranking as tfr
 
+from s2l import checks
 from s2l import permutations
 from s2l import ranking
 
 _AUTO = tf.keras.losses.Reduction.AUTO
 
-
-def _positive(owner: str, name: str, value, integer: bool = False) -> None:
-  """Raises ValueError naming `owner.name` unless `value` is > 0 (and an
-  int if `integer`)."""
-  kinds = (int,) if integer else (int, float)
-  if (not isinstance(value, kinds) or isinstance(value, bool) or
-      not value > 0):
-    raise ValueError(f"{owner}.{name} must be a positive "
-                     f"{'integer' if integer else 'number'}, got {value!r}.")
 
 
 class PermutationLoss(tf.keras.losses.Loss):
@@ -78,7 +70,7 @@ class PermutationLoss(tf.keras.losses.Loss):
             f"{name}: labels of shape {true_shape} do not match network "
             f"outputs of shape {pred_shape}; give one row of n ranks per "
             "output row (no broadcasting).")
-    checks = [tf.debugging.assert_equal(
+    assertions = [tf.debugging.assert_equal(
         tf.shape(y_true)[:-1] if not scores else tf.shape(y_true),
         tf.shape(y_pred)[:-1] if not scores else tf.shape(y_pred),
         message=f"{name}: labels and network outputs differ in shape")]
@@ -86,11 +78,11 @@ class PermutationLoss(tf.keras.losses.Loss):
       n = tf.shape(y_true)[-1]
       values = tf.sort(tf.cast(y_true, tf.float32), axis=-1)
       expected = tf.cast(tf.range(1, n + 1), tf.float32)
-      checks.append(tf.debugging.Assert(
+      assertions.append(tf.debugging.Assert(
           tf.reduce_all(tf.equal(values, expected)),
           [f"{name}: labels must be ranks 1..n, each once per row (a "
            "1-based permutation); sorted rows start with", values[..., :5]]))
-    with tf.control_dependencies(checks):
+    with tf.control_dependencies(assertions):
       return tf.identity(y_true)
 
   def bind(self, num_items: int) -> "PermutationLoss":
@@ -148,14 +140,10 @@ class PerturbedFenchelYoungLoss(PermutationLoss):
     super().__init__(reduction=reduction, name=name)
     if noise not in ranking.NOISES:
       raise ValueError(f"noise must be one of {ranking.NOISES}, got {noise!r}.")
-    if (not isinstance(epsilon, (int, float)) or isinstance(epsilon, bool)
-        or not epsilon > 0):
-      raise ValueError("PerturbedFenchelYoungLoss.epsilon must be a number "
-                       f"> 0, got {epsilon!r}.")
-    if (not isinstance(num_samples, int) or isinstance(num_samples, bool)
-        or num_samples < 1):
-      raise ValueError("PerturbedFenchelYoungLoss.num_samples must be an "
-                       f"integer >= 1, got {num_samples!r}.")
+    checks.require("PerturbedFenchelYoungLoss", "epsilon", epsilon,
+                   checks.is_number(epsilon) and epsilon > 0, "a number > 0")
+    checks.require("PerturbedFenchelYoungLoss", "num_samples", num_samples,
+                   checks.is_integer(num_samples, 1), "an integer >= 1")
     self.epsilon = epsilon
     self.num_samples = num_samples
     self.noise = noise
@@ -198,8 +186,8 @@ class SoftRankLoss(PermutationLoss):
     if regularization not in ranking.REGULARIZATIONS:
       raise ValueError(f"regularization must be one of "
                        f"{ranking.REGULARIZATIONS}, got {regularization!r}.")
-    _positive("SoftRankLoss", "regularization_strength",
-              regularization_strength)
+    checks.positive("SoftRankLoss", "regularization_strength",
+                    regularization_strength)
     self.regularization_strength = regularization_strength
     self.regularization = regularization
 
@@ -251,8 +239,8 @@ class FixedPermutationLoss(PermutationLoss):
                num_permutations: int = 100, seed: int = 0, reduction=_AUTO,
                name: str = "fixed_permutation"):
     super().__init__(reduction=reduction, name=name)
-    _positive("FixedPermutationLoss", "num_permutations", num_permutations,
-              integer=True)
+    checks.positive("FixedPermutationLoss", "num_permutations",
+                    num_permutations, integer=True)
     self.num_permutations = num_permutations
     self.seed = seed
     if num_items is not None:
@@ -303,7 +291,7 @@ class _ListwiseLoss(PermutationLoss):
 
   def __init__(self, temperature: float, reduction, name: str):
     super().__init__(reduction=reduction, name=name)
-    _positive(type(self).__name__, "temperature", temperature)
+    checks.positive(type(self).__name__, "temperature", temperature)
     self.temperature = temperature
     self._listwise = self._tfr_class(
         reduction=tf.keras.losses.Reduction.NONE, temperature=temperature)
@@ -340,7 +328,7 @@ class ListMLELoss(PermutationLoss):
   def __init__(self, temperature: float = 1.0, reduction=_AUTO,
                name: str = "list_mle"):
     super().__init__(reduction=reduction, name=name)
-    _positive(type(self).__name__, "temperature", temperature)
+    checks.positive(type(self).__name__, "temperature", temperature)
     self.temperature = temperature
 
   def call(self, y_true, y_pred):

@@ -12,7 +12,6 @@ nothing when the run is already complete, and exports the encoder (up to the
 embedding layer) as a SavedModel in `model_dir/encoder`.
 """
 
-import math
 import os
 from typing import Optional, Union
 
@@ -21,6 +20,7 @@ import gin
 import tensorflow as tf
 
 from s2l import callbacks
+from s2l import checks
 from s2l import configurables  # pylint: disable=unused-import (gin names)
 from s2l import distribute
 from s2l import locks
@@ -133,7 +133,6 @@ def train(model_dir: str,
   # One writer per run directory: a second one would write the same
   # checkpoint numbers and summaries.
   with locks.run_lock(write_dir):
-
     # Checkpoints are numbered by step, so a resumed run knows its step before
     # building anything, and draws new permutations rather than replaying the
     # ones before the checkpoint.
@@ -328,26 +327,16 @@ def check_knobs(**knobs) -> None:
   Raises:
     ValueError: naming the argument and its value.
   """
-  def bad(name, expected):
-    raise ValueError(f"train.{name} must be {expected}, got "
-                     f"{knobs[name]!r}.")
-
-  def is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
   for name in _POSITIVE_INTS:
-    if not is_int(knobs[name]) or knobs[name] <= 0:
-      bad(name, "a positive integer")
-  if not is_int(knobs["seed"]) or knobs["seed"] < 0:
-    bad("seed", "a non-negative integer")
-  if not is_int(knobs["depth"]) or not 1 <= knobs["depth"] <= 5:
-    bad("depth", "an integer from 1 to 5 (AlexNet's convolutions)")
+    checks.positive("train", name, knobs[name], integer=True)
   for name in ("learning_rate", "width"):
-    value = knobs[name]
-    if (not isinstance(value, (int, float)) or isinstance(value, bool) or
-        not math.isfinite(value) or value <= 0):
-      bad(name, "a positive number")
-  dropout = knobs["dropout"]
-  if (not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or
-      not 0 <= dropout < 1):
-    bad("dropout", "a number in [0, 1)")
+    checks.positive("train", name, knobs[name])
+  seed, depth, dropout = knobs["seed"], knobs["depth"], knobs["dropout"]
+  checks.require("train", "seed", seed, checks.is_integer(seed, 0),
+                 "a non-negative integer")
+  checks.require("train", "depth", depth,
+                 checks.is_integer(depth, 1) and depth <= 5,
+                 "an integer from 1 to 5 (AlexNet's convolutions)")
+  checks.require("train", "dropout", dropout,
+                 checks.is_number(dropout) and 0 <= dropout < 1,
+                 "a number in [0, 1)")

@@ -87,6 +87,9 @@ class StopOnNonFinite(tf.keras.callbacks.Callback):
 
   Args:
     manager: the run's checkpoint manager, named in the error.
+    explosion_factor: a finite loss above this many times the median of the
+      last `window` batches is logged as a warning (at most once per window).
+    window: batches in that median.
   """
 
   def __init__(self, manager: Optional[tf.train.CheckpointManager] = None,
@@ -124,7 +127,9 @@ class StopOnNonFinite(tf.keras.callbacks.Callback):
     explodes without ever becoming NaN."""
     self._batches += 1
     recent = self._recent
-    if len(recent) >= recent.maxlen // 4:
+    # From the second batch on: a learning rate far too high blows the loss
+    # up at the first update (x1e9 at step 2 of a run at learning rate 10).
+    if recent:
       median = float(np.median(recent))
       if (abs(loss) > self.explosion_factor * max(abs(median), 1e-12) and
           (self._warned_at is None or

@@ -11,6 +11,11 @@ Conventions shared by every op in this module:
   every entry of that row, for every op here, so a corrupt score can never pass
   for a plausible rank; no gradient flows into such a row. (XLA drops
   ``tf.debugging`` checks, so an error is not an option inside compiled code.)
+* Extreme finite input: rows near ±max of their dtype give finite soft ranks
+  and sorts, and finite gradients. Soft ranks rebuild θ/ε from its gaps,
+  capped where the result no longer depends on them; "l2" soft sorts solve
+  such rows scaled down by a power of two; "kl" ones centre them on their
+  mid-range.
 
 Soft ranks and sorts follow Blondel, Teboul, Berthet & Djolonga (2020), "Fast
 differentiable sorting and ranking": a projection onto the permutahedron,
@@ -28,6 +33,7 @@ differentiable perturbed optimizers": ``y*_ε(θ) = E[rank(θ + εZ)]`` by
 Monte-Carlo, with the perturbed estimator of its Jacobian.
 """
 
+import math
 from typing import Optional, Sequence, Tuple, Union
 
 import tensorflow as tf
@@ -288,16 +294,20 @@ def _make_projection(regularization: str):
     ∂z = ḡ − softmax(z_B) Σ_B ḡ, ∂w = softmax(w_B) Σ_B ḡ.
     """
     start, stop = _block_bounds(_run_optima(z, w, regularization))
+    w_start = _gather_rows(w, start)
     z_offset = z - _gather_rows(z, start)
-    w_offset = w - _gather_rows(w, start)
+    w_offset = w - w_start
     if regularization == "l2":
       size = tf.cast(stop - start, z.dtype)
       z_in_block = z_offset - _block_sums(z_offset, start) / size
-      w_in_block = w_offset - _block_sums(w_offset, start) / size
+      w_block = _block_sums(w_offset, start) / size
     else:  # Offsets are <= 0 (rows sorted descending): exp cannot overflow.
       z_in_block = z_offset - tf.math.log(_block_sums(tf.exp(z_offset), start))
-      w_in_block = w_offset - tf.math.log(_block_sums(tf.exp(w_offset), start))
-    primal = z_in_block - w_in_block + w
+      w_block = tf.math.log(_block_sums(tf.exp(w_offset), start))
+    w_in_block = w_offset - w_block
+    # = z_in_block − w_in_block + w, without w − w_offset: an offset may
+    # overflow to −inf on rows spanning ±max (its exp is then exactly 0).
+    primal = z_in_block + w_start + w_block
 
     def grad(upstream):
       total = _block_sums(upstream, start)
@@ -317,10 +327,59 @@ def _make_projection(regularization: str):
 _PROJECTIONS = {reg: _make_projection(reg) for reg in REGULARIZATIONS}
 
 
+def _near_overflow(v: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
+  """Rows whose sums could overflow, and the power of two that prevents it.
+
+  Args:
+    v: [N, n] finite values.
+
+  Returns:
+    (near, factor): [N, 1] bool, True where max |v| > max_float / factor; and
+    factor, a Python float 2^k >= 16 n, so that n values of at most
+    max_float / factor add up without overflow, with room for differences.
+  """
+  n = v.shape[-1]
+  factor = 2.0 ** (math.ceil(math.log2(n)) + 4)
+  limit = v.dtype.max / factor
+  return tf.reduce_max(tf.abs(v), axis=-1, keepdims=True) > limit, factor
+
+
 def _center(v: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
-  """Subtracts the row mean: soft ranks ignore it and soft sorts shift by it."""
+  """Subtracts a row centre: soft ranks ignore it and soft sorts shift by it.
+
+  The centre is the row mean, or, on rows near overflow (whose sum, hence
+  mean, could overflow), the mid-range max/2 + min/2, so that v − centre is
+  finite for every finite row.
+  """
   mean = tf.reduce_mean(v, axis=-1, keepdims=True)
-  return v - mean, mean
+  near, _ = _near_overflow(v)
+  mid = (0.5 * tf.reduce_max(v, axis=-1, keepdims=True) +
+         0.5 * tf.reduce_min(v, axis=-1, keepdims=True))
+  centre = tf.where(near, mid, mean)
+  return v - centre, centre
+
+
+def _gaps_capped(s: tf.Tensor, regularization_strength, cap: float
+                 ) -> tf.Tensor:
+  """Scores s/ε rebuilt from their gaps, each gap capped at `cap`.
+
+  Args:
+    s: [N, n] finite values, each row sorted descending.
+    regularization_strength: ε > 0.
+    cap: the largest gap kept, in units of s/ε.
+
+  Returns:
+    [N, n] z, row-centred, with z_k − z_{k+1} = min((s_k − s_{k+1})/ε, cap).
+    Never overflows, whatever s and ε: |z| <= n·cap. Halves keep the gaps of
+    rows spanning ±max finite; a gap above the cap (an overflowing one too)
+    gets no gradient, which is exact where the result does not depend on it.
+  """
+  eps = _scalar(regularization_strength, s.dtype)
+  half_gap = 0.5 * s[:, :-1] - 0.5 * s[:, 1:]
+  # (cap/2)·ε may overflow to inf for a huge ε: the minimum then keeps the gap.
+  gap = 2.0 * (tf.minimum(half_gap, (0.5 * cap) * eps) / eps)
+  z = -tf.concat([tf.zeros_like(s[:, :1]), tf.cumsum(gap, axis=-1)], axis=-1)
+  return z - tf.reduce_mean(z, axis=-1, keepdims=True)
 
 
 def _sort_descending(x: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
@@ -353,10 +412,14 @@ def soft_rank(values, regularization_strength: float = 1.0,
 
   def _soft_rank(v):
     v2d, shape = _to_2d(v)
-    centered, _ = _center(v2d)
-    s, order = _sort_descending(
-        centered / _scalar(regularization_strength, v.dtype))
-    rho = _descending_ranks(v.shape[-1], v.dtype)
+    n = v.shape[-1]
+    sorted_v, order = _sort_descending(v2d)
+    # Only differences of θ/ε matter, and a gap above n splits the isotonic
+    # problem in two (every target before it exceeds every one after it, for
+    # both regularizations), so capping gaps at n changes nothing but keeps
+    # every intermediate finite, even where θ/ε itself would overflow.
+    s = _gaps_capped(sorted_v, regularization_strength, float(n))
+    rho = _descending_ranks(n, v.dtype)
     if regularization == "kl":
       rho = tf.math.log(rho)
     projected = project(s, rho[None])
@@ -392,12 +455,29 @@ def soft_sort(values, regularization_strength: float = 1.0,
 
   def _soft_sort(v):
     v2d, shape = _to_2d(v)
-    centered, mean = _center(v2d)
+    rho = _descending_ranks(v.shape[-1], v.dtype)
+    eps = _scalar(regularization_strength, v.dtype)
+    scale = None
+    if regularization == "l2":
+      # "l2" block means are sums: rows near overflow are solved scaled down,
+      # soft_sort(θ, ε) = c·soft_sort(θ/c, c·ε), exact for a power of two c
+      # (c = 1, bit for bit, on every other row).
+      near, factor = _near_overflow(v2d)
+      scale = tf.where(near, tf.constant(factor, v.dtype),
+                       tf.constant(1.0, v.dtype))
+      v2d = v2d / scale
+      z = rho[None] / (eps * scale)
+    else:
+      # "kl" works on offsets within blocks and log-sum-exps, which cannot
+      # overflow once centred (see _center).
+      z = rho[None] / eps
+    centered, centre = _center(v2d)
     # Sorting −θ in descending order gives the ascending sort of θ.
     s, _ = _sort_descending(-centered)
-    rho = _descending_ranks(v.shape[-1], v.dtype)
-    z = rho[None] / _scalar(regularization_strength, v.dtype)
-    return tf.reshape(mean - project(z, s), shape)
+    out = centre - project(z, s)
+    if scale is not None:
+      out *= scale
+    return tf.reshape(out, shape)
 
   return _guard_non_finite(values, _soft_sort)
 

@@ -438,3 +438,130 @@ def test_half_precision_is_computed_in_float32(op, dtype):
   expected = op(tf.cast(half, tf.float32), 0.5)
   np.testing.assert_allclose(tf.cast(out, tf.float32).numpy(),
                              expected.numpy(), rtol=1e-2, atol=1e-2)
+
+
+# ---------------------------------------------------------------------------
+# Extreme finite values: rows near ±max of their dtype.
+
+
+def _extreme_rows(dtype):
+  big = np.finfo(dtype).max
+  return np.array([[0.9 * big, -0.9 * big, 1.0, 0.0],
+                   [big, big, big, big],
+                   [-big, 0.5, -0.5 * big, big],
+                   [big, 0.999 * big, 0.998 * big, -big],
+                   [0.3, -1.2, 2.5, 0.1]], dtype)  # An ordinary row beside.
+
+
+def _exact_pav_l2(y):
+  """Decreasing isotonic regression of a list of Fractions, exactly."""
+  blocks = []  # [total, count]
+  for value in y:
+    blocks.append([value, 1])
+    while (len(blocks) > 1 and
+           blocks[-2][0] / blocks[-2][1] <= blocks[-1][0] / blocks[-1][1]):
+      total, count = blocks.pop()
+      blocks[-1][0] += total
+      blocks[-1][1] += count
+  return [total / count for total, count in blocks for _ in range(count)]
+
+
+def exact_soft_l2(op, theta, eps):
+  """soft_rank / soft_sort "l2" of a float row, in exact rational arithmetic."""
+  from fractions import Fraction
+  theta = [Fraction(float(t)) for t in theta]
+  eps = Fraction(eps)
+  n = len(theta)
+  rho = [Fraction(n - i) for i in range(n)]
+  if op == "soft_rank":
+    order = sorted(range(n), key=lambda i: -theta[i])
+    s = [theta[i] / eps for i in order]
+    fit = _exact_pav_l2([a - b for a, b in zip(s, rho)])
+    out = [None] * n
+    for k, i in enumerate(order):
+      out[i] = s[k] - fit[k]
+    return np.array([float(v) for v in out])
+  z = [r / eps for r in rho]
+  w = sorted((-t for t in theta), reverse=True)
+  fit = _exact_pav_l2([a - b for a, b in zip(z, w)])
+  return np.array([float(fit[k] - z[k]) for k in range(n)])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("op", ["soft_rank", "soft_sort"])
+def test_extreme_values_l2_match_exact_arithmetic(op, dtype):
+  """Rows spanning ±max: finite, and equal to exact rational arithmetic (to
+  the dtype's precision at the row's scale: a sum like −0.9·max + 1 + 0.9·max
+  cannot be exact in floating point)."""
+  x = _extreme_rows(dtype)
+  fn = getattr(ranking, op)
+  for eps in (1e-3, 1.0, 1e3):
+    got = fn(x, eps, "l2").numpy()
+    assert got.dtype == dtype and np.all(np.isfinite(got)), got
+    for row, out in zip(x, got):
+      want = exact_soft_l2(op, row, eps)
+      scale = 1.0 if op == "soft_rank" else np.max(np.abs(row))
+      np.testing.assert_allclose(
+          out, want, rtol=0, atol=8 * len(row) * np.finfo(dtype).eps * scale)
+
+
+@pytest.mark.parametrize("regularization", ["l2", "kl"])
+@pytest.mark.parametrize("op", [ranking.soft_rank, ranking.soft_sort])
+def test_extreme_float32_values_match_float64(op, regularization):
+  """The same rows in float64, where they are far from overflow, give the
+  reference; the float32 results agree at float32 precision of the row."""
+  x = _extreme_rows(np.float32)
+  for eps in (1e-3, 1.0, 1e3):
+    with tf.GradientTape() as tape:
+      xt = tf.constant(x)
+      tape.watch(xt)
+      got = op(xt, eps, regularization)
+      weighted = tf.reduce_sum(got * tf.constant([1.0, 2.0, 3.0, 4.0]))
+    grad = tape.gradient(weighted, xt).numpy()
+    assert np.all(np.isfinite(got.numpy())) and np.all(np.isfinite(grad))
+    want = op(x.astype(np.float64), eps, regularization).numpy()
+    scale = 1.0 if op is ranking.soft_rank else np.max(
+        np.abs(x.astype(np.float64)), axis=-1, keepdims=True)
+    error = np.abs(got.numpy() - want)
+    assert np.all(error <= 1e-5 * scale), (eps, got.numpy(), want)
+
+
+@pytest.mark.parametrize("regularization", ["l2", "kl"])
+def test_extreme_float64_values_are_finite_and_consistent(regularization):
+  x = _extreme_rows(np.float64)
+  for eps in (1e-3, 1.0, 1e3):
+    with tf.GradientTape() as tape:
+      xt = tf.constant(x)
+      tape.watch(xt)
+      ranks = ranking.soft_rank(xt, eps, regularization)
+      sorts = ranking.soft_sort(xt, eps, regularization)
+      total = tf.reduce_sum(ranks * [1.0, 2.0, 3.0, 4.0]) + tf.reduce_sum(
+          sorts * [1e-308, 2e-308, 3e-308, 4e-308])
+    grad = tape.gradient(total, xt).numpy()
+    ranks, sorts = ranks.numpy(), sorts.numpy()
+    assert np.all(np.isfinite(ranks)) and np.all(np.isfinite(sorts))
+    assert np.all(np.isfinite(grad))
+    np.testing.assert_allclose(ranks.sum(-1), 10.0, rtol=1e-12)
+    # Soft sorts ascend and stay within [min, max] of their row.
+    assert np.all(np.diff(sorts, axis=-1) >= 0)
+    assert np.all(sorts >= x.min(-1, keepdims=True))
+    assert np.all(sorts <= x.max(-1, keepdims=True))
+  # Gaps of ~1e308 between distinct values: the hard ranks, ties shared.
+  got = ranking.soft_rank(x[:4], 1.0, regularization).numpy()
+  np.testing.assert_allclose(got, [[4, 1, 3, 2], [2.5] * 4, [1, 3, 2, 4],
+                                   [4, 3, 2, 1]], atol=1e-9)
+
+
+def test_extreme_values_known_gradients():
+  """soft_rank is flat across huge gaps; an "l2" soft sort of a row whose gaps
+  all exceed 1/ε pools it into one block, so every output moves by 1/n with
+  every input (rows near max are solved scaled down: the chain rule holds)."""
+  big = np.finfo(np.float32).max
+  x = tf.constant([[0.9 * big, -0.9 * big, 10.0, 0.0]])
+  with tf.GradientTape(persistent=True) as tape:
+    tape.watch(x)
+    ranks = ranking.soft_rank(x, 1.0)
+    sorts = ranking.soft_sort(x, 1.0)
+  np.testing.assert_array_equal(tape.jacobian(ranks, x).numpy(), 0.0)
+  np.testing.assert_allclose(
+      tape.jacobian(sorts, x).numpy().reshape(4, 4), 0.25, rtol=1e-6)

@@ -1,6 +1,7 @@
 """Tests for s2l/training.py and the s2l.train command: end-to-end runs on tiny embedded data."""
 
 import glob
+import logging
 import os
 import re
 import shutil
@@ -124,6 +125,24 @@ def test_an_unreadable_checkpoint_falls_back_to_the_one_before(tmp_path,
   with pytest.raises(FileNotFoundError, match="No checkpoint of .* can be "
                      "read: .*ckpt-30"):
     train_lib.readable_checkpoint(str(checkpoints))
+
+
+def test_a_state_file_naming_another_checkpoint_is_rebuilt(tmp_path):
+  # The issue's case: `checkpoint` naming `model.ckpt` (no step in the name).
+  step = tf.Variable(0)
+  manager = tf.train.CheckpointManager(tf.train.Checkpoint(step=step),
+                                       str(tmp_path), max_to_keep=5)
+  for number in (10, 20):
+    step.assign(number)
+    manager.save(checkpoint_number=number)
+  (tmp_path / "checkpoint").write_text(
+      'model_checkpoint_path: "model.ckpt"\n'
+      'all_model_checkpoint_paths: "model.ckpt"\n')
+  assert train_lib.readable_checkpoint(str(tmp_path)).endswith("ckpt-20")
+  assert tf.train.latest_checkpoint(str(tmp_path)).endswith("ckpt-20")
+  state = tf.train.get_checkpoint_state(str(tmp_path))
+  assert [p.rsplit("-", 1)[1] for p in state.all_model_checkpoint_paths
+          ] == ["10", "20"]
 
 
 def test_a_run_stopped_before_its_export_exports_on_rerun(tmp_path,
@@ -371,6 +390,22 @@ def test_sigkill_loses_at_most_one_checkpoint_interval(tmp_path, data_dir):
               "train.steps_per_checkpoint = 10")
   history = train_lib.train(str(tmp_path))
   assert history.epoch == [saved // 10]
+
+
+def test_a_loss_exploding_at_the_first_update_is_warned_about(tmp_path,
+                                                             data_dir, caplog):
+  # Learning rate 10: the perturbed Fenchel-Young loss jumps ~1e9-fold at
+  # step 2 and stays finite, so nothing stops the run; a warning must say so.
+  _tiny_notes(data_dir, "train.train_steps = 10",
+              "train.steps_per_checkpoint = 10", "train.learning_rate = 10.0",
+              "train.loss = 'perturbed_fenchel_young'")
+  with caplog.at_level(logging.WARNING):
+    history = train_lib.train(str(tmp_path))
+  assert np.isfinite(history.history["loss"][0])
+  assert history.history["loss"][0] > 1e6
+  warned = [r.getMessage() for r in caplog.records
+            if "may be diverging" in r.getMessage()]
+  assert warned and "Lower train.learning_rate" in warned[0]
 
 
 def test_a_diverging_run_stops_and_keeps_its_finite_checkpoint(tmp_path,

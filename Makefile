@@ -5,7 +5,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: train test test-all benchmark clean
+.PHONY: train test test-all benchmark kernels clean
 
 $(STAMP): requirements.txt setup.py
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), \
@@ -17,24 +17,35 @@ $(STAMP): requirements.txt setup.py
 	$(VENV)/bin/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# The compiled CPU kernels of s2l.ranking, built against the installed
+# TensorFlow's headers (tf.sysconfig); without a C++17 compiler s2l runs its
+# pure-TensorFlow path and says so in the log.
+KERNEL := s2l/kernels/_ranking_ops.so
+kernels: $(KERNEL)
+$(KERNEL): s2l/kernels/ranking_ops.cc s2l/kernels/__init__.py $(STAMP)
+	@echo "Building $@ against the installed TensorFlow"
+	@cmd="$$($(VENV)/bin/python -c 'from s2l import kernels; print(kernels.build_command())' 2>/dev/null)"; \
+	  echo "$$cmd"; eval "$$cmd" || { rm -f $@; \
+	  echo "warning: $@ was not built; s2l.ranking will use its pure-TensorFlow path"; }
+
 # The default: embedded synthetic notes, 10 frequency bands (a few minutes on
 # 2 CPU cores, the data set built on first use). Rerunning resumes.
 MODEL_DIR ?= runs/synthetic_notes_freq10
-train: $(STAMP)
+train: $(STAMP) $(KERNEL)
 	$(VENV)/bin/python -m s2l.train --gin_file=gin/synthetic_notes_freq10.gin \
 	  --model_dir=$(MODEL_DIR)
 
-test: $(STAMP)
+test: $(STAMP) $(KERNEL)
 	$(VENV)/bin/python -m pytest -q
 
-test-all: $(STAMP)
+test-all: $(STAMP) $(KERNEL)
 	$(VENV)/bin/python -m pytest -q -m ""
 
-benchmark: $(STAMP)
+benchmark: $(STAMP) $(KERNEL)
 	$(VENV)/bin/python benchmarks/ranking_ops.py
 	$(VENV)/bin/python benchmarks/input_pipeline.py
 	$(VENV)/bin/python benchmarks/train_step.py
 	$(VENV)/bin/python benchmarks/label_checks.py
 
 clean:
-	rm -rf $(VENV) s2l.egg-info runs
+	rm -rf $(VENV) s2l.egg-info runs $(KERNEL)

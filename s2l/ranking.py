@@ -19,14 +19,24 @@ Conventions shared by every op in this module:
 
 Soft ranks and sorts follow Blondel, Teboul, Berthet & Djolonga (2020), "Fast
 differentiable sorting and ranking": a projection onto the permutahedron,
-reduced to isotonic regression. Isotonic regression is solved here without any
-loop: an index ``k`` ends a block of the solution iff every run ending at ``k``
-has a larger block optimum than every run starting after it (the knots of the
-least concave majorant of the cumulative-sum diagram). That costs ``O(n²)``
-memory and time per row, all in batched tensor reductions, which suits the
-pretext regime (``n ≤ 100``) on CPU, GPU, TPU and under XLA. The custom
-gradients use the closed-form Jacobian of isotonic regression (averaging, or a
-softmax for "kl", within each block).
+reduced to isotonic regression. Two implementations give the same values and
+gradients (to float64 precision; the tests check it):
+
+* The compiled CPU kernel (s2l/kernels, built by ``make kernels``): per row one
+  sort and pool-adjacent-violators, O(n log n), rows in parallel, fused
+  forward and backward. ``implementation="auto"`` (the default) takes it
+  outside XLA when it is built and no GPU is visible; `rank` uses it too.
+* The pure-TensorFlow path, for XLA, GPU and TPU and wherever the kernel is
+  missing: an index ``k`` ends a block of the solution iff every run ending at
+  ``k`` has a larger block optimum than every run starting after it (the
+  knots of the least concave majorant of the cumulative-sum diagram). That
+  costs ``O(n²)`` time per row in batched tensor reductions, with no
+  data-dependent loop; its memory stays ``O(n)`` per row beyond a bound,
+  since rows of runs are examined in chunks (a single chunk up to n = 128).
+
+A log line says once which path runs. The custom gradients use the
+closed-form Jacobian of isotonic regression (averaging, or a softmax for
+"kl", within each block).
 
 The perturbed ranking follows Berthet et al. (2020), "Learning with
 differentiable perturbed optimizers": ``y*_ε(θ) = E[rank(θ + εZ)]`` by
@@ -36,10 +46,15 @@ Monte-Carlo, with the perturbed estimator of its Jacobian.
 import math
 from typing import Optional, Sequence, Tuple, Union
 
+from absl import logging
 import tensorflow as tf
+from tensorflow.python.ops import control_flow_util
+
+from s2l import kernels
 
 REGULARIZATIONS = ("l2", "kl")
 NOISES = ("normal", "gumbel")
+IMPLEMENTATIONS = ("auto", "compiled", "tf")
 
 Seed = Union[None, int, Sequence[int], tf.Tensor]
 
@@ -152,6 +167,14 @@ def _sum_to_rows_of(grad: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
 # Hard ranks.
 
 
+# Hard ranks of rows up to this length count comparisons instead of sorting.
+_COUNTING_MAX_N = 32
+# [n, n] bool: True at [i, j] for j < i.
+_LOWER_TRIANGLES = {
+    n: tf.constant([[j < i for j in range(n)] for i in range(n)])
+    for n in range(1, _COUNTING_MAX_N + 1)}
+
+
 def rank(values) -> tf.Tensor:
   """Hard ranks, 1..n ascending, ties broken by position (first gets lower).
 
@@ -163,8 +186,21 @@ def rank(values) -> tf.Tensor:
     (NaN rows for non-finite input). Piecewise constant: it has no gradient.
   """
   values = _as_values(values, "rank")
+  n = values.shape[-1]
+  if _use_compiled("auto", "rank"):
+    v2d, shape = _to_2d(values)
+    return tf.reshape(kernels.rank(v2d), shape)
 
   def _rank(v):
+    if n <= _COUNTING_MAX_N:
+      # 1 + #{j: v_j < v_i} + #{j < i: v_j = v_i}: the ranks of a stable
+      # sort, from one [..., n, n] comparison, cheaper than two sorts for
+      # small n (the pretext sizes).
+      smaller = v[..., None, :] < v[..., :, None]
+      tie_before = tf.logical_and(v[..., None, :] == v[..., :, None],
+                                  _LOWER_TRIANGLES[n])
+      return 1 + tf.reduce_sum(
+          tf.cast(tf.logical_or(smaller, tie_before), v.dtype), axis=-1)
     order = tf.argsort(v, axis=-1, stable=True)
     return tf.cast(tf.argsort(order, axis=-1, stable=True) + 1, v.dtype)
 
@@ -175,20 +211,16 @@ def rank(values) -> tf.Tensor:
 # Projection onto the permutahedron through isotonic regression.
 
 
-def _upper_mask(n: int) -> tf.Tensor:
-  """[n, n] bool: True at [j, m] for m >= j (the run of items j..m exists)."""
-  idx = tf.range(n)
-  return idx[:, None] <= idx[None, :]
+def _run_lengths(starts: tf.Tensor, n: int, dtype) -> tf.Tensor:
+  """[c, n]: entry [i, m] = m − starts_i + 1, the length of the run
+  starts_i..m (clamped to >= 1 where m < starts_i)."""
+  return tf.cast(tf.maximum(tf.range(n)[None, :] - starts[:, None] + 1, 1),
+                 dtype)
 
 
-def _run_lengths(n: int, dtype) -> tf.Tensor:
-  """[n, n]: entry [j, m] = m − j + 1, the length of the run j..m (>= 1)."""
-  idx = tf.range(n)
-  return tf.cast(tf.maximum(idx[None, :] - idx[:, None] + 1, 1), dtype)
-
-
-def _run_logsumexp(x: tf.Tensor) -> tf.Tensor:
-  """[R, n] sorted descending -> [R, n, n]: entry [j, m] = LSE(x_j..x_m).
+def _run_logsumexp(x: tf.Tensor, starts: tf.Tensor) -> tf.Tensor:
+  """[R, n] sorted descending -> [R, c, n]: entry [i, m] = LSE(x_j..x_m) for
+  j = starts_i.
 
   From suffix log-sum-exps: LSE(x_j..x_m) = S_j + log(1 − e^{S_{m+1} − S_j}).
   Where that difference cancels in floating point the result is clamped to
@@ -200,15 +232,18 @@ def _run_logsumexp(x: tf.Tensor) -> tf.Tensor:
       [suffix[:, 1:],
        tf.fill([tf.shape(x)[0], 1], tf.constant(-float("inf"), x.dtype))],
       axis=-1)
-  gap = tf.minimum(tail[:, None, :] - suffix[:, :, None], 0.0)
-  lse = suffix[:, :, None] + tf.math.log(-tf.math.expm1(gap))
-  first = x[:, :, None]
-  return tf.clip_by_value(lse, first,
-                          first + tf.math.log(_run_lengths(n, x.dtype)))
+  head = tf.gather(suffix, starts, axis=-1)[:, :, None]
+  gap = tf.minimum(tail[:, None, :] - head, 0.0)
+  lse = head + tf.math.log(-tf.math.expm1(gap))
+  first = tf.gather(x, starts, axis=-1)[:, :, None]
+  return tf.clip_by_value(
+      lse, first, first + tf.math.log(_run_lengths(starts, n, x.dtype)))
 
 
-def _run_optima(z: tf.Tensor, w: tf.Tensor, regularization: str) -> tf.Tensor:
-  """[N, n, n]: entry [j, m] (m >= j) is the block optimum of the run j..m.
+def _run_optima(z: tf.Tensor, w: tf.Tensor, regularization: str,
+                starts: tf.Tensor) -> tf.Tensor:
+  """[N, c, n]: entry [i, m] (m >= j = starts_i) is the block optimum of the
+  run j..m.
 
   For "l2" the isotonic target is z − w and the optimum its run mean (up to a
   per-row constant, which does not change the blocks); for "kl" it is
@@ -217,36 +252,75 @@ def _run_optima(z: tf.Tensor, w: tf.Tensor, regularization: str) -> tf.Tensor:
   """
   n = z.shape[-1]
   if regularization == "kl":
-    return _run_logsumexp(z) - _run_logsumexp(w)
+    return _run_logsumexp(z, starts) - _run_logsumexp(w, starts)
   target = z - w
   # Centring keeps the prefix sums, hence their differences, accurate.
   target -= tf.reduce_mean(target, axis=-1, keepdims=True)
   prefix = tf.concat([tf.zeros_like(target[:, :1]),
                       tf.cumsum(target, axis=-1)], axis=-1)
-  return ((prefix[:, None, 1:] - prefix[:, :-1, None]) /
-          _run_lengths(n, z.dtype))
+  return ((prefix[:, None, 1:] - tf.gather(prefix, starts, axis=-1)[:, :, None])
+          / _run_lengths(starts, n, z.dtype))
 
 
-def _block_bounds(run_optimum: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
-  """Blocks of decreasing isotonic regression from all runs' optima.
+# Runs are examined in chunks of starts holding at most this many [start,
+# end] pairs per row, so the run statistics take O(n) memory per row beyond
+# this bound: one chunk (no loop) up to n = 128, 16 starts a chunk at n = 1000
+# (16 MB per float32 temporary at batch 256).
+_RUNS_PER_CHUNK = 16384
+
+
+def _run_envelopes(z: tf.Tensor, w: tf.Tensor, regularization: str
+                        ) -> Tuple[tf.Tensor, tf.Tensor]:
+  """(left, right), each [N, n]: left[m] = min over runs ending at m of their
+  block optimum; right[j] = max over runs starting at j."""
+  n = z.shape[-1]
+  dtype = z.dtype
+  big = tf.constant(float("inf"), dtype)
+  rows = tf.maximum(tf.shape(z)[0], tf.shape(w)[0])
+
+  def chunk(starts):
+    optimum = _run_optima(z, w, regularization, starts)
+    exists = starts[:, None] <= tf.range(n)[None, :]  # The run j..m exists.
+    left = tf.reduce_min(tf.where(exists, optimum, big), axis=-2)
+    right = tf.reduce_max(tf.where(exists, optimum, -big), axis=-1)
+    return left, right
+
+  size = max(1, min(n, _RUNS_PER_CHUNK // n))
+  if size == n:
+    return chunk(tf.range(n))
+  count = -(-n // size)
+
+  def body(i, left, rights):
+    # The last chunk repeats start n − 1, which changes no minimum or maximum.
+    starts = tf.minimum(i * size + tf.range(size), n - 1)
+    chunk_left, chunk_right = chunk(starts)
+    return i + 1, tf.minimum(left, chunk_left), rights.write(i, chunk_right)
+
+  _, left, rights = tf.while_loop(
+      lambda i, *_: i < count, body,
+      (tf.constant(0), tf.fill([rows, n], big),
+       tf.TensorArray(dtype, size=count, element_shape=[None, size])),
+      parallel_iterations=1)
+  right = tf.reshape(tf.transpose(rights.stack(), [1, 0, 2]),
+                     [rows, count * size])[:, :n]
+  return left, right
+
+
+def _block_bounds(left: tf.Tensor, right: tf.Tensor
+                  ) -> Tuple[tf.Tensor, tf.Tensor]:
+  """Blocks of decreasing isotonic regression from the runs' optima.
 
   Args:
-    run_optimum: [N, n, n]; entry [j, m] (m >= j) is the unconstrained optimum
-      of the run of items j..m (their mean, for l2). Entries m < j are ignored.
+    left, right: [N, n] from `_run_envelopes`.
 
   Returns:
     (start, stop): [N, n] int32 each; item i belongs to block start_i..stop_i-1.
   """
-  n = run_optimum.shape[-1]
-  upper = _upper_mask(n)
-  big = tf.constant(float("inf"), run_optimum.dtype)
-  # left[m] = min over runs ending at m; right[j] = max over runs starting at j.
-  left = tf.reduce_min(tf.where(upper, run_optimum, big), axis=-2)
-  right = tf.reduce_max(tf.where(upper, run_optimum, -big), axis=-1)
+  n = left.shape[-1]
   # A block boundary sits before item k iff left[k-1] > right[k]: point k of
   # the cumulative-sum diagram lies on its least concave majorant. The strict
   # inequality merges exact ties, so blocks are maximal.
-  rows = tf.shape(run_optimum)[0]
+  rows = tf.shape(left)[0]
   true = tf.ones([rows, 1], dtype=tf.bool)
   is_boundary = tf.concat([true, left[:, :-1] > right[:, 1:], true], axis=-1)
   positions = tf.range(n + 1)
@@ -293,7 +367,7 @@ def _make_projection(regularization: str):
     ḡ the upstream: "l2": ∂z = ḡ − mean_B(ḡ), ∂w = mean_B(ḡ); "kl":
     ∂z = ḡ − softmax(z_B) Σ_B ḡ, ∂w = softmax(w_B) Σ_B ḡ.
     """
-    start, stop = _block_bounds(_run_optima(z, w, regularization))
+    start, stop = _block_bounds(*_run_envelopes(z, w, regularization))
     w_start = _gather_rows(w, start)
     z_offset = z - _gather_rows(z, start)
     w_offset = w - w_start
@@ -388,9 +462,67 @@ def _sort_descending(x: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
   return _gather_rows(x, order), order
 
 
+_LOGGED_PATHS = set()
+
+
+def _log_path(message: str) -> None:
+  if message not in _LOGGED_PATHS:
+    _LOGGED_PATHS.add(message)
+    logging.info("s2l.ranking: rank, soft_rank and soft_sort run %s.", message)
+
+
+def _in_xla() -> bool:
+  return control_flow_util.GraphOrParentsInXlaContext(
+      tf.compat.v1.get_default_graph())
+
+
+def _use_compiled(implementation: str, name: str) -> bool:
+  """Whether `name` runs the compiled CPU kernel (s2l/kernels), and logs,
+  once per path and reason, which path runs.
+
+  "auto" takes the kernel when it is built, outside XLA, with no GPU
+  visible; otherwise the pure-TF path (XLA, GPU, TPU, and the fallback).
+  "compiled" insists on the kernel; "tf" never uses it.
+  """
+  if implementation not in IMPLEMENTATIONS:
+    raise ValueError(f"{name}: implementation must be one of "
+                     f"{IMPLEMENTATIONS}, got {implementation!r}.")
+  if implementation == "tf":
+    return False
+  if kernels.library() is None:
+    if implementation == "compiled":
+      raise RuntimeError(f"{name}: the compiled kernel is unavailable: "
+                         f"{kernels.reason()}.")
+    _log_path(f"the pure-TensorFlow path: {kernels.reason()}")
+    return False
+  if _in_xla():
+    if implementation == "compiled":
+      raise ValueError(f"{name}: the compiled kernel cannot run inside XLA "
+                       "(jit_compile); use implementation='auto' or 'tf'.")
+    _log_path("the pure-TensorFlow path inside XLA (jit_compile)")
+    return False
+  if implementation == "auto" and tf.config.list_logical_devices("GPU"):
+    _log_path("the pure-TensorFlow path, on the GPU (the compiled kernel is "
+              "CPU-only)")
+    return False
+  _log_path(f"the compiled CPU kernel ({kernels.LIBRARY})")
+  return True
+
+
+def _compiled(values: tf.Tensor, regularization_strength, mode: str,
+              regularization: str) -> tf.Tensor:
+  """The kernel on [..., n] values, float32 or float64."""
+  v2d, shape = _to_2d(values)
+  out = kernels.soft_rank_sort(
+      v2d, _scalar(regularization_strength, values.dtype), mode,
+      regularization)
+  return tf.reshape(out, shape)
+
+
 @_in_float32
 def soft_rank(values, regularization_strength: float = 1.0,
-              regularization: str = "l2") -> tf.Tensor:
+              regularization: str = "l2",
+              implementation: str = "auto") -> tf.Tensor:
   """Fast soft ranks (Blondel et al. 2020), ascending, in [1, n].
 
   r_ε(θ) is the projection of θ/ε onto the permutahedron of ρ = (n, ..., 1)
@@ -402,12 +534,16 @@ def soft_rank(values, regularization_strength: float = 1.0,
     values: [..., n] float tensor θ.
     regularization_strength: ε > 0 (float or scalar tensor).
     regularization: "l2" (quadratic) or "kl" (entropic).
+    implementation: "auto" (the compiled CPU kernel when built, outside XLA,
+      with no GPU visible; else the pure-TF path), "compiled" or "tf".
 
   Returns:
-    [..., n] soft ranks with exact gradients.
+    [..., n] soft ranks with exact gradients (in θ and ε).
   """
   values = _as_values(values, "soft_rank")
   _check_regularization(regularization, regularization_strength)
+  if _use_compiled(implementation, "soft_rank"):
+    return _compiled(values, regularization_strength, "rank", regularization)
   project = _PROJECTIONS[regularization]
 
   def _soft_rank(v):
@@ -433,7 +569,8 @@ def soft_rank(values, regularization_strength: float = 1.0,
 
 @_in_float32
 def soft_sort(values, regularization_strength: float = 1.0,
-              regularization: str = "l2") -> tf.Tensor:
+              regularization: str = "l2",
+              implementation: str = "auto") -> tf.Tensor:
   """Fast soft sort (Blondel et al. 2020), ascending.
 
   The projection of ρ/ε onto the permutahedron of −θ, negated back, which
@@ -445,12 +582,15 @@ def soft_sort(values, regularization_strength: float = 1.0,
     values: [..., n] float tensor.
     regularization_strength: ε > 0 (float or scalar tensor).
     regularization: "l2" (quadratic) or "kl" (entropic).
+    implementation: "auto", "compiled" or "tf", as for `soft_rank`.
 
   Returns:
-    [..., n] softly sorted values with exact gradients.
+    [..., n] softly sorted values with exact gradients (in θ and ε).
   """
   values = _as_values(values, "soft_sort")
   _check_regularization(regularization, regularization_strength)
+  if _use_compiled(implementation, "soft_sort"):
+    return _compiled(values, regularization_strength, "sort", regularization)
   project = _PROJECTIONS[regularization]
 
   def _soft_sort(v):

@@ -1,7 +1,10 @@
 """Tests for s2l/ranking.py against independent numpy references."""
 
 import itertools
+import logging
 import math
+import os
+import shutil
 
 import numpy as np
 import pytest
@@ -74,22 +77,46 @@ def _rows(fn, x):
 
 RNG = np.random.default_rng(20201)
 
+
+@pytest.fixture(name="each_path", params=["tf", "compiled"])
+def _each_path(request, monkeypatch):
+  """Runs a soft-op test on the pure-TF path, then on the compiled kernel
+  (which "auto" picks outside XLA on a machine without GPU)."""
+  if request.param == "tf":
+    monkeypatch.setattr(ranking, "_use_compiled", lambda *_: False)
+  elif ranking.kernels.library() is None:
+    if shutil.which(os.environ.get("CXX", "g++")) is None:
+      pytest.skip("no C++ compiler: the compiled kernel cannot be built")
+    pytest.fail(f"the compiled kernel is missing: {ranking.kernels.reason()}")
+  return request.param
+
 # ---------------------------------------------------------------------------
 # Hard ranks.
 
 
-@pytest.mark.parametrize("shape", [(1,), (2,), (7,), (4, 6), (3, 2, 5)])
+@pytest.mark.usefixtures("each_path")
+@pytest.mark.parametrize("shape", [(1,), (2,), (7,), (4, 6), (3, 2, 5),
+                                   (3, 32), (2, 33), (2, 100)])
 def test_rank_matches_numpy(shape):
+  """Paths: the kernel; counting comparisons (n <= 32); two argsorts."""
   x = RNG.normal(size=shape)
-  np.testing.assert_array_equal(ranking.rank(x).numpy(), _rows(ref_rank, x))
+  x[..., ::3] = x[..., :1]  # Ties, broken by position.
+  for dtype in (np.float32, np.float64):
+    np.testing.assert_array_equal(ranking.rank(x.astype(dtype)).numpy(),
+                                  _rows(ref_rank, x.astype(dtype)))
+    xla = tf.function(ranking.rank, jit_compile=True)(x.astype(dtype))
+    np.testing.assert_array_equal(xla.numpy(), _rows(ref_rank, x))
 
 
+@pytest.mark.usefixtures("each_path")
 def test_rank_ties_negatives_and_large_values():
-  x = np.array([[2.0, -1.0, 2.0, -1.0], [1e6, 1e6 + 1, -1e6, 1e6 - 1]])
+  x = np.array([[2.0, -1.0, 2.0, -1.0], [1e6, 1e6 + 1, -1e6, 1e6 - 1],
+                [0.0, -0.0, 0.0, -0.0]])
   np.testing.assert_array_equal(
-      ranking.rank(x).numpy(), [[3, 1, 4, 2], [3, 4, 1, 2]])
+      ranking.rank(x).numpy(), [[3, 1, 4, 2], [3, 4, 1, 2], [1, 2, 3, 4]])
 
 
+@pytest.mark.usefixtures("each_path")
 def test_rank_keeps_dtype_and_has_no_gradient():
   for dtype in (tf.float32, tf.float64):
     x = tf.constant([[0.3, 0.1]], dtype)
@@ -107,6 +134,7 @@ SOFT_OPS = {"soft_rank": (ranking.soft_rank, ref_soft_rank),
             "soft_sort": (ranking.soft_sort, ref_soft_sort)}
 
 
+@pytest.mark.usefixtures("each_path")
 @pytest.mark.parametrize("op", sorted(SOFT_OPS))
 @pytest.mark.parametrize("regularization", ["l2", "kl"])
 @pytest.mark.parametrize("n", [1, 2, 3, 5, 10, 33])
@@ -121,6 +149,7 @@ def test_soft_ops_match_pav_reference(op, regularization, n):
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.usefixtures("each_path")
 @pytest.mark.parametrize("regularization", ["l2", "kl"])
 @pytest.mark.parametrize("n", [2, 3, 4, 5])
 def test_soft_rank_is_the_projection_onto_the_permutahedron(regularization, n):
@@ -143,6 +172,7 @@ def test_soft_rank_is_the_projection_onto_the_permutahedron(regularization, n):
     assert np.min((vertices - mu) @ gradient) >= -1e-9
 
 
+@pytest.mark.usefixtures("each_path")
 @pytest.mark.parametrize("regularization", ["l2", "kl"])
 def test_soft_rank_limits(regularization):
   x = RNG.normal(size=(8, 6))
@@ -153,6 +183,7 @@ def test_soft_rank_limits(regularization):
       ranking.soft_rank(x, 1e6, regularization).numpy(), 3.5, atol=1e-4)
 
 
+@pytest.mark.usefixtures("each_path")
 def test_soft_sort_limits():
   x = RNG.normal(size=(8, 6))
   np.testing.assert_allclose(ranking.soft_sort(x, 1e-4).numpy(),
@@ -164,6 +195,7 @@ def test_soft_sort_limits():
                              atol=1e-5)
 
 
+@pytest.mark.usefixtures("each_path")
 def test_soft_rank_known_values_n2():
   # The permutahedron of (2, 1) is a segment: the l2 projection of z is
   # 1.5 ± clip((z1 − z2)/2, −½, ½).
@@ -177,12 +209,14 @@ def test_soft_rank_known_values_n2():
   np.testing.assert_allclose(got, [3 * p, 3 * (1 - p)], rtol=1e-6)
 
 
+@pytest.mark.usefixtures("each_path")
 @pytest.mark.parametrize("regularization", ["l2", "kl"])
 def test_soft_rank_ties_share_a_rank(regularization):
   got = ranking.soft_rank([[1.0, 1.0, -2.0, 1.0]], 1e-3, regularization)
   np.testing.assert_allclose(got.numpy(), [[3.0, 3.0, 1.0, 3.0]], rtol=1e-6)
 
 
+@pytest.mark.usefixtures("each_path")
 @pytest.mark.parametrize("regularization", ["l2", "kl"])
 def test_large_magnitudes_in_float32(regularization):
   x = np.array([[1e6, 1e6 + 1, 1e6 - 1, 1e6 + 3],
@@ -196,6 +230,7 @@ def test_large_magnitudes_in_float32(regularization):
   np.testing.assert_allclose(got, want, atol=1e-5)
 
 
+@pytest.mark.usefixtures("each_path")
 @pytest.mark.parametrize("op", [ranking.soft_rank, ranking.soft_sort])
 def test_batch_shapes_equal_row_by_row(op):
   x = RNG.normal(size=(3, 4, 5))
@@ -205,6 +240,7 @@ def test_batch_shapes_equal_row_by_row(op):
                                rtol=1e-12)
 
 
+@pytest.mark.usefixtures("each_path")
 @pytest.mark.parametrize("dtype", [tf.float32, tf.float64])
 @pytest.mark.parametrize("regularization", ["l2", "kl"])
 def test_soft_ops_dtypes(dtype, regularization):
@@ -231,6 +267,7 @@ def _numerical_jacobian(fn, x, h=1e-6):
   return jac
 
 
+@pytest.mark.usefixtures("each_path")
 @pytest.mark.parametrize("op", sorted(SOFT_OPS))
 @pytest.mark.parametrize("regularization", ["l2", "kl"])
 def test_gradients_match_finite_differences(op, regularization):
@@ -251,6 +288,7 @@ def test_gradients_match_finite_differences(op, regularization):
                                atol=1e-6)
 
 
+@pytest.mark.usefixtures("each_path")
 @pytest.mark.parametrize("op", sorted(SOFT_OPS))
 @pytest.mark.parametrize("regularization", ["l2", "kl"])
 def test_compute_gradient(op, regularization):
@@ -261,6 +299,7 @@ def test_compute_gradient(op, regularization):
   np.testing.assert_allclose(theoretical[0], numerical[0], atol=1e-6)
 
 
+@pytest.mark.usefixtures("each_path")
 def test_gradient_is_exact_inside_merged_blocks():
   # At strength 3 these values merge into blocks; the gradient of Σ w·r must
   # be the closed form built from block averages, checked numerically too.
@@ -379,6 +418,7 @@ def test_ops_under_xla_match_eager():
                              grads(x).numpy(), rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.usefixtures("each_path")
 def test_unknown_batch_size_in_graph():
   fn = tf.function(lambda v: ranking.soft_rank(v, 1.0),
                    input_signature=[tf.TensorSpec([None, 4], tf.float32)])
@@ -387,6 +427,7 @@ def test_unknown_batch_size_in_graph():
                              rtol=1e-6)
 
 
+@pytest.mark.usefixtures("each_path")
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_non_finite_rows_become_nan(bad):
   x = tf.constant([[0.5, bad, -1.0], [0.2, 0.1, 0.3]], tf.float32)
@@ -423,6 +464,7 @@ def test_bad_arguments_are_explained():
         tf.TensorSpec([2, None], tf.float32)]).get_concrete_function()
 
 
+@pytest.mark.usefixtures("each_path")
 @pytest.mark.parametrize("dtype", [tf.float16, tf.bfloat16])
 @pytest.mark.parametrize("op", [ranking.soft_rank, ranking.soft_sort])
 def test_half_precision_is_computed_in_float32(op, dtype):
@@ -487,6 +529,7 @@ def exact_soft_l2(op, theta, eps):
   return np.array([float(fit[k] - z[k]) for k in range(n)])
 
 
+@pytest.mark.usefixtures("each_path")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("op", ["soft_rank", "soft_sort"])
 def test_extreme_values_l2_match_exact_arithmetic(op, dtype):
@@ -505,6 +548,7 @@ def test_extreme_values_l2_match_exact_arithmetic(op, dtype):
           out, want, rtol=0, atol=8 * len(row) * np.finfo(dtype).eps * scale)
 
 
+@pytest.mark.usefixtures("each_path")
 @pytest.mark.parametrize("regularization", ["l2", "kl"])
 @pytest.mark.parametrize("op", [ranking.soft_rank, ranking.soft_sort])
 def test_extreme_float32_values_match_float64(op, regularization):
@@ -526,6 +570,7 @@ def test_extreme_float32_values_match_float64(op, regularization):
     assert np.all(error <= 1e-5 * scale), (eps, got.numpy(), want)
 
 
+@pytest.mark.usefixtures("each_path")
 @pytest.mark.parametrize("regularization", ["l2", "kl"])
 def test_extreme_float64_values_are_finite_and_consistent(regularization):
   x = _extreme_rows(np.float64)
@@ -552,6 +597,7 @@ def test_extreme_float64_values_are_finite_and_consistent(regularization):
                                    [4, 3, 2, 1]], atol=1e-9)
 
 
+@pytest.mark.usefixtures("each_path")
 def test_extreme_values_known_gradients():
   """soft_rank is flat across huge gaps; an "l2" soft sort of a row whose gaps
   all exceed 1/ε pools it into one block, so every output moves by 1/n with
@@ -565,3 +611,115 @@ def test_extreme_values_known_gradients():
   np.testing.assert_array_equal(tape.jacobian(ranks, x).numpy(), 0.0)
   np.testing.assert_allclose(
       tape.jacobian(sorts, x).numpy().reshape(4, 4), 0.25, rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------
+# The compiled CPU kernel (s2l/kernels) against the pure-TF path.
+
+
+def _require_kernel():
+  if ranking.kernels.library() is None:
+    if shutil.which(os.environ.get("CXX", "g++")) is None:
+      pytest.skip("no C++ compiler: the compiled kernel cannot be built")
+    pytest.fail(f"the compiled kernel is missing: {ranking.kernels.reason()}")
+
+
+@pytest.mark.parametrize("op", [ranking.soft_rank, ranking.soft_sort])
+@pytest.mark.parametrize("regularization", ["l2", "kl"])
+@pytest.mark.parametrize("n", [1, 2, 5, 33, 200])
+def test_compiled_and_tf_paths_agree_to_float64_precision(op, regularization,
+                                                           n):
+  _require_kernel()
+  x = np.round(RNG.normal(size=(3, 4, n)) * 2) + RNG.normal(size=(3, 4, n))
+  x[0, :, n // 2:] = x[0, :, :1]  # Exact ties.
+  upstream = tf.constant(RNG.normal(size=x.shape))
+  results = {}
+  for implementation in ("tf", "compiled"):
+    for eps in (0.1, 1.0, 10.0):
+      values = tf.constant(x)
+      strength = tf.constant(eps, tf.float64)
+      with tf.GradientTape() as tape:
+        tape.watch([values, strength])
+        out = op(values, strength, regularization,
+                 implementation=implementation)
+        total = tf.reduce_sum(out * upstream)
+      grads = tape.gradient(total, [values, strength])
+      results[implementation, eps] = [out.numpy()] + [g.numpy() for g in grads]
+  for eps in (0.1, 1.0, 10.0):
+    for got, want in zip(results["compiled", eps], results["tf", eps]):
+      np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
+
+
+def test_the_path_is_chosen_and_logged(monkeypatch, caplog):
+  _require_kernel()
+  monkeypatch.setattr(ranking, "_LOGGED_PATHS", set())
+  x = tf.constant([[0.3, -1.0, 2.0]])
+  with caplog.at_level(logging.INFO):
+    eager = ranking.soft_rank(x)
+    xla = tf.function(ranking.soft_rank, jit_compile=True)(x)
+  np.testing.assert_allclose(eager.numpy(), xla.numpy(), rtol=1e-6)
+  assert "rank, soft_rank and soft_sort run the compiled CPU kernel" in caplog.text
+  assert "pure-TensorFlow path inside XLA" in caplog.text
+  with pytest.raises(ValueError, match="cannot run inside XLA"):
+    tf.function(lambda v: ranking.soft_sort(v, implementation="compiled"),
+                jit_compile=True)(x)
+  with pytest.raises(ValueError, match="implementation must be one of"):
+    ranking.soft_rank(x, implementation="c++")
+  # Without the library, "auto" falls back, saying why; "compiled" refuses.
+  monkeypatch.setattr(ranking.kernels, "_state", {
+      "loaded": True, "library": None, "reason": "it is not built"})
+  caplog.clear()
+  with caplog.at_level(logging.INFO):
+    np.testing.assert_allclose(ranking.soft_rank(x).numpy(), eager.numpy(),
+                               rtol=1e-6)
+  assert "pure-TensorFlow path: it is not built" in caplog.text
+  with pytest.raises(RuntimeError, match="unavailable: it is not built"):
+    ranking.soft_sort(x, implementation="compiled")
+
+
+def test_a_stale_or_missing_kernel_is_named(monkeypatch, tmp_path):
+  source = tmp_path / "ranking_ops.cc"
+  source.write_text("// newer than the library")
+  library = tmp_path / "_ranking_ops.so"
+  monkeypatch.setattr(ranking.kernels, "SOURCE", str(source))
+  monkeypatch.setattr(ranking.kernels, "LIBRARY", str(library))
+  monkeypatch.setattr(ranking.kernels, "_state", {
+      "loaded": False, "library": None, "reason": None})
+  assert ranking.kernels.library() is None
+  assert "is not built (run `make kernels`" in ranking.kernels.reason()
+  library.write_bytes(b"not a shared object")
+  os.utime(source, (0, 0))
+  monkeypatch.setitem(ranking.kernels._state, "loaded", False)
+  assert ranking.kernels.library() is None
+  assert "does not load against this TensorFlow" in ranking.kernels.reason()
+  os.utime(library, (0, 0))
+  os.utime(source, None)
+  monkeypatch.setitem(ranking.kernels._state, "loaded", False)
+  assert ranking.kernels.library() is None
+  assert "is older than" in ranking.kernels.reason()
+
+
+@pytest.mark.parametrize("op", [ranking.soft_rank, ranking.soft_sort])
+@pytest.mark.parametrize("regularization", ["l2", "kl"])
+def test_runs_in_chunks_equal_runs_at_once(op, regularization, monkeypatch):
+  """The pure-TF path bounds its memory by examining runs in chunks of
+  starts (a while loop); the blocks, hence values and gradients, are those of
+  one pass, eagerly, in a graph with unknown batch size, and under XLA."""
+  x = np.round(RNG.normal(size=(6, 11)) * 2) + RNG.normal(size=(6, 11)) * 0.3
+  x[::2, 5:] = x[::2, :1]
+
+  def run(values):
+    with tf.GradientTape() as tape:
+      tape.watch(values)
+      out = op(values, 0.7, regularization, implementation="tf")
+      total = tf.reduce_sum(out * tf.range(11, dtype=values.dtype))
+    return out, tape.gradient(total, values)
+
+  whole = [t.numpy() for t in run(tf.constant(x))]
+  monkeypatch.setattr(ranking, "_RUNS_PER_CHUNK", 4 * 11)  # 3 chunks of 4.
+  graph = tf.function(run, input_signature=[
+      tf.TensorSpec([None, 11], tf.float64)])
+  for chunked in (run(tf.constant(x)), graph(tf.constant(x)),
+                  tf.function(run, jit_compile=True)(tf.constant(x))):
+    for got, want in zip(chunked, whole):
+      np.testing.assert_allclose(got.numpy(), want, rtol=1e-12, atol=1e-12)

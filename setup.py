@@ -8,6 +8,8 @@ setuptools.setup(
     description=("Shuffle to Learn: self-supervised learning from permutations"
                  " via differentiable ranking (TensorFlow/Keras)."),
     packages=setuptools.find_packages(include=["s2l", "s2l.*"]),
+    # The kernel's source ships; `python -m s2l.kernels` builds it in place.
+    package_data={"s2l.kernels": ["ranking_ops.cc"]},
     python_requires=">=3.11,<3.12",
     # The exact, verified pins live in requirements.txt; these ranges are
     # what s2l itself needs (tensorflow-ranking 0.5.5 requires TF < 2.16).

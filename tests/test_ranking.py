@@ -686,7 +686,7 @@ def test_a_stale_or_missing_kernel_is_named(monkeypatch, tmp_path):
   monkeypatch.setattr(ranking.kernels, "_state", {
       "loaded": False, "library": None, "reason": None})
   assert ranking.kernels.library() is None
-  assert "is not built (run `make kernels`" in ranking.kernels.reason()
+  assert "is not built (run `python -m s2l.kernels`" in ranking.kernels.reason()
   library.write_bytes(b"not a shared object")
   os.utime(source, (0, 0))
   monkeypatch.setitem(ranking.kernels._state, "loaded", False)

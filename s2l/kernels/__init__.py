@@ -1,8 +1,9 @@
 """The compiled CPU kernels behind `s2l.ranking.soft_rank` and `soft_sort`.
 
-`ranking_ops.cc` beside this file is built by `make kernels` (the README's
-setup commands run it) into `_ranking_ops.so`, against the installed
-TensorFlow's headers and flags (`tf.sysconfig`), with no download. When the
+`ranking_ops.cc` beside this file is built into `_ranking_ops.so` by
+`python -m s2l.kernels` (which `make kernels` and the README's setup commands
+run), against the installed TensorFlow's headers and flags (`tf.sysconfig`),
+with no download. When the
 library is missing or cannot be loaded, `library()` is None and `reason()`
 says why: s2l.ranking then runs its pure-TensorFlow path.
 """
@@ -20,8 +21,12 @@ LIBRARY = os.path.join(os.path.dirname(SOURCE), "_ranking_ops.so")
 _state = {"loaded": False, "library": None, "reason": None}
 
 
-def build_command(source: str = SOURCE, library_path: str = LIBRARY) -> str:
-  """The compiler command `make kernels` runs: g++ with tf.sysconfig flags."""
+def build_command(source: Optional[str] = None,
+                  library_path: Optional[str] = None) -> str:
+  """The compiler command that builds `source` (default SOURCE) into
+  `library_path` (default LIBRARY): $CXX (g++) with tf.sysconfig flags."""
+  source = source or SOURCE
+  library_path = library_path or LIBRARY
   flags = tf.sysconfig.get_compile_flags() + tf.sysconfig.get_link_flags()
   return " ".join(["${CXX:-g++}", "-O3", "-shared", "-fPIC",
                    shlex.quote(source), "-o", shlex.quote(library_path),
@@ -34,18 +39,19 @@ def library():
   if not _state["loaded"]:
     _state["loaded"] = True
     if not os.path.exists(LIBRARY):
-      _state["reason"] = (f"{LIBRARY} is not built (run `make kernels`, "
-                          "which needs a C++17 compiler)")
+      _state["reason"] = (f"{LIBRARY} is not built (run `python -m "
+                          "s2l.kernels` or `make kernels`; a C++17 compiler "
+                          "is needed)")
     elif os.path.getmtime(LIBRARY) < os.path.getmtime(SOURCE):
-      _state["reason"] = (f"{LIBRARY} is older than {SOURCE} (run `make "
-                          "kernels` to rebuild it)")
+      _state["reason"] = (f"{LIBRARY} is older than {SOURCE} (rebuild it: "
+                          "`python -m s2l.kernels`)")
     else:
       try:
         _state["library"] = tf.load_op_library(LIBRARY)
       except (tf.errors.NotFoundError, OSError) as error:
         _state["reason"] = (f"{LIBRARY} does not load against this TensorFlow"
-                            f" ({str(error).splitlines()[0]}); rebuild it "
-                            "with `make kernels`")
+                            f" ({str(error).splitlines()[0]}); rebuild it: "
+                            "`python -m s2l.kernels`")
   return _state["library"]
 
 

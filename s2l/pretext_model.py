@@ -3,8 +3,13 @@
 `PretextModel` wraps a network (the CFN) so that `fit()` trains it on
 `(shuffled patches, ranks)` batches with a loss of `s2l.losses`, and reports
 the paper's upstream metrics (partial ranks, exact permutation) on the ranks
-that the loss decodes from the network output (section 3).
+that the loss decodes from the network output (section 3). Batches are
+`(shuffled patches, ranks)`, or raw batches that an input layer
+(`s2l.data.model_inputs.PretextInputs`) turns into them at the start of each
+step, on the accelerator.
 """
+
+from typing import Optional
 
 import tensorflow as tf
 
@@ -20,13 +25,19 @@ class PretextModel(tf.keras.Model):
       the fixed-permutation baseline).
     pretext_loss: a `losses.PermutationLoss`; it also decodes the network's
       output into predicted ranks for the metrics.
+    pretext_inputs: None when batches are (patches, ranks); else a layer
+      without weights mapping each raw batch to (patches, ranks), run in the
+      training and evaluation steps, outside the gradient tape.
   """
 
   def __init__(self, network: tf.keras.Model,
-               pretext_loss: losses.PermutationLoss, **kwargs):
+               pretext_loss: losses.PermutationLoss,
+               pretext_inputs: Optional[tf.keras.layers.Layer] = None,
+               **kwargs):
     super().__init__(**kwargs)
     self.network = network
     self.pretext_loss = pretext_loss
+    self.pretext_inputs = pretext_inputs
     self.rank_metrics = [metrics.PartialRanksAccuracy(),
                          metrics.ExactPermutationAccuracy()]
     self.loss_tracker = tf.keras.metrics.Mean(name="loss")
@@ -57,8 +68,13 @@ class PretextModel(tf.keras.Model):
           tf.distribute.get_strategy().num_replicas_in_sync
     return loss
 
+  def _patches_and_ranks(self, data):
+    if self.pretext_inputs is None:
+      return data
+    return self.pretext_inputs(data)
+
   def train_step(self, data):
-    patches, ranks = data
+    patches, ranks = self._patches_and_ranks(data)
     with tf.GradientTape() as tape:
       outputs = self.network(patches, training=True)
       loss = self._loss(ranks, outputs)
@@ -67,7 +83,7 @@ class PretextModel(tf.keras.Model):
     return self._update_metrics(ranks, outputs, loss * replicas)
 
   def test_step(self, data):
-    patches, ranks = data
+    patches, ranks = self._patches_and_ranks(data)
     outputs = self.network(patches, training=False)
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     return self._update_metrics(ranks, outputs,

@@ -28,6 +28,7 @@ from s2l import losses
 from s2l import pretext_model
 from s2l import run_record
 from s2l.data import frontends
+from s2l.data import model_inputs
 from s2l.data import patches as patches_lib
 from s2l.data import pipeline
 from s2l.data import sources
@@ -40,10 +41,10 @@ CHECKPOINT_DIR = "checkpoints"
 
 
 def _datasets(source, slicing, frontend, loss, batch_size, seed, cache,
-              data_dir, eval_batches):
+              data_dir, eval_batches, placement):
   common = dict(slicing=slicing, batch_size=batch_size, frontend=frontend,
                 permutation_set=loss.permutation_set, cache=cache,
-                data_dir=data_dir)
+                data_dir=data_dir, placement=placement)
   train_ds = pipeline.pretext_dataset(source, "train", seed=seed, **common)
   # A fixed held-out set: the same examples and permutations at every eval.
   eval_ds = pipeline.pretext_dataset(source, "validation", seed=1,
@@ -51,11 +52,21 @@ def _datasets(source, slicing, frontend, loss, batch_size, seed, cache,
   return train_ds, eval_ds.take(eval_batches).cache()
 
 
+def _patches_spec(train_ds, pretext_inputs) -> tf.TensorShape:
+  """[B, n, *patch_shape] of the network's input batches."""
+  if pretext_inputs is None:
+    return train_ds.element_spec[0].shape
+  traced = tf.function(pretext_inputs).get_concrete_function(
+      train_ds.element_spec)
+  return traced.structured_outputs[0].shape
+
+
 @gin.configurable(denylist=["model_dir"])
 def train(model_dir: str,
           source: str = "synthetic_notes",
           slicing: patches_lib.Slicing = patches_lib.Slicing(nx=1, ny=10),
           frontend: Optional[pipeline.Frontend] = None,
+          frontend_placement: str = "data",
           loss: Union[losses.PermutationLoss, str, None] = None,
           learning_rate: float = 1e-3,
           batch_size: int = 32,
@@ -81,6 +92,12 @@ def train(model_dir: str,
       source object (`AudioFolder`).
     slicing: how inputs are cut into patches (ignored for video).
     frontend: raw input to image-like tensor; the modality's default if None.
+    frontend_placement: where the front end, the patches and the permutations
+      run: "data" (in tf.data, on the host) or "model" (audio only: tf.data
+      ships raw waveforms and `model_inputs.PretextInputs` runs them in the
+      training step, on the accelerator). The same maths and permutations
+      either way, so it is not part of the run record (like `cache` and
+      `jit_compile`) and may change on resume.
     loss: pretext loss, or its name (`losses.BY_NAME`: "fast_soft_ranking",
       ...); the perturbed Fenchel-Young loss if None.
     learning_rate: Adam's learning rate (the paper: 1e-6 over 1000 epochs;
@@ -124,6 +141,8 @@ def train(model_dir: str,
   tf.keras.utils.set_random_seed(seed)
   source = sources.resolve(source)
   frontend = frontend or pipeline.default_frontend(source.modality)
+  model_inputs.check_placement(frontend_placement, source.modality, frontend,
+                               slicing)
   loss = losses.get(loss or losses.PerturbedFenchelYoungLoss())
   distribution = distribute.make_strategy(strategy)
   chief = distribute.is_chief()
@@ -145,17 +164,20 @@ def train(model_dir: str,
     loss.check_labels = not jit_compile
     train_ds, eval_ds = _datasets(source, slicing, frontend, loss, batch_size,
                                   seed + 7919 * start_step, cache, data_dir,
-                                  eval_batches)
-    if train_ds.element_spec[0].shape[1] != num_patches:
-      raise ValueError(f"the pipeline gives {train_ds.element_spec[0].shape[1]}"
+                                  eval_batches, frontend_placement)
+    pretext_inputs = None if frontend_placement == "data" else \
+        model_inputs.PretextInputs(frontend, slicing, loss.permutation_set)
+    patches_spec = _patches_spec(train_ds, pretext_inputs)
+    if patches_spec[1] != num_patches:
+      raise ValueError(f"the pipeline gives {patches_spec[1]}"
                        f" patches per example, expected {num_patches}.")
-    patch_shape = train_ds.element_spec[0].shape[2:]
+    patch_shape = patches_spec[2:]
     outputs = loss.num_outputs
     with distribution.scope():
       network = cfn.context_free_network(
           num_patches, patch_shape, outputs, width=width,
           depth=depth, embedding_size=embedding_size, dropout=dropout)
-      model = pretext_model.PretextModel(network, loss)
+      model = pretext_model.PretextModel(network, loss, pretext_inputs)
       model.compile(tf.keras.optimizers.Adam(learning_rate),
                     jit_compile=jit_compile)
       checkpoint = tf.train.Checkpoint(network=network,
@@ -223,6 +245,9 @@ def train(model_dir: str,
           gin.operative_config_str()))
     grid = (1, 1) if num_patches != slicing.num_patches else (slicing.nx,
                                                                slicing.ny)
+    # The callbacks look at the held-out patches themselves.
+    held_out = eval_ds if pretext_inputs is None else [
+        pretext_inputs(batch) for batch in eval_ds]
     stopper = callbacks.StopOnNonFinite(manager)
     history = model.fit(
         train_ds, validation_data=eval_ds,
@@ -234,8 +259,8 @@ def train(model_dir: str,
             stopper,
             tf.keras.callbacks.TensorBoard(write_dir, update_freq="epoch",
                                            profile_batch=0),
-            callbacks.Reassembly(next(iter(eval_ds)), *grid, train_writer),
-            callbacks.Collapse(cfn.collapse_probe_model(network), eval_ds,
+            callbacks.Reassembly(next(iter(held_out)), *grid, train_writer),
+            callbacks.Collapse(cfn.collapse_probe_model(network), held_out,
                                train_writer),
             callbacks.SaveCheckpoint(manager, guard=stopper),
         ])

@@ -1,6 +1,6 @@
 """Runs a tiny training in its own process, for tests/test_distribute.py.
 
-    python tests/distributed_run.py MODEL_DIR DATA_DIR STRATEGY [CPUS]
+    python tests/distributed_run.py MODEL_DIR DATA_DIR STRATEGY [CPUS [PLACEMENT]]
 
 Logical CPU devices and TF_CONFIG must be set before TensorFlow starts,
 hence a separate process. Prints the loss of every epoch as JSON.
@@ -13,7 +13,7 @@ import sys
 import tensorflow as tf
 
 
-def main(model_dir, data_dir, strategy, cpus="1"):
+def main(model_dir, data_dir, strategy, cpus="1", placement="data"):
   physical = tf.config.list_physical_devices("CPU")[0]
   tf.config.set_logical_device_configuration(
       physical, [tf.config.LogicalDeviceConfiguration()] * int(cpus))
@@ -31,7 +31,8 @@ def main(model_dir, data_dir, strategy, cpus="1"):
        "train.source = 'synthetic_notes_tiny'",
        "AudioFrontend.frame_step = 512",
        f"train.data_dir = '{data_dir}'",
-       f"train.strategy = '{strategy}'"])
+       f"train.strategy = '{strategy}'",
+       f"train.frontend_placement = '{placement}'"])
   history = training.train(model_dir)
   print("LOSSES " + json.dumps(history.history["loss"]), flush=True)
 

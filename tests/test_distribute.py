@@ -28,13 +28,15 @@ def _data_dir(tmp_path_factory):
   return data_dir
 
 
-def _start(model_dir, data_dir, strategy, cpus=1, tf_config=None):
+def _start(model_dir, data_dir, strategy, cpus=1, tf_config=None,
+           placement="data"):
   env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
   env.pop("TF_CONFIG", None)
   if tf_config is not None:
     env["TF_CONFIG"] = json.dumps(tf_config)
   return subprocess.Popen(
-      [sys.executable, RUN, str(model_dir), data_dir, strategy, str(cpus)],
+      [sys.executable, RUN, str(model_dir), data_dir, strategy, str(cpus),
+       placement],
       env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -55,6 +57,16 @@ def test_mirrored_on_two_cpus_matches_one_device(tmp_path, data_dir):
   single = _losses(_start(tmp_path / "one", data_dir, "default"))
   mirrored = _losses(_start(tmp_path / "two", data_dir, "mirrored", cpus=2))
   assert len(single) == 3 and single[-1] < single[0]
+  np.testing.assert_allclose(mirrored, single, rtol=1e-4)
+
+
+def test_the_front_end_in_the_model_splits_across_replicas(tmp_path,
+                                                           data_dir):
+  # Each replica draws its examples' permutations from their own seeds, so
+  # two replicas train on what one device trains on with tf.data's patches.
+  single = _losses(_start(tmp_path / "one", data_dir, "default"))
+  mirrored = _losses(_start(tmp_path / "two", data_dir, "mirrored", cpus=2,
+                            placement="model"))
   np.testing.assert_allclose(mirrored, single, rtol=1e-4)
 
 

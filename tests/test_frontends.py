@@ -34,6 +34,24 @@ def test_mel_spectrogram_peak_moves_up_with_pitch():
                              atol=1e-3 * from_float.max())
 
 
+def test_a_batch_of_waveforms_gives_each_spectrogram_alone():
+  config = frontends.AudioFrontend(num_mel_bins=40, frame_step=400)
+  waves = np.stack([_sine(f, 0.5) for f in (300, 900, 2700)])
+  pcm = (waves * 32767).astype(np.int16)
+  for batch in (waves, pcm):
+    batched = frontends.log_spectrogram(batch, config).numpy()
+    assert batched.shape == (3, 40, 1 + (8000 - 512) // 400, 1)
+    for wave, spectrogram in zip(batch, batched):
+      np.testing.assert_allclose(
+          spectrogram, frontends.log_spectrogram(wave, config).numpy(),
+          atol=1e-5)
+  # Also inside tf.data, as the host placement runs it.
+  ds = tf.data.Dataset.from_tensor_slices(waves).map(config).batch(3)
+  np.testing.assert_allclose(next(iter(ds)).numpy(),
+                             frontends.log_spectrogram(waves, config).numpy(),
+                             atol=1e-5)
+
+
 def test_square_image_resizes_and_crops():
   image = np.tile(np.arange(100, dtype=np.uint8)[None, :, None], (60, 1, 3))
   out = frontends.square_image(image, 30)

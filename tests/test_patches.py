@@ -58,6 +58,21 @@ def test_gap_and_jitter():
                                   values[top:top + 6, left:left + 6])
 
 
+def test_a_batch_is_cut_as_each_example_alone():
+  batch = tf.random.stateless_normal([4, 30, 31, 2], [5, 6])
+  for slicing in (Slicing(nx=1, ny=10), Slicing(nx=3, ny=3, gap=4)):
+    got = patches_lib.make_patches(batch, slicing, "audio")
+    assert got.shape[:2] == (4, slicing.num_patches)
+    for example, patches in zip(batch, got):
+      np.testing.assert_allclose(
+          patches.numpy(),
+          patches_lib.make_patches(example, slicing, "audio").numpy(),
+          atol=1e-6)
+  with pytest.raises(ValueError, match="one \\[H, W, C\\] input at a time"):
+    patches_lib.grid_patches(batch, Slicing(nx=3, ny=3, gap=4, jitter=True),
+                             seed=[0, 1])
+
+
 def test_normalisation_and_tf_data():
   image = tf.random.stateless_uniform([12, 12, 3], [0, 1]) * 5 + 2
   slicing = Slicing(nx=2, ny=2)

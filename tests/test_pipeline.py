@@ -7,6 +7,7 @@ import tensorflow_datasets as tfds
 
 from s2l import permutations
 from s2l.data import frontends
+from s2l.data import model_inputs
 from s2l.data import patches as patches_lib
 from s2l.data import pipeline
 from s2l.data import shuffling
@@ -61,6 +62,29 @@ def test_reproducible_from_the_seed_and_new_permutations_each_epoch(
   np.testing.assert_array_equal(first, again)
   assert not np.array_equal(first[0], other[0])
   assert not np.array_equal(first[0], first[1])  # epoch 2: same examples
+
+
+def test_placed_in_the_model_it_ships_raw_audio_and_seeds(mock_tfds):
+  del mock_tfds
+  common = dict(slicing=FREQ10, batch_size=4, seed=2, shuffle_buffer=0)
+  raw = _first(pipeline.pretext_dataset("nsynth", placement="model",
+                                        **common))
+  assert set(raw) == {model_inputs.AUDIO, model_inputs.SEED}
+  assert raw[model_inputs.AUDIO].shape == (4, 64000)
+  assert raw[model_inputs.SEED].shape == (4, 2)
+  assert raw[model_inputs.SEED].dtype == np.int64
+  # Each example's seed is the one its permutation is drawn from on the
+  # host path, and its waveform the one that path's patches are cut from.
+  patches, ranks = _first(pipeline.pretext_dataset("nsynth", **common))
+  for b in range(4):
+    order = shuffling.uniform_permutation(10, raw[model_inputs.SEED][b])
+    np.testing.assert_array_equal(ranks[b], order.numpy() + 1)
+    alone = patches_lib.make_patches(frontends.log_spectrogram(
+        raw[model_inputs.AUDIO][b]), FREQ10, "audio")
+    np.testing.assert_allclose(patches[b], tf.gather(alone, order).numpy(),
+                               atol=1e-4)
+  with pytest.raises(ValueError, match="frontend_placement must be one of"):
+    pipeline.pretext_dataset("nsynth", placement="gpu", **common)
 
 
 def test_fixed_permutation_set(mock_tfds):

@@ -56,3 +56,27 @@ def test_training_reduces_the_loss():
   history = model.fit(x, ranks, epochs=5, batch_size=32, verbose=0)
   assert history.history["loss"][-1] < history.history["loss"][0] / 2
   assert history.history["partial_ranks"][-1] > 0.8
+
+
+class Unpack(tf.keras.layers.Layer):
+  """Raw batches {"x": scores, "order": ranks − 1} to (scores, ranks)."""
+
+  def call(self, inputs):
+    return inputs["x"], inputs["order"] + 1
+
+
+def test_an_input_layer_makes_the_batches_of_both_steps():
+  ranks = np.array([[1, 2, 3], [3, 1, 2]], np.int32)
+  wrong = np.array([[[1.0], [3.0], [2.0]], [[3.0], [1.0], [2.0]]],
+                   np.float32)
+  plain = pretext_model.PretextModel(Echo(), losses.RankMSELoss())
+  placed = pretext_model.PretextModel(Echo(), losses.RankMSELoss(), Unpack())
+  for model in (plain, placed):
+    model.compile("sgd")
+  raw = tf.data.Dataset.from_tensors({"x": wrong, "order": ranks - 1})
+  expected = plain.evaluate(wrong, ranks, verbose=0, return_dict=True)
+  assert placed.evaluate(raw, verbose=0, return_dict=True) == expected
+  np.testing.assert_allclose(expected["partial_ranks"], (1 / 3 + 1) / 2)
+  # The training step too (Echo has no weights: the metrics are the same).
+  history = placed.fit(raw, epochs=1, verbose=0).history
+  assert history["partial_ranks"] == [expected["partial_ranks"]]

@@ -55,6 +55,41 @@ def test_permutations_are_uniform_over_all_orders(n):
   assert chi2 < {3: 20.5, 4: 49.7}[n], chi2
 
 
+@pytest.mark.parametrize("fixed_set", [False, True])
+def test_a_batch_is_shuffled_as_each_example_alone(fixed_set):
+  table = (permutations.FixedPermutationSet.maximal_hamming(6, 10)
+           if fixed_set else None)
+  patches = tf.random.stateless_normal([16, 6, 3, 2], [1, 2])
+  seeds = tf.stack([tf.fill([16], 7), tf.range(16)], axis=1)
+  seeds = tf.cast(seeds, tf.int64)
+  eager = shuffling.shuffle_batch(patches, seeds, table)
+  compiled = tf.function(lambda p, s: shuffling.shuffle_batch(p, s, table),
+                         jit_compile=True)(patches, seeds)
+  for got in (eager, compiled):
+    for b in range(16):
+      alone = shuffling.shuffle(patches[b], seeds[b], table)
+      for key in ("patches", "ranks", "permutation_index"):
+        np.testing.assert_array_equal(got[key][b].numpy(),
+                                      alone[key].numpy())
+    np.testing.assert_array_equal(
+        shuffling.unshuffle(got["patches"], got["ranks"]).numpy(),
+        patches.numpy())
+
+
+def test_batched_permutations_are_uniform_over_all_orders():
+  draws = 240 * 6
+  seeds = tf.stack([tf.range(draws, dtype=tf.int64),
+                    3 * tf.range(draws, dtype=tf.int64) + 1], axis=1)
+  ranks = tf.function(shuffling.shuffle_batch)(
+      tf.zeros([draws, 3]), seeds)["ranks"].numpy()
+  counts = {}
+  for row in ranks:
+    counts[tuple(row)] = counts.get(tuple(row), 0) + 1
+  assert set(counts) == set(itertools.permutations(range(1, 4)))
+  chi2 = sum((c - 240)**2 / 240 for c in counts.values())
+  assert chi2 < 20.5, chi2  # 99.9% quantile of χ² with 5 degrees of freedom.
+
+
 def test_seeds_reproduce_and_differ():
   patches = tf.range(10)
   a = shuffling.shuffle(patches, _seed(1))["ranks"].numpy()

@@ -17,6 +17,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from s2l import evaluation as evaluate_lib
 from s2l import locks
 from s2l import run_record
 from s2l import configurables
@@ -84,6 +85,38 @@ def test_end_to_end_run_writes_everything_and_learns(tmp_path, data_dir):
   assert record["network"]["num_outputs"] == 10
   assert record["network"]["width"] == 0.03
   assert (record["train_steps"], record["seed"]) == (60, 0)
+
+
+def test_the_front_end_in_the_model_trains_the_same_run(tmp_path, data_dir):
+  histories = {}
+  for placement in ("model", "data"):
+    gin.clear_config()
+    _tiny_notes(data_dir, "train.train_steps = 20",
+                "train.steps_per_checkpoint = 10",
+                f"train.frontend_placement = '{placement}'")
+    histories[placement] = train_lib.train(str(tmp_path / placement)).history
+  # The same patches and permutations: the same run, up to float rounding.
+  assert set(histories["model"]) == set(histories["data"])
+  for name, values in histories["model"].items():
+    np.testing.assert_allclose(values, histories["data"][name], rtol=1e-4,
+                               err_msg=name)
+  assert np.all(np.isfinite(histories["model"]["loss"]))
+  # A placement is not a setting: the record is the same, and a run resumes
+  # under the other one.
+  records = [run_record.read(str(tmp_path / p)) for p in ("model", "data")]
+  assert run_record.differences(*records) == []
+  gin.clear_config()
+  _tiny_notes(data_dir, "train.train_steps = 30",
+              "train.steps_per_checkpoint = 10",
+              "train.frontend_placement = 'model'")
+  assert train_lib.train(str(tmp_path / "data")).epoch == [2]
+  # The exported encoder takes the patches the probes cut in tf.data.
+  gin.clear_config()
+  output = evaluate_lib.evaluate(
+      str(tmp_path / "model"), tasks=("instrument_family",),
+      num_examples=(8,), seeds=(0,), baselines=("pretrained",), epochs=2)
+  cell = output["results"]["instrument_family"]["pretrained"]["8"]
+  assert 0.0 <= cell["mean"] <= 1.0
 
 
 def test_the_fixed_set_takes_its_size_from_the_slicing(tmp_path, data_dir):
@@ -170,6 +203,11 @@ def test_a_run_stopped_before_its_export_exports_on_rerun(tmp_path,
      "number, got '1e-3'"),
     ("train.dropout = 1.0", "dropout must be a number in"),
     ("train.depth = 6", "depth must be an integer from 1 to 5"),
+    ("train.frontend_placement = 'gpu'", "frontend_placement must be one of "
+     "('data', 'model'), got 'gpu'"),
+    ("train.source = 'synthetic_images_tiny'\n"
+     "train.frontend_placement = 'model'", "this source's modality is "
+     "'image', whose front end stays in tf.data"),
 ])
 def test_bad_knobs_are_refused_before_any_data_is_read(binding, message,
                                                         tmp_path):

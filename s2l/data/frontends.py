@@ -68,12 +68,16 @@ def log_spectrogram(audio: tf.Tensor,
                     config: AudioFrontend = AudioFrontend()) -> tf.Tensor:
   """Waveform to a log-magnitude spectrogram image.
 
+  One waveform in a `tf.data` map (the front end on the host), or a batch of
+  them inside the model (`s2l.data.model_inputs`, on the accelerator): the
+  same ops, each example computed independently of the others.
+
   Args:
-    audio: [num_samples] float waveform (int16 is rescaled to [-1, 1)).
+    audio: [..., num_samples] float waveforms (int16 is rescaled to [-1, 1)).
     config: the spectrogram settings.
 
   Returns:
-    [num_bins, num_frames, 1] float32, row 0 the lowest frequency.
+    [..., num_bins, num_frames, 1] float32, row 0 the lowest frequency.
   """
   audio = tf.convert_to_tensor(audio)
   if audio.dtype == tf.int16:
@@ -91,7 +95,7 @@ def log_spectrogram(audio: tf.Tensor,
         config.lower_edge_hz, config.upper_edge_hz or config.sample_rate / 2)
     magnitude = tf.tensordot(magnitude, weights, 1)
   log_magnitude = tf.math.log(magnitude + config.log_offset)
-  return tf.transpose(log_magnitude)[..., None]
+  return tf.linalg.matrix_transpose(log_magnitude)[..., None]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -57,18 +57,28 @@ class Slicing:
 def grid_patches(image: tf.Tensor, slicing: Slicing, seed=None) -> tf.Tensor:
   """Cuts an image-like tensor into an ny × nx grid of equal patches.
 
+  Without jitter the crops are fixed slices, so a batch of inputs (the
+  in-model front end, `s2l.data.model_inputs`) is cut exactly as each of its
+  examples would be alone.
+
   Args:
-    image: [H, W, C] with static H and W.
+    image: [..., H, W, C] with static H and W; a single [H, W, C] input when
+      the slicing jitters (each example draws its own offsets).
     slicing: grid, gap and jitter.
     seed: stateless seed ([2] int) for the jitter; unused otherwise.
 
   Returns:
-    [ny * nx, (H // ny) − gap, (W // nx) − gap, C], row-major order.
+    [..., ny * nx, (H // ny) − gap, (W // nx) − gap, C], row-major order.
 
   Raises:
-    ValueError: if a tile would be smaller than one pixel.
+    ValueError: if a tile would be smaller than one pixel, or a batch is
+      jittered.
   """
-  height, width = image.shape[0], image.shape[1]
+  image = tf.convert_to_tensor(image)
+  if image.shape.rank is None or image.shape.rank < 3:
+    raise ValueError(f"grid_patches needs [..., H, W, C] inputs, got shape "
+                     f"{image.shape}.")
+  height, width = image.shape[-3], image.shape[-2]
   if height is None or width is None:
     raise ValueError(f"grid_patches needs static height and width, got "
                      f"{image.shape}; resize or crop to a fixed size first.")
@@ -79,13 +89,19 @@ def grid_patches(image: tf.Tensor, slicing: Slicing, seed=None) -> tf.Tensor:
         f"an input of {height}x{width} cut into ny={slicing.ny} rows and "
         f"nx={slicing.nx} columns with gap={slicing.gap} leaves no pixels per"
         " patch; use fewer patches or a smaller gap.")
-  if slicing.jitter:
-    if seed is None:
-      raise ValueError("jittered patches need a stateless seed.")
-    offsets = tf.random.stateless_uniform(
-        [slicing.num_patches, 2], seed, 0, slicing.gap + 1, dtype=tf.int32)
-  else:
-    offsets = tf.fill([slicing.num_patches, 2], slicing.gap // 2)
+  if not slicing.jitter:
+    margin = slicing.gap // 2
+    return tf.stack([
+        image[..., row * tile_h + margin:row * tile_h + margin + patch_h,
+              col * tile_w + margin:col * tile_w + margin + patch_w, :]
+        for row in range(slicing.ny) for col in range(slicing.nx)], axis=-4)
+  if image.shape.rank != 3:
+    raise ValueError(f"jittered patches are cut one [H, W, C] input at a "
+                     f"time, got shape {image.shape}.")
+  if seed is None:
+    raise ValueError("jittered patches need a stateless seed.")
+  offsets = tf.random.stateless_uniform(
+      [slicing.num_patches, 2], seed, 0, slicing.gap + 1, dtype=tf.int32)
   patches = []
   for row in range(slicing.ny):
     for col in range(slicing.nx):
@@ -97,9 +113,8 @@ def grid_patches(image: tf.Tensor, slicing: Slicing, seed=None) -> tf.Tensor:
 
 
 def normalize_patches(patches: tf.Tensor, epsilon: float = 1e-5) -> tf.Tensor:
-  """Standardises each patch of [n, ...] to zero mean and unit variance."""
-  axes = list(range(1, patches.shape.rank))
-  mean, variance = tf.nn.moments(patches, axes, keepdims=True)
+  """Standardises each patch of [..., n, h, w, C] over its [h, w, C]."""
+  mean, variance = tf.nn.moments(patches, [-3, -2, -1], keepdims=True)
   return (patches - mean) * tf.math.rsqrt(variance + epsilon)
 
 
@@ -108,15 +123,15 @@ def make_patches(inputs: tf.Tensor, slicing: Slicing, modality: str,
   """Patches of one example, for any modality.
 
   Args:
-    inputs: [H, W, C] for "audio" (a spectrogram) and "image"; [T, H, W, C]
-      frames for "video", whose frames are the patches (slicing is ignored
-      except for `normalize`).
+    inputs: [..., H, W, C] for "audio" (a spectrogram) and "image" (a batch
+      only without jitter); [..., T, H, W, C] frames for "video", whose
+      frames are the patches (slicing is ignored except for `normalize`).
     slicing: the grid.
     modality: "audio", "image" or "video".
     seed: stateless seed for the jitter.
 
   Returns:
-    [n, *patch_shape] float32.
+    [..., n, *patch_shape] float32.
   """
   if modality == "video":
     patches = tf.convert_to_tensor(inputs)

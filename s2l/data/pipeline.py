@@ -9,6 +9,9 @@ One pipeline serves every source and modality:
 `pretext_dataset` yields `(patches [B, n, *patch], ranks [B, n] int32)`: the
 shuffled patches and the ranks that the losses of `s2l.losses` take as y_true
 (also for the fixed-permutation baseline, whose loss looks the class up).
+With `placement="model"` (audio) it stops before the front end and yields
+raw waveforms and per-example seeds, which `model_inputs.PretextInputs`
+turns into the same patches and ranks inside the model.
 `downstream_dataset` yields the same patches unshuffled (identity
 permutation) with a task label. Every random choice is a stateless op seeded
 from `(seed, example counter)`, so a pipeline is reproducible and draws new
@@ -22,6 +25,7 @@ import tensorflow as tf
 
 from s2l import permutations
 from s2l.data import frontends
+from s2l.data import model_inputs
 from s2l.data import patches as patches_lib
 from s2l.data import shuffling
 from s2l.data import sources as sources_lib
@@ -95,7 +99,8 @@ def pretext_dataset(source, split: str = "train", *,
                     repeat: bool = True,
                     cache: Union[bool, str] = False,
                     max_examples: Optional[int] = None,
-                    data_dir: Optional[str] = None) -> tf.data.Dataset:
+                    data_dir: Optional[str] = None,
+                    placement: str = "data") -> tf.data.Dataset:
   """Shuffled patches and their ranks, for upstream training.
 
   Args:
@@ -104,22 +109,42 @@ def pretext_dataset(source, split: str = "train", *,
     slicing: how inputs are cut into n patches (ignored for video, whose
       frames are the patches).
     batch_size: examples per batch (the last partial batch is dropped).
-    frontend: raw input -> image-like tensor; the modality's default if None.
+    frontend: raw input -> image-like tensor; the modality's default if None
+      (with placement "model", the layer applies it).
     permutation_set: draw permutations from this fixed set (the Fixed
-      Permutation baseline) instead of all n! orders.
+      Permutation baseline) instead of all n! orders (with placement
+      "model", the layer draws them).
     seed: seed of the example order, the permutations and the jitter.
     shuffle_buffer: examples in the shuffle buffer; 0 keeps the data order.
     repeat: cycle over the split forever (training) or stop after one pass.
     cache: cache front-end outputs in memory (True) or in this file prefix.
     max_examples: use only the first examples of the split.
     data_dir: TFDS data directory.
+    placement: "data" to run the front end, patches and permutations here;
+      "model" (audio only) to leave them to `model_inputs.PretextInputs`.
 
   Returns:
-    Dataset of (patches [B, n, *patch_shape] float32, ranks [B, n] int32).
+    Dataset of (patches [B, n, *patch_shape] float32, ranks [B, n] int32);
+    with placement "model", of {"audio": [B, num_samples] raw waveforms in
+    their stored dtype, "seed": [B, 2] int64}, the seed each example's
+    permutation is drawn from on the "data" path.
+
+  Raises:
+    ValueError: for a placement the source or settings cannot use, or
+      waveforms of varying length with placement "model".
   """
   source = sources_lib.resolve(source)
+  model_inputs.check_placement(placement, source.modality, frontend, slicing)
+  if placement == "model":
+    # The cache then holds raw waveforms, the model's input.
+    frontend = tf.identity
   ds = _inputs(source, split, frontend, data_dir, max_examples, cache,
                keep=lambda ex: 0)
+  if placement == "model" and not ds.element_spec[0].shape.is_fully_defined():
+    raise ValueError(
+        f"frontend_placement='model' batches raw waveforms, which must share "
+        f"one length; {source.name}'s have shape {ds.element_spec[0].shape}. "
+        "Cut or pad them to a fixed length, or use frontend_placement='data'.")
   if shuffle_buffer:
     ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
   if repeat:
@@ -128,6 +153,8 @@ def pretext_dataset(source, split: str = "train", *,
   def to_example(counter, pair):
     seeds = tf.random.experimental.stateless_split(
         _example_seed(seed, counter), 2)
+    if placement == "model":
+      return {model_inputs.AUDIO: pair[0], model_inputs.SEED: seeds[1]}
     patches = patches_lib.make_patches(pair[0], slicing, source.modality,
                                        seeds[0])
     shuffled = shuffling.shuffle(patches, seeds[1], permutation_set)

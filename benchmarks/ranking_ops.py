@@ -18,8 +18,8 @@ Prints two markdown tables.
    dependency of s2l.
 2. Memory: the peak growth of the process's resident memory over one
    forward+backward of soft_rank "l2" at the largest n, per path, each in a
-   fresh subprocess (the CPU allocator keeps no statistics; the peak resident
-   size is the portable measure).
+   fresh subprocess (the CPU allocator keeps no statistics; Linux's peak
+   resident size, reset just before the call, measures it).
 
 Ratios taken within one run are what to quote: absolute times on a shared
 machine are noisy.
@@ -27,7 +27,6 @@ machine are noisy.
 
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -56,6 +55,8 @@ _TORCH_PYTHON = flags.DEFINE_string(
 _MEMORY = flags.DEFINE_bool("memory", True, "Print the memory table.")
 _MEMORY_CHILD = flags.DEFINE_string(
     "memory_child", None, "Internal: measure one path's memory and exit.")
+_ONE_CHUNK = flags.DEFINE_bool(
+    "one_chunk", False, "Internal: the pure-TF path without its chunking.")
 
 
 def hard_rank(values):
@@ -165,16 +166,35 @@ def torchsort_ms(sizes):
           f"{_threads()} threads")
 
 
+def _status_kb(field: str) -> int:
+  with open("/proc/self/status", encoding="ascii") as status:
+    for line in status:
+      if line.startswith(field + ":"):
+        return int(line.split()[1])
+  raise KeyError(field)
+
+
 def _measure_memory(implementation: str, n: int) -> None:
-  """In a fresh process: peak resident growth (MB) of one fwd+bwd."""
+  """In a fresh process: peak resident growth (MB) over one fwd+bwd.
+
+  Linux resets the peak resident size (VmHWM) on writing 5 to
+  /proc/self/clear_refs: the peak after the call, less the resident size
+  before it, is what the call added at its height.
+  """
+  if _ONE_CHUNK.value:
+    ranking._RUNS_PER_CHUNK = n * n  # pylint: disable=protected-access
   fn = tf.function(_forward_backward(
       _soft(ranking.soft_rank, "l2", implementation)))
-  fn(tf.random.normal([2, n])).numpy()  # Trace and warm up on two rows.
   values = tf.random.normal([_BATCH.value, n])
-  before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+  fn(tf.random.normal([2, n])).numpy()  # Warm up on two rows.
+  # Traced, not run, at the batch size: a run would leave its freed memory
+  # resident for the measured one to reuse.
+  fn.get_concrete_function(tf.TensorSpec(values.shape, values.dtype))
+  with open("/proc/self/clear_refs", "w", encoding="ascii") as refs:
+    refs.write("5")
+  before = _status_kb("VmRSS")
   fn(values).numpy()
-  after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-  print(json.dumps({"mb": (after - before) / 1024}))
+  print(json.dumps({"mb": (_status_kb("VmHWM") - before) / 1024}))
 
 
 def _memory_table(n: int) -> None:
@@ -182,16 +202,18 @@ def _memory_table(n: int) -> None:
         f"n = {n}, batch {_BATCH.value}, float32 (input: "
         f"{_BATCH.value * n * 4 / 2**20:.1f} MB)\n")
   print("| path | MB |\n|---|---|")
-  for implementation in ("compiled", "tf"):
+  for name, flags_ in (("compiled kernel", ["--memory_child=compiled"]),
+                       ("pure TF", ["--memory_child=tf"]),
+                       ("pure TF, runs in one chunk (no bound)",
+                        ["--memory_child=tf", "--one_chunk"])):
     result = subprocess.run(
-        [sys.executable, __file__, f"--memory_child={implementation}",
-         f"--sizes={n}", f"--batch={_BATCH.value}"],
+        [sys.executable, __file__, *flags_, f"--sizes={n}",
+         f"--batch={_BATCH.value}"],
         capture_output=True, text=True, check=False)
     if result.returncode:
       cell = f"failed: {result.stderr.strip().splitlines()[-1][:200]}"
     else:
       cell = f"{json.loads(result.stdout.strip().splitlines()[-1])['mb']:.0f}"
-    name = "compiled kernel" if implementation == "compiled" else "pure TF"
     print(f"| {name} | {cell} |", flush=True)
 
 

@@ -188,6 +188,8 @@ def rank(values) -> tf.Tensor:
   values = _as_values(values, "rank")
   n = values.shape[-1]
   if _use_compiled("auto", "rank"):
+    if values.shape.rank == 2:
+      return kernels.rank(values)
     v2d, shape = _to_2d(values)
     return tf.reshape(kernels.rank(v2d), shape)
 
@@ -512,11 +514,12 @@ def _use_compiled(implementation: str, name: str) -> bool:
 def _compiled(values: tf.Tensor, regularization_strength, mode: str,
               regularization: str) -> tf.Tensor:
   """The kernel on [..., n] values, float32 or float64."""
+  strength = _scalar(regularization_strength, values.dtype)
+  if values.shape.rank == 2:  # No reshapes: at n = 10 each op shows.
+    return kernels.soft_rank_sort(values, strength, mode, regularization)
   v2d, shape = _to_2d(values)
-  out = kernels.soft_rank_sort(
-      v2d, _scalar(regularization_strength, values.dtype), mode,
-      regularization)
-  return tf.reshape(out, shape)
+  return tf.reshape(
+      kernels.soft_rank_sort(v2d, strength, mode, regularization), shape)
 
 
 @_in_float32

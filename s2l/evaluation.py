@@ -5,7 +5,8 @@ The command line is `python -m s2l.evaluate` (`s2l/evaluate.py`).
 Reads the pre-training run in `model_dir`: its record (`RUN/run.json`, see
 `s2l.run_record`) gives the data source, slicing and front end, so the probe
 sees the patches the encoder was trained on, unshuffled; its exported encoder
-(`model_dir/encoder`) is frozen and probed on every downstream task of the source, for each number of
+(`model_dir/encoder`, float32 embeddings whatever the run's precision) is
+frozen and probed on every downstream task of the source, for each number of
 labelled examples and seed, next to the baselines, and the results are
 written as JSON in `model_dir/probe.json`:
 
@@ -15,11 +16,12 @@ written as JSON in `model_dir/probe.json`:
 Baselines: "pretrained" (the frozen encoder), "random" (the same encoder
 untrained and frozen: the paper's Random Embedding, taken from the run's own
 initial weights, `RUN/encoder_init`) and "supervised" (the same architecture
-trained end to end on the labelled examples: "without pre-training" in
-figure 3). Each seed draws its own labelled examples from the training split,
-at random and stratified by class (`probe.labelled_subset`), and its own
-head initialisation and batch order; the scores are on the test split (the
-validation split for sources without labelled test examples).
+trained end to end on the labelled examples, in the run's precision:
+"without pre-training" in figure 3). Each seed draws its own labelled
+examples from the training split, at random and stratified by class
+(`probe.labelled_subset`), and its own head initialisation and batch order;
+the scores are on the test split (the validation split for sources without
+labelled test examples).
 `evaluate.source` probes on another source than the pre-training one, as
 ImageNet → VOC 2012 in the paper's table 4.
 
@@ -349,7 +351,7 @@ def evaluate(model_dir: str,
                     indices=subsets[count, seed], shuffle_buffer=count,
                     seed=seed, **data),
                 test_ds, seed, supervised_epochs, learning_rate,
-                hidden_units) for seed in seeds])
+                hidden_units, record["precision"]) for seed in seeds])
         _log(task_name, "supervised", count,
              results[task_name]["supervised"][str(count)])
   report = {"source": source.name, "head": head, "model_dir": model_dir,

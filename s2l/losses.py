@@ -7,6 +7,9 @@ position y_true[i] of the original order) and returns one value per row,
 output: n scores θ for the ranking losses and MSE, L logits for the fixed-set
 classification baseline.
 
+Scores in float16 or bfloat16 (a network under mixed precision) are widened
+to float32 first: for them every loss computes in, and returns, float32.
+
 Each loss also knows how to read a network output as predicted ranks
 (`predicted_ranks`), which is what the upstream metrics compare to y_true.
 
@@ -28,7 +31,15 @@ from s2l import permutations
 from s2l import ranking
 
 _AUTO = tf.keras.losses.Reduction.AUTO
+_HALF = (tf.float16, tf.bfloat16)
 
+
+def _scores(y_pred) -> tf.Tensor:
+  """The network output [..., n] as a tensor, float16 and bfloat16 widened to
+  float32: under mixed precision the ranking ops and the losses compute in
+  float32 (half precision would round ranks above 256 and sums of n terms)."""
+  y_pred = tf.convert_to_tensor(y_pred)
+  return tf.cast(y_pred, tf.float32) if y_pred.dtype in _HALF else y_pred
 
 
 class PermutationLoss(tf.keras.losses.Loss):
@@ -107,8 +118,9 @@ class PermutationLoss(tf.keras.losses.Loss):
     return self.num_items
 
   def predicted_ranks(self, y_pred) -> tf.Tensor:
-    """Hard ranks predicted by the network output: [..., n] -> [..., n]."""
-    return ranking.rank(y_pred)
+    """Hard ranks predicted by the network output: [..., n] -> [..., n]
+    (float32 for half-precision outputs)."""
+    return ranking.rank(_scores(y_pred))
 
 
 @tf.keras.utils.register_keras_serializable(package='s2l')
@@ -150,7 +162,7 @@ class PerturbedFenchelYoungLoss(PermutationLoss):
     self.seed = seed
 
   def call(self, y_true, y_pred):
-    theta = tf.convert_to_tensor(y_pred)
+    theta = _scores(y_pred)
     y = tf.cast(self._checked(y_true, theta), theta.dtype)
     perturbed, ranks, _ = ranking.perturbed_samples(
         theta, self.epsilon, self.num_samples, self.noise, self.seed)
@@ -192,7 +204,7 @@ class SoftRankLoss(PermutationLoss):
     self.regularization = regularization
 
   def call(self, y_true, y_pred):
-    theta = tf.convert_to_tensor(y_pred)
+    theta = _scores(y_pred)
     y_true = self._checked(y_true, theta)
     soft = ranking.soft_rank(theta, self.regularization_strength,
                              self.regularization)
@@ -213,7 +225,7 @@ class RankMSELoss(PermutationLoss):
     super().__init__(reduction=reduction, name=name)
 
   def call(self, y_true, y_pred):
-    theta = tf.convert_to_tensor(y_pred)
+    theta = _scores(y_pred)
     y_true = self._checked(y_true, theta)
     return tf.reduce_mean(tf.square(theta - tf.cast(y_true, theta.dtype)),
                           axis=-1)
@@ -259,7 +271,7 @@ class FixedPermutationLoss(PermutationLoss):
     return self.permutation_set.num_permutations
 
   def call(self, y_true, y_pred):
-    logits = tf.convert_to_tensor(y_pred)
+    logits = _scores(y_pred)
     y_true = self._checked(y_true, logits, scores=False)
     index = self.permutation_set.index_of(y_true)
     tf.debugging.assert_non_negative(
@@ -271,7 +283,7 @@ class FixedPermutationLoss(PermutationLoss):
         index, logits, from_logits=True)
 
   def predicted_ranks(self, y_pred) -> tf.Tensor:
-    return self.permutation_set.decode(y_pred)
+    return self.permutation_set.decode(_scores(y_pred))
 
   def get_config(self):
     return {**super().get_config(), "num_items": self.num_items,
@@ -284,7 +296,7 @@ class _ListwiseLoss(PermutationLoss):
   The true ranks serve as graded relevance: the item of rank n is the most
   relevant and should get the largest score, as in our ascending convention.
   tensorflow-ranking computes in float32 only, so inputs are cast to float32
-  and the loss back to the scores' dtype.
+  and the loss back to the scores' dtype (float32 for half precision).
   """
 
   _tfr_class = None
@@ -297,7 +309,7 @@ class _ListwiseLoss(PermutationLoss):
         reduction=tf.keras.losses.Reduction.NONE, temperature=temperature)
 
   def call(self, y_true, y_pred):
-    theta = tf.convert_to_tensor(y_pred)
+    theta = _scores(y_pred)
     y_true = self._checked(y_true, theta)
     n = theta.shape[-1]
     labels = tf.reshape(tf.cast(y_true, tf.float32), [-1, n])
@@ -332,7 +344,7 @@ class ListMLELoss(PermutationLoss):
     self.temperature = temperature
 
   def call(self, y_true, y_pred):
-    theta = tf.convert_to_tensor(y_pred)
+    theta = _scores(y_pred)
     ranks = tf.cast(self._checked(y_true, theta), tf.int32)
     # Most relevant (rank n) first; ranks are a permutation of 1..n.
     order = tf.argsort(ranks, axis=-1, direction="DESCENDING", stable=True)

@@ -19,6 +19,7 @@ from typing import Dict, Tuple
 import numpy as np
 import tensorflow as tf
 
+from s2l import precision as precision_lib
 from s2l.data import sources
 
 HEADS = ("mlp", "linear")
@@ -226,7 +227,8 @@ def train_supervised(task: sources.Task, encoder: tf.keras.Model,
                      head_kind: str, train_ds: tf.data.Dataset,
                      test_ds: tf.data.Dataset, seed: int, epochs: int = 30,
                      learning_rate: float = 1e-3,
-                     hidden_units: int = 512) -> Dict[str, float]:
+                     hidden_units: int = 512,
+                     precision: str = "float32") -> Dict[str, float]:
   """The "without pre-training" baseline: encoder and head trained end to end.
 
   Args:
@@ -238,6 +240,8 @@ def train_supervised(task: sources.Task, encoder: tf.keras.Model,
     seed: initialisation.
     epochs, learning_rate: Adam training of the whole network.
     hidden_units: MLP width.
+    precision: the pre-training's (`s2l.precision`). The clone keeps the
+      encoder's layer dtypes; "mixed_float16" adds loss scaling.
 
   Returns:
     The test `scores`: `METRICS[task.kind]` and any other of the task.
@@ -246,7 +250,9 @@ def train_supervised(task: sources.Task, encoder: tf.keras.Model,
   fresh = tf.keras.models.clone_model(encoder)
   model = tf.keras.Sequential([fresh, make_head(head_kind, num_outputs(task),
                                                 hidden_units)])
-  model.compile(tf.keras.optimizers.Adam(learning_rate), loss=loss_for(task))
+  optimizer = precision_lib.optimizer(tf.keras.optimizers.Adam(learning_rate),
+                                      precision)
+  model.compile(optimizer, loss=loss_for(task))
   model.fit(train_ds, epochs=epochs, verbose=0)
   outputs, labels = embed(model, test_ds)
   return scores(task, labels, outputs)

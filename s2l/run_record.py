@@ -14,6 +14,7 @@ data and the network are built:
      "network": {"num_patches": 10, "patch_shape": [...], "num_outputs": 10,
                  "width": ..., "depth": ..., "embedding_size": ...,
                  "dropout": ...},
+     "precision": "float32",           (or "mixed_bfloat16", "mixed_float16")
      "learning_rate": ..., "batch_size": ..., "train_steps": ...,
      "steps_per_checkpoint": ..., "eval_batches": ..., "seed": ...,
      "data_dir": ...}
@@ -40,10 +41,15 @@ from s2l.data import sources
 RECORD_FILE = "run.json"
 FORMAT = 1
 # What a resumed run must keep: the checkpoint's weights were trained on
-# this data, these patches and this network. The schedule (steps, learning
+# this data, these patches and this network, in this precision (a float16
+# run's checkpoint also holds its loss scale). The schedule (steps, learning
 # rate, checkpoint interval) may change on resume.
-FIXED = ("source", "slicing", "frontend", "loss", "network", "batch_size",
-         "seed")
+FIXED = ("source", "slicing", "frontend", "loss", "network", "precision",
+         "batch_size", "seed")
+# Fields that joined format 1 after runs were made without them, with the
+# value those runs had: `read` fills them in, so such runs still resume and
+# probe.
+ADDED = {"precision": "float32"}
 PARTS = {cls.__name__: cls for cls in (
     patches.Slicing, frontends.AudioFrontend, frontends.ImageFrontend,
     frontends.VideoFrontend, audio_folder.AudioFolder,
@@ -122,7 +128,7 @@ def write(model_dir: str, record: Dict) -> str:
 
 
 def read(model_dir: str) -> Dict:
-  """The record of the run in `model_dir`.
+  """The record of the run in `model_dir`, with the `ADDED` fields it lacks.
 
   Raises:
     RecordError: if there is none (not a run directory, or a run made before
@@ -143,15 +149,17 @@ def read(model_dir: str) -> Dict:
   if record.get("format") != FORMAT:
     raise RecordError(f"{path} has format {record.get('format')!r}; this "
                       f"version of s2l reads format {FORMAT}.")
-  return record
+  return {**ADDED, **record}
 
 
 def differences(old: Dict, new: Dict,
                 fields=FIXED) -> List[str]:
-  """The `fields` on which two records disagree, as readable lines."""
+  """The `fields` on which two records disagree, as readable lines (a
+  field missing from either counts as its `ADDED` value, if any)."""
   lines = []
   for field in fields:
-    before, after = _plain(old.get(field)), _plain(new.get(field))
+    before, after = (_plain(record.get(field, ADDED.get(field)))
+                     for record in (old, new))
     if before != after:
       lines.append(f"{field}: recorded {json.dumps(before)}, now "
                    f"{json.dumps(after)}")

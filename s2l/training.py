@@ -4,12 +4,12 @@ The command line is `python -m s2l.train` (`s2l/train.py`).
 `train(model_dir, ...)` is the one configurable root: gin files set its
 arguments and the swappable parts (data source, slicing, front end, loss).
 The run describes itself in `model_dir/run.json` (`s2l.run_record`: source,
-slicing, front end, loss, network, schedule, seed), which the probes read, and
-keeps its operative gin config and flags beside it. It writes
-TensorBoard summaries there, checkpoints every `steps_per_checkpoint` steps,
-resumes from the last checkpoint when the same command runs again, does
-nothing when the run is already complete, and exports the encoder (up to the
-embedding layer) as a SavedModel in `model_dir/encoder`.
+slicing, front end, loss, network, precision, schedule, seed), which the
+probes read, and keeps its operative gin config and flags beside it. It
+writes TensorBoard summaries there, checkpoints every `steps_per_checkpoint`
+steps, resumes from the last checkpoint when the same command runs again,
+does nothing when the run is already complete, and exports the encoder (up to
+the embedding layer) as a SavedModel in `model_dir/encoder`.
 """
 
 import os
@@ -25,6 +25,7 @@ from s2l import configurables  # pylint: disable=unused-import (gin names)
 from s2l import distribute
 from s2l import locks
 from s2l import losses
+from s2l import precision as precision_lib
 from s2l import pretext_model
 from s2l import run_record
 from s2l.data import frontends
@@ -82,6 +83,7 @@ def train(model_dir: str,
           strategy: str = "default",
           cache: bool = True,
           jit_compile: bool = False,
+          precision: str = "float32",
           data_dir: Optional[str] = None,
           override_record: bool = False) -> tf.keras.callbacks.History:
   """Trains a CFN on the permutation pretext task.
@@ -117,10 +119,14 @@ def train(model_dir: str,
     strategy: "default", "mirrored", "multi_worker" or "tpu".
     cache: cache front-end outputs (spectrograms, frames) in memory.
     jit_compile: compile the train step with XLA.
+    precision: "float32", "mixed_bfloat16" or "mixed_float16"
+      (`s2l.precision`): the Keras dtype policy the network is built and
+      trained under, restored afterwards. The scores and the losses stay in
+      float32; "mixed_float16" scales the loss (`LossScaleOptimizer`).
     data_dir: TFDS data directory.
     override_record: resume a model_dir whose record (data, patches, front
-      end, loss, network, batch size, seed) differs from this config's,
-      logging the differences; refused otherwise.
+      end, loss, network, precision, batch size, seed) differs from this
+      config's, logging the differences; refused otherwise.
 
   Returns:
     The Keras History of this invocation (empty if already complete).
@@ -134,7 +140,7 @@ def train(model_dir: str,
               steps_per_checkpoint=steps_per_checkpoint,
               eval_batches=eval_batches, log_every=log_every, width=width,
               depth=depth, embedding_size=embedding_size, dropout=dropout,
-              seed=seed)
+              seed=seed, precision=precision)
   if train_steps % steps_per_checkpoint:
     raise ValueError(f"train_steps ({train_steps}) must be a multiple of "
                      f"steps_per_checkpoint ({steps_per_checkpoint}).")
@@ -151,7 +157,7 @@ def train(model_dir: str,
   tf.io.gfile.makedirs(write_dir)
   # One writer per run directory: a second one would write the same
   # checkpoint numbers and summaries.
-  with locks.run_lock(write_dir):
+  with locks.run_lock(write_dir), precision_lib.policy(precision):
     # Checkpoints are numbered by step, so a resumed run knows its step before
     # building anything, and draws new permutations rather than replaying the
     # ones before the checkpoint.
@@ -178,8 +184,9 @@ def train(model_dir: str,
           num_patches, patch_shape, outputs, width=width,
           depth=depth, embedding_size=embedding_size, dropout=dropout)
       model = pretext_model.PretextModel(network, loss, pretext_inputs)
-      model.compile(tf.keras.optimizers.Adam(learning_rate),
-                    jit_compile=jit_compile)
+      optimizer = precision_lib.optimizer(
+          tf.keras.optimizers.Adam(learning_rate), precision)
+      model.compile(optimizer, jit_compile=jit_compile)
       checkpoint = tf.train.Checkpoint(network=network,
                                        optimizer=model.optimizer)
     record = {
@@ -192,6 +199,7 @@ def train(model_dir: str,
                     "num_outputs": outputs, "width": width,
                     "depth": depth, "embedding_size": embedding_size,
                     "dropout": dropout},
+        "precision": precision,
         "learning_rate": learning_rate, "batch_size": batch_size,
         "train_steps": train_steps,
         "steps_per_checkpoint": steps_per_checkpoint,
@@ -347,7 +355,8 @@ _POSITIVE_INTS = ("batch_size", "train_steps", "steps_per_checkpoint",
 
 
 def check_knobs(**knobs) -> None:
-  """Checks `train`'s numeric arguments before anything is built.
+  """Checks `train`'s numeric arguments and precision before anything is
+  built.
 
   Raises:
     ValueError: naming the argument and its value.
@@ -365,3 +374,4 @@ def check_knobs(**knobs) -> None:
   checks.require("train", "dropout", dropout,
                  checks.is_number(dropout) and 0 <= dropout < 1,
                  "a number in [0, 1)")
+  precision_lib.check("train", "precision", knobs["precision"])

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from s2l import precision
 from s2l.models import cfn
 
 
@@ -63,3 +64,35 @@ def test_dropout_acts_in_training_only_and_the_collapse_probe_sees_both():
   assert outputs["patch_features"].shape == (4, 3, 128)
   with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\)"):
     cfn.context_free_network(3, (8, 8, 1), 3, dropout=1.0)
+
+
+@pytest.mark.parametrize("name", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_keeps_scores_and_embeddings_float32(name):
+  tf.keras.utils.set_random_seed(0)
+  reference = cfn.context_free_network(10, (8, 24, 1), 10, width=0.1,
+                                       depth=3, embedding_size=256)
+  with precision.policy(name) as policy:
+    model = cfn.context_free_network(10, (8, 24, 1), 10, width=0.1, depth=3,
+                                     embedding_size=256)
+  model.set_weights(reference.get_weights())
+  assert model.get_layer("shared_encoder").compute_dtype == policy.compute_dtype
+  assert model.get_layer(cfn.EMBEDDING_LAYER).compute_dtype == \
+      policy.compute_dtype
+  assert {w.dtype for w in model.weights} == {tf.float32}
+  x = tf.random.stateless_normal((16, 10, 8, 24, 1), [0, 3])
+  scores, expected = model(x), reference(x)
+  assert scores.dtype == tf.float32
+  # Three convolutions and three dense layers at 8 (bfloat16) or 11
+  # (float16) significant bits: within 4 bfloat16 steps of the scores'
+  # scale (1.2 of them is seen).
+  scale = float(tf.reduce_max(tf.abs(expected)))
+  np.testing.assert_allclose(scores.numpy(), expected.numpy(), rtol=0,
+                             atol=4 * 2.0**-7 * scale)
+  encoder = cfn.embedding_model(model)
+  assert encoder(x).dtype == tf.float32
+  assert encoder.layers[-1].name == "embedding_float32"
+  embedding = cfn.embedding_model(reference)(x)
+  np.testing.assert_allclose(encoder(x).numpy(), embedding.numpy(), rtol=0,
+                             atol=4 * 2.0**-7 * float(tf.reduce_max(embedding)))
+  # A float32 network's encoder ends at the embedding layer itself.
+  assert cfn.embedding_model(reference).layers[-1].name == cfn.EMBEDDING_LAYER

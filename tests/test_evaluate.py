@@ -84,6 +84,44 @@ def test_probe_writes_results_and_keeps_the_encoder_frozen(run_dir):
     np.testing.assert_array_equal(old, new)
 
 
+def test_a_bfloat16_run_is_probed_on_float32_embeddings(tmp_path,
+                                                         monkeypatch):
+  configurables.parse_gin(
+      [os.path.join(configurables.GIN_DIR, "synthetic_notes_freq10.gin")],
+      ["train.width = 0.03", "train.depth = 2", "train.embedding_size = 128",
+       "train.batch_size = 8", "train.eval_batches = 1",
+       "train.train_steps = 10", "train.steps_per_checkpoint = 10",
+       "train.source = 'synthetic_notes_tiny'",
+       "train.precision = 'mixed_bfloat16'",
+       "AudioFrontend.frame_step = 512",
+       f"train.data_dir = '{tmp_path / 'tfds'}'"])
+  train_lib.train(str(tmp_path / "run"))
+  dtypes = []
+  original_embed = evaluate_lib.probe.embed
+
+  def embed(encoder, dataset):
+    embeddings, labels = original_embed(encoder, dataset)
+    dtypes.append(embeddings.dtype)
+    return embeddings, labels
+
+  monkeypatch.setattr(evaluate_lib.probe, "embed", embed)
+  _probe_config([
+      "evaluate.num_examples = (8,)", "evaluate.seeds = (0,)",
+      "evaluate.epochs = 2", "evaluate.supervised_epochs = 1",
+      "evaluate.tasks = ('instrument_family',)",
+      "evaluate.baselines = ('pretrained', 'random', 'supervised')"])
+  output = evaluate_lib.evaluate(str(tmp_path / "run"))
+  # Two encoders on two splits, then the supervised model on the test split.
+  assert dtypes == [np.float32] * 5
+  cells = output["results"]["instrument_family"]
+  assert set(cells) == {"pretrained", "random", "supervised"}
+  for cell in cells.values():
+    assert 0 <= cell["8"]["mean"] <= 1
+  for numbers in output["representation"].values():
+    assert np.isfinite(numbers["effective_dimension"])
+  assert tf.keras.mixed_precision.global_policy().name == "float32"
+
+
 def test_output_path_and_upstream_metrics(run_dir, tmp_path):
   _probe_config([
       "evaluate.num_examples = (8,)", "evaluate.seeds = (0,)",

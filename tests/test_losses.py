@@ -316,3 +316,43 @@ def test_labels_are_checked_where_they_enter(make):
   loss(good, theta)
   with pytest.raises(ValueError, match="do not match"):
     loss(good[:1], theta)
+
+
+# ---------------------------------------------------------------------------
+# Mixed precision.
+
+# One bfloat16 step at 1 (8 significant bits).
+BF16_EPS = 2.0**-7
+
+
+@pytest.mark.parametrize("name", sorted(ALL_LOSSES))
+def test_bfloat16_scores_give_float32_losses_that_match_float32(name):
+  # A network under mixed precision that left its scores in bfloat16: the
+  # loss widens them and computes in float32, so it differs from the float32
+  # scores' loss by their rounding alone.
+  rng = np.random.default_rng(3)
+  loss = ALL_LOSSES[name](10)
+  loss.reduction = NONE
+  if isinstance(loss, losses.PerturbedFenchelYoungLoss):
+    loss.seed = 5  # The same noise for both.
+  y = np.stack([rng.permutation(10) + 1 for _ in range(16)])
+  outputs = 10
+  if isinstance(loss, losses.FixedPermutationLoss):
+    y, outputs = loss.permutation_set.permutations[rng.integers(20, size=16)], 20
+  theta = tf.constant(rng.normal(scale=3.0, size=(16, outputs)), tf.float32)
+  half = tf.cast(theta, tf.bfloat16)
+  with tf.GradientTape(persistent=True) as tape:
+    tape.watch([theta, half])
+    exact, widened = loss(y, theta), loss(y, half)
+  assert widened.dtype == tf.float32
+  assert loss.predicted_ranks(half).dtype == tf.float32
+  scale = np.abs(exact.numpy()).max()
+  np.testing.assert_allclose(widened.numpy(), exact.numpy(), rtol=BF16_EPS,
+                             atol=BF16_EPS * scale)
+  grad = tape.gradient(exact, theta).numpy()
+  half_grad = tf.cast(tape.gradient(widened, half), tf.float32).numpy()
+  # Perturbed F-Y's gradient counts samples' ranks: rounding may flip one
+  # sample's (1/M = 0.1 of a rank) where two perturbed scores nearly tie.
+  flips = 0.1 if name == "fenchel_young" else 0.0
+  np.testing.assert_allclose(half_grad, grad, rtol=BF16_EPS,
+                             atol=BF16_EPS * np.abs(grad).max() + flips)

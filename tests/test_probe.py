@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from s2l import precision
 from s2l import probe
 from s2l.data import sources
 
@@ -101,6 +102,32 @@ def test_supervised_baseline_leaves_the_given_encoder_untouched():
   assert accuracy > 0.8
   for old, new in zip(before, encoder.get_weights()):
     np.testing.assert_array_equal(old, new)
+
+
+def test_supervised_baseline_of_a_float16_encoder_scales_its_loss(
+    monkeypatch):
+  with precision.policy("mixed_float16"):
+    encoder = tf.keras.Sequential([tf.keras.layers.Flatten(),
+                                   tf.keras.layers.Dense(4, activation="relu")])
+    encoder.build((None, 3, 2))
+  optimizers = []
+  original_fit = tf.keras.Model.fit
+
+  def fit(self, *args, **kwargs):
+    optimizers.append(self.optimizer)
+    return original_fit(self, *args, **kwargs)
+
+  monkeypatch.setattr(tf.keras.Model, "fit", fit)
+  rng = np.random.default_rng(2)
+  x = rng.normal(size=(64, 3, 2)).astype(np.float32)
+  y = (x[:, 0, 0] > 0).astype(np.int32)
+  ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+  accuracy = probe.train_supervised(
+      sources.Task("c", "classification", ("c",), 2), encoder, "linear", ds,
+      ds, seed=0, epochs=30, learning_rate=1e-2,
+      precision="mixed_float16")["accuracy"]
+  assert accuracy > 0.8
+  assert isinstance(optimizers[0], tf.keras.mixed_precision.LossScaleOptimizer)
 
 
 def test_labelled_subsets_are_random_per_seed_and_stratified():

@@ -1,6 +1,7 @@
 """Tests for s2l/run_record.py."""
 
 import json
+import re
 import wave
 
 import numpy as np
@@ -100,3 +101,20 @@ def test_write_read_and_resume_checks(tmp_path):
   (tmp_path / run_record.RECORD_FILE).write_text(json.dumps({"format": 99}))
   with pytest.raises(run_record.RecordError, match="format 99"):
     run_record.read(str(tmp_path))
+
+
+def test_a_record_from_before_precisions_reads_as_float32(tmp_path):
+  old = {"source": {"name": "synthetic_notes"}, "network": {"width": 0.25},
+         "seed": 0}
+  (tmp_path / run_record.RECORD_FILE).write_text(json.dumps(
+      {"format": run_record.FORMAT, **old}))
+  assert run_record.read(str(tmp_path))["precision"] == "float32"
+  # It resumes in float32, and in no other precision.
+  assert run_record.check_resume(str(tmp_path),
+                                 {**old, "precision": "float32"}) == []
+  with pytest.raises(run_record.RecordError, match=re.escape(
+      'precision: recorded "float32", now "mixed_float16"')):
+    run_record.check_resume(str(tmp_path),
+                            {**old, "precision": "mixed_float16"})
+  run_record.write(str(tmp_path), {**old, "precision": "mixed_bfloat16"})
+  assert run_record.read(str(tmp_path))["precision"] == "mixed_bfloat16"

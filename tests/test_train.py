@@ -208,6 +208,8 @@ def test_a_run_stopped_before_its_export_exports_on_rerun(tmp_path,
     ("train.source = 'synthetic_images_tiny'\n"
      "train.frontend_placement = 'model'", "this source's modality is "
      "'image', whose front end stays in tf.data"),
+    ("train.precision = 'bfloat16'", "train.precision must be one of "
+     "'float32', 'mixed_float16', 'mixed_bfloat16', got 'bfloat16'"),
 ])
 def test_bad_knobs_are_refused_before_any_data_is_read(binding, message,
                                                         tmp_path):
@@ -261,6 +263,14 @@ def test_resuming_with_another_setting_is_refused(tmp_path, data_dir):
   with pytest.raises(run_record.RecordError,
                      match=r"(?s)slicing: .*network: .*new --model_dir"):
     train_lib.train(str(tmp_path))
+  gin.clear_config()
+  _tiny_notes(data_dir, "train.train_steps = 20",
+              "train.steps_per_checkpoint = 10",
+              "train.precision = 'mixed_bfloat16'")
+  with pytest.raises(run_record.RecordError, match=re.escape(
+      'precision: recorded "float32", now "mixed_bfloat16"')):
+    train_lib.train(str(tmp_path))
+  assert tf.keras.mixed_precision.global_policy().name == "float32"
   assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith(
       "ckpt-10")
   assert run_record.read(str(tmp_path))["slicing"]["args"]["ny"] == 10
@@ -476,3 +486,98 @@ def test_a_diverging_run_stops_and_keeps_its_finite_checkpoint(tmp_path,
       ).st_mtime_ns == exported.st_mtime_ns
   record = run_record.read(str(tmp_path))
   assert (record["encoder_step"], record["train_steps"]) == (10, 40)
+
+
+@pytest.fixture(name="fitted")
+def _fitted(monkeypatch):
+  """A list that gets, for every model train() fits, as fit() starts: the
+  model, Keras' global policy and its loss scale (None without scaling)."""
+  fitted = []
+  original_fit = tf.keras.Model.fit
+
+  def fit(self, *args, **kwargs):
+    optimizer = self.optimizer
+    scale = None
+    if isinstance(optimizer, tf.keras.mixed_precision.LossScaleOptimizer):
+      scale = (float(optimizer.loss_scale),
+               int(optimizer.dynamic_counter.numpy()))
+    fitted.append({"model": self, "loss_scale": scale, "policy":
+                   tf.keras.mixed_precision.global_policy().name})
+    return original_fit(self, *args, **kwargs)
+
+  monkeypatch.setattr(tf.keras.Model, "fit", fit)
+  return fitted
+
+
+def _test_patches(data_dir):
+  patches, _ = next(iter(pipeline.downstream_dataset(
+      "synthetic_notes_tiny", "test", "pitch",
+      slicing=gin.get_configurable("Slicing")(),
+      frontend=gin.get_configurable("AudioFrontend")(), batch_size=4,
+      data_dir=data_dir)))
+  return patches
+
+
+def test_bfloat16_trains_end_to_end_on_cpu(tmp_path, data_dir, fitted):
+  _tiny_notes(data_dir, "train.train_steps = 20",
+              "train.steps_per_checkpoint = 10",
+              "train.precision = 'mixed_bfloat16'")
+  history = train_lib.train(str(tmp_path)).history
+  for name in ("loss", "val_loss"):
+    assert np.isfinite(history[name]).all(), history
+  assert all(0 <= v <= 1 for v in history["partial_ranks"] +
+             history["val_exact_permutation"])
+  # Nothing leaks: the policy was the run's while it trained only.
+  assert fitted[0]["policy"] == "mixed_bfloat16"
+  assert tf.keras.mixed_precision.global_policy().name == "float32"
+  model = fitted[0]["model"]
+  assert fitted[0]["loss_scale"] is None  # bfloat16 needs no scaling.
+  network = model.network
+  for layer in ("shared_encoder", cfn.EMBEDDING_LAYER):
+    assert network.get_layer(layer).compute_dtype == "bfloat16"
+  assert {w.dtype for w in network.weights} == {tf.float32}
+  patches = _test_patches(data_dir)
+  assert network(patches).dtype == tf.float32  # What the losses read.
+  assert run_record.read(str(tmp_path))["precision"] == "mixed_bfloat16"
+  # The exported encoders load (under float32) as the network computed
+  # them, in bfloat16, and give the probes float32.
+  encoders = {directory: tf.keras.models.load_model(
+      str(tmp_path / directory), compile=False) for directory in (
+          train_lib.ENCODER_DIR, train_lib.INIT_ENCODER_DIR)}
+  for encoder in encoders.values():
+    assert encoder.get_layer(cfn.EMBEDDING_LAYER).compute_dtype == "bfloat16"
+    assert encoder(patches).dtype == tf.float32
+    assert encoder(patches).shape == (4, round(256 * 0.03))
+  np.testing.assert_allclose(
+      encoders[train_lib.ENCODER_DIR](patches).numpy(),
+      cfn.embedding_model(network)(patches).numpy(), rtol=1e-6)
+
+
+def test_float16_scales_the_loss_and_resumes_with_its_scale(tmp_path,
+                                                            data_dir, fitted):
+  _tiny_notes(data_dir, "train.train_steps = 10",
+              "train.steps_per_checkpoint = 10",
+              "train.precision = 'mixed_float16'")
+  history = train_lib.train(str(tmp_path))
+  assert np.isfinite(history.history["loss"]).all()
+  model = fitted[0]["model"]
+  assert isinstance(model.optimizer,
+                    tf.keras.mixed_precision.LossScaleOptimizer)
+  assert model.network.get_layer("shared_encoder").compute_dtype == "float16"
+  assert fitted[0]["loss_scale"] == (2.0**15, 0)  # Keras' initial scale.
+  reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(
+      str(tmp_path / "checkpoints")))
+  saved = (float(reader.get_tensor(
+      "optimizer/loss_scale/current_loss_scale/.ATTRIBUTES/VARIABLE_VALUE")),
+           int(reader.get_tensor(
+               "optimizer/loss_scale/good_steps/.ATTRIBUTES/VARIABLE_VALUE")))
+  assert saved[1] > 0
+  gin.clear_config()
+  _tiny_notes(data_dir, "train.train_steps = 20",
+              "train.steps_per_checkpoint = 10",
+              "train.precision = 'mixed_float16'")
+  history = train_lib.train(str(tmp_path))
+  assert history.epoch == [1] and np.isfinite(history.history["loss"]).all()
+  # The resumed optimizer starts from the checkpoint's loss scale.
+  assert fitted[1]["loss_scale"] == saved
+  assert tf.keras.mixed_precision.global_policy().name == "float32"

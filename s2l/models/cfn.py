@@ -104,7 +104,8 @@ def context_free_network(num_patches: int, patch_shape: Sequence[int],
     name: model name.
 
   Returns:
-    A model mapping patches [B, n, H, W, C] to outputs [B, num_outputs]. Its
+    A model mapping patches [B, n, H, W, C] to float32 outputs
+    [B, num_outputs] (its other layers follow the Keras dtype policy). Its
     layer `"embedding"` is the representation probed downstream, and its
     layer `"patch_encoder"` the shared backbone.
   """
@@ -125,14 +126,26 @@ def context_free_network(num_patches: int, patch_shape: Sequence[int],
   if dropout:
     embedding = tf.keras.layers.Dropout(dropout, name="embedding_dropout")(
         embedding)
-  outputs = tf.keras.layers.Dense(num_outputs, name="scores")(embedding)
+  # float32 whatever the dtype policy (Keras' mixed-precision guidance for
+  # the last layer): the ranking ops and losses read these scores.
+  outputs = tf.keras.layers.Dense(num_outputs, dtype="float32",
+                                  name="scores")(embedding)
   return tf.keras.Model(patches, outputs, name=name)
 
 
 def embedding_model(model: tf.keras.Model) -> tf.keras.Model:
-  """The encoder of a CFN: patches [B, n, H, W, C] -> embedding [B, E]."""
-  return tf.keras.Model(model.inputs,
-                        model.get_layer(EMBEDDING_LAYER).output,
+  """The encoder of a CFN: patches [B, n, H, W, C] -> embedding [B, E].
+
+  The embedding is float32: a CFN built under a mixed-precision policy
+  computes it in bfloat16 or float16, and gets a float32 cast after it
+  (layer `"embedding_float32"`), so the probes read float32 from any run.
+  """
+  embedding = model.get_layer(EMBEDDING_LAYER).output
+  if embedding.dtype != tf.float32:
+    embedding = tf.keras.layers.Activation(
+        "linear", dtype="float32", name=f"{EMBEDDING_LAYER}_float32")(
+            embedding)
+  return tf.keras.Model(model.inputs, embedding,
                         name=f"{model.name}_encoder")
 
 

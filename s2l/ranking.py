@@ -175,6 +175,7 @@ _LOWER_TRIANGLES = {
     for n in range(1, _COUNTING_MAX_N + 1)}
 
 
+@_in_float32
 def rank(values) -> tf.Tensor:
   """Hard ranks, 1..n ascending, ties broken by position (first gets lower).
 
@@ -697,6 +698,7 @@ def perturbed_samples(values, epsilon: float = 0.1, num_samples: int = 10,
   return perturbed, rank(perturbed), grad_nu
 
 
+@_in_float32
 def perturbed_rank(values, epsilon: float = 0.1, num_samples: int = 10,
                    noise: str = "normal", seed: Seed = None) -> tf.Tensor:
   """Perturbed ranks E[rank(θ + εZ)] (Berthet et al. 2020), by Monte-Carlo.

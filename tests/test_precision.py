@@ -107,3 +107,11 @@ def test_hard_and_perturbed_ranks_of_bfloat16_scores_match_float32():
   np.testing.assert_allclose(
       ranking.perturbed_rank(widened, 0.1, 200, seed=3).numpy(),
       exact.numpy(), atol=0.1)
+  # perturbed_rank itself draws and ranks in float32 on bfloat16 scores, as
+  # the soft ops do, and returns bfloat16.
+  half = ranking.perturbed_rank(tf.cast(theta, tf.bfloat16), 0.1, 200, seed=3)
+  assert half.dtype == tf.bfloat16
+  np.testing.assert_allclose(
+      tf.cast(half, tf.float32).numpy(),
+      ranking.perturbed_rank(widened, 0.1, 200, seed=3).numpy(),
+      rtol=BF16_EPS, atol=BF16_EPS)

@@ -479,6 +479,7 @@ def _in_xla() -> bool:
       tf.compat.v1.get_default_graph())
 
 
+@tf.autograph.experimental.do_not_convert
 def _use_compiled(implementation: str, name: str) -> bool:
   """Whether `name` runs the compiled CPU kernel (s2l/kernels), and logs,
   once per path and reason, which path runs.

@@ -33,6 +33,9 @@ def build_command(source: Optional[str] = None,
                    *map(shlex.quote, flags)])
 
 
+# Plain Python, also when called while a function is traced: autograph must
+# not try to convert it (it warns about os.path otherwise).
+@tf.autograph.experimental.do_not_convert
 def library():
   """The loaded op library (ops `s2l_rank`, `s2l_soft_rank_sort[_grad]`),
   or None."""

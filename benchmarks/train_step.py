@@ -41,6 +41,11 @@ _PRECISIONS = flags.DEFINE_list(
     "train.precision modes to time (float32 is always timed).")
 _LOSSES = flags.DEFINE_list("losses", list(LOSSES),
                             "Losses to time (mse is always timed).")
+_REPEATS = flags.DEFINE_integer(
+    "repeats", 1,
+    "Rounds over every (loss, precision), in alternating order; each cell "
+    "reports the median rate and the median of its per-round ratios (a "
+    "shared machine's load drifts within a run).")
 _LOSS = flags.DEFINE_string("loss", None, "Internal: time this loss only.")
 _PRECISION = flags.DEFINE_string("precision", "float32",
                                  "Internal: in this precision.")
@@ -133,9 +138,11 @@ def main(argv):
                            f"{', '.join(LOSSES)}.")
   precisions = ["float32"] + [p for p in _PRECISIONS.value if p != "float32"]
   losses = ["mse"] + [l for l in _LOSSES.value if l != "mse"]
-  results = {}
-  for precision in precisions:
-    for loss in losses:
+  cells = [(loss, precision) for precision in precisions for loss in losses]
+  rounds = []
+  for round_index in range(_REPEATS.value):
+    results = {}
+    for loss, precision in (cells if round_index % 2 == 0 else cells[::-1]):
       command = [sys.executable, os.path.abspath(__file__), f"--loss={loss}",
                  f"--precision={precision}", f"--steps={_STEPS.value}",
                  f"--config={_CONFIG.value}"]
@@ -147,18 +154,29 @@ def main(argv):
       line = [l for l in output.stdout.splitlines()
               if l.startswith("RESULT ")]
       results[loss, precision] = json.loads(line[-1][len("RESULT "):])
-  print(f"{_CONFIG.value}, {_STEPS.value} timed steps, CPU\n")
+    rounds.append(results)
+
+  def median(fn):
+    return float(np.median([fn(results) for results in rounds]))
+
+  def rate_of(loss, precision):
+    return lambda results: results[loss, precision]["examples_per_second"]
+
+  print(f"{_CONFIG.value}, {_STEPS.value} timed steps, {_REPEATS.value} "
+        "round(s), CPU\n")
   print("| pretext loss | precision | train examples/s | × float32 |"
         " × regression head (MSE) | peak RSS MB |\n|---|---|---|---|---|---|")
   for loss in losses:
     for precision in precisions:
-      result = results[loss, precision]
-      rate = result["examples_per_second"]
-      float32 = results[loss, "float32"]["examples_per_second"]
-      mse = results["mse", precision]["examples_per_second"]
+      rate = median(rate_of(loss, precision))
+      to_float32 = median(lambda r, l=loss, p=precision: rate_of(l, p)(r) /
+                          rate_of(l, "float32")(r))
+      to_mse = median(lambda r, l=loss, p=precision: rate_of(l, p)(r) /
+                      rate_of("mse", p)(r))
+      peak = max(r[loss, precision]["peak_rss_mb"] for r in rounds)
       print(f"| {loss} | {precision} | {_figures(rate)} | "
-            f"{_figures(rate / float32)} | {_figures(rate / mse)} | "
-            f"{result['peak_rss_mb']:.0f} |")
+            f"{_figures(to_float32)} | {_figures(to_mse)} | {peak:.0f} |")
+  results = rounds[0]
   pipeline = results["mse", "float32"]["pipeline_examples_per_second"]
   if "perturbed_fenchel_young" in losses:
     fy = results["perturbed_fenchel_young", "float32"]["examples_per_second"]

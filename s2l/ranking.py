@@ -47,6 +47,7 @@ import math
 from typing import Optional, Sequence, Tuple, Union
 
 from absl import logging
+import numpy as np
 import tensorflow as tf
 from tensorflow.python.ops import control_flow_util
 
@@ -169,10 +170,6 @@ def _sum_to_rows_of(grad: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
 
 # Hard ranks of rows up to this length count comparisons instead of sorting.
 _COUNTING_MAX_N = 32
-# [n, n] bool: True at [i, j] for j < i.
-_LOWER_TRIANGLES = {
-    n: tf.constant([[j < i for j in range(n)] for i in range(n)])
-    for n in range(1, _COUNTING_MAX_N + 1)}
 
 
 @_in_float32
@@ -200,8 +197,10 @@ def rank(values) -> tf.Tensor:
       # sort, from one [..., n, n] comparison, cheaper than two sorts for
       # small n (the pretext sizes).
       smaller = v[..., None, :] < v[..., :, None]
-      tie_before = tf.logical_and(v[..., None, :] == v[..., :, None],
-                                  _LOWER_TRIANGLES[n])
+      # True at [i, j] for j < i; numpy, so that importing s2l creates no
+      # tensor (multi-worker strategies need an untouched eager context).
+      before = np.tri(n, k=-1, dtype=bool)
+      tie_before = tf.logical_and(v[..., None, :] == v[..., :, None], before)
       return 1 + tf.reduce_sum(
           tf.cast(tf.logical_or(smaller, tie_before), v.dtype), axis=-1)
     order = tf.argsort(v, axis=-1, stable=True)

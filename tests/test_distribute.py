@@ -97,3 +97,16 @@ def test_strategy_names(monkeypatch):
       {"cluster": {"worker": ["a:1", "b:2"]},
        "task": {"type": "worker", "index": 1}}))
   assert not distribute.is_chief()
+
+
+def test_importing_s2l_leaves_the_eager_context_untouched():
+  # MultiWorkerMirroredStrategy must configure collective ops before the
+  # context starts: a tensor made at import time (a module-level tf.constant)
+  # broke the two-worker run with "Collective ops must be configured at
+  # program startup".
+  code = ("from tensorflow.python.eager import context\n"
+          "import s2l.training, s2l.evaluation, s2l.ranking, s2l.losses\n"
+          "assert not context.context()._initialized\n")
+  result = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, check=False)
+  assert result.returncode == 0, result.stderr[-2000:]

@@ -53,6 +53,7 @@ def _free_port():
     return s.getsockname()[1]
 
 
+@pytest.mark.slow  # ~20 s; `make test-all` runs it.
 def test_mirrored_on_two_cpus_matches_one_device(tmp_path, data_dir):
   single = _losses(_start(tmp_path / "one", data_dir, "default"))
   mirrored = _losses(_start(tmp_path / "two", data_dir, "mirrored", cpus=2))
@@ -60,6 +61,7 @@ def test_mirrored_on_two_cpus_matches_one_device(tmp_path, data_dir):
   np.testing.assert_allclose(mirrored, single, rtol=1e-4)
 
 
+@pytest.mark.slow  # ~20 s; `make test-all` runs it.
 def test_the_front_end_in_the_model_splits_across_replicas(tmp_path,
                                                            data_dir):
   # Each replica draws its examples' permutations from their own seeds, so

@@ -84,6 +84,7 @@ def test_probe_writes_results_and_keeps_the_encoder_frozen(run_dir):
     np.testing.assert_array_equal(old, new)
 
 
+@pytest.mark.slow  # ~20 s; `make test-all` runs it.
 def test_a_bfloat16_run_is_probed_on_float32_embeddings(tmp_path,
                                                          monkeypatch):
   configurables.parse_gin(
@@ -191,6 +192,7 @@ def test_raw_labels_follow_the_pipeline_order(run_dir):
     np.testing.assert_array_equal(got, expected)
 
 
+@pytest.mark.slow  # ~19 s each; `make test-all` runs them.
 @pytest.mark.parametrize("config, source, params, metrics", [
     ("synthetic_video_frames20.gin", "synthetic_video_tiny",
      ["VideoFrontend.num_frames = 6", "VideoFrontend.size = 16"],

@@ -22,19 +22,25 @@ def _probe_config(params=()):
   configurables.parse_gin([], list(params))
 
 
-@pytest.fixture(name="run_dir", scope="module")
-def _run_dir(tmp_path_factory):
-  """A finished tiny pre-training run on the tiny synthetic notes."""
-  run = tmp_path_factory.mktemp("run")
-  data_dir = tmp_path_factory.mktemp("tfds")
-  gin.clear_config()
+def _parse_tiny_run(data_dir, *extra):
+  """Binds a 10-step run of a tiny CFN on the tiny synthetic notes."""
   configurables.parse_gin(
       [os.path.join(configurables.GIN_DIR, "synthetic_notes_freq10.gin")],
       ["train.width = 0.03", "train.depth = 2", "train.embedding_size = 128",
        "train.batch_size = 8", "train.eval_batches = 1",
        "train.train_steps = 10", "train.steps_per_checkpoint = 10",
        "train.source = 'synthetic_notes_tiny'",
-       "AudioFrontend.frame_step = 512", f"train.data_dir = '{data_dir}'"])
+       "AudioFrontend.frame_step = 512", f"train.data_dir = '{data_dir}'",
+       *extra])
+
+
+@pytest.fixture(name="run_dir", scope="module")
+def _run_dir(tmp_path_factory):
+  """A finished tiny pre-training run on the tiny synthetic notes."""
+  run = tmp_path_factory.mktemp("run")
+  data_dir = tmp_path_factory.mktemp("tfds")
+  gin.clear_config()
+  _parse_tiny_run(data_dir)
   train_lib.train(str(run))
   gin.clear_config()
   return str(run)
@@ -87,15 +93,7 @@ def test_probe_writes_results_and_keeps_the_encoder_frozen(run_dir):
 @pytest.mark.slow  # ~20 s; `make test-all` runs it.
 def test_a_bfloat16_run_is_probed_on_float32_embeddings(tmp_path,
                                                          monkeypatch):
-  configurables.parse_gin(
-      [os.path.join(configurables.GIN_DIR, "synthetic_notes_freq10.gin")],
-      ["train.width = 0.03", "train.depth = 2", "train.embedding_size = 128",
-       "train.batch_size = 8", "train.eval_batches = 1",
-       "train.train_steps = 10", "train.steps_per_checkpoint = 10",
-       "train.source = 'synthetic_notes_tiny'",
-       "train.precision = 'mixed_bfloat16'",
-       "AudioFrontend.frame_step = 512",
-       f"train.data_dir = '{tmp_path / 'tfds'}'"])
+  _parse_tiny_run(tmp_path / "tfds", "train.precision = 'mixed_bfloat16'")
   train_lib.train(str(tmp_path / "run"))
   dtypes = []
   original_embed = evaluate_lib.probe.embed

@@ -87,15 +87,26 @@ def test_dead_units_do_not_blow_up_test_inputs():
   assert mse < np.var(zt)
 
 
-def test_supervised_baseline_leaves_the_given_encoder_untouched():
+def _toy_encoder() -> tf.keras.Model:
+  """[B, 3, 2] -> [B, 4], in the global dtype policy."""
   encoder = tf.keras.Sequential([tf.keras.layers.Flatten(),
                                  tf.keras.layers.Dense(4, activation="relu")])
   encoder.build((None, 3, 2))
-  before = [w.copy() for w in encoder.get_weights()]
+  return encoder
+
+
+def _separable_batches() -> tf.data.Dataset:
+  """64 inputs [3, 2], labelled by the sign of their first entry."""
   rng = np.random.default_rng(2)
   x = rng.normal(size=(64, 3, 2)).astype(np.float32)
   y = (x[:, 0, 0] > 0).astype(np.int32)
-  ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+  return tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+
+
+def test_supervised_baseline_leaves_the_given_encoder_untouched():
+  encoder = _toy_encoder()
+  before = [w.copy() for w in encoder.get_weights()]
+  ds = _separable_batches()
   accuracy = probe.train_supervised(
       sources.Task("c", "classification", ("c",), 2), encoder, "linear", ds,
       ds, seed=0, epochs=30, learning_rate=1e-2)["accuracy"]
@@ -107,9 +118,7 @@ def test_supervised_baseline_leaves_the_given_encoder_untouched():
 def test_supervised_baseline_of_a_float16_encoder_scales_its_loss(
     monkeypatch):
   with precision.policy("mixed_float16"):
-    encoder = tf.keras.Sequential([tf.keras.layers.Flatten(),
-                                   tf.keras.layers.Dense(4, activation="relu")])
-    encoder.build((None, 3, 2))
+    encoder = _toy_encoder()
   optimizers = []
   original_fit = tf.keras.Model.fit
 
@@ -118,10 +127,7 @@ def test_supervised_baseline_of_a_float16_encoder_scales_its_loss(
     return original_fit(self, *args, **kwargs)
 
   monkeypatch.setattr(tf.keras.Model, "fit", fit)
-  rng = np.random.default_rng(2)
-  x = rng.normal(size=(64, 3, 2)).astype(np.float32)
-  y = (x[:, 0, 0] > 0).astype(np.int32)
-  ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+  ds = _separable_batches()
   accuracy = probe.train_supervised(
       sources.Task("c", "classification", ("c",), 2), encoder, "linear", ds,
       ds, seed=0, epochs=30, learning_rate=1e-2,

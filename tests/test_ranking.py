@@ -78,16 +78,23 @@ def _rows(fn, x):
 RNG = np.random.default_rng(20201)
 
 
+def _require_kernel():
+  """Fails if the kernel is missing where it can be built; skips without a
+  C++ compiler."""
+  if ranking.kernels.library() is None:
+    if shutil.which(os.environ.get("CXX", "g++")) is None:
+      pytest.skip("no C++ compiler: the compiled kernel cannot be built")
+    pytest.fail(f"the compiled kernel is missing: {ranking.kernels.reason()}")
+
+
 @pytest.fixture(name="each_path", params=["tf", "compiled"])
 def _each_path(request, monkeypatch):
   """Runs a soft-op test on the pure-TF path, then on the compiled kernel
   (which "auto" picks outside XLA on a machine without GPU)."""
   if request.param == "tf":
     monkeypatch.setattr(ranking, "_use_compiled", lambda *_: False)
-  elif ranking.kernels.library() is None:
-    if shutil.which(os.environ.get("CXX", "g++")) is None:
-      pytest.skip("no C++ compiler: the compiled kernel cannot be built")
-    pytest.fail(f"the compiled kernel is missing: {ranking.kernels.reason()}")
+  else:
+    _require_kernel()
   return request.param
 
 # ---------------------------------------------------------------------------
@@ -615,13 +622,6 @@ def test_extreme_values_known_gradients():
 
 # ---------------------------------------------------------------------------
 # The compiled CPU kernel (s2l/kernels) against the pure-TF path.
-
-
-def _require_kernel():
-  if ranking.kernels.library() is None:
-    if shutil.which(os.environ.get("CXX", "g++")) is None:
-      pytest.skip("no C++ compiler: the compiled kernel cannot be built")
-    pytest.fail(f"the compiled kernel is missing: {ranking.kernels.reason()}")
 
 
 @pytest.mark.parametrize("op", [ranking.soft_rank, ranking.soft_sort])

@@ -117,6 +117,8 @@ def pretraining_description(record: Dict, source) -> Dict:
           "nx": record["slicing"]["args"]["nx"],
           "ny": record["slicing"]["args"]["ny"]},
       "train_steps": record["train_steps"],
+      "learning_rate": record.get("learning_rate"),
+      "seed": record.get("seed"),
   }
 
 
@@ -166,9 +168,38 @@ def _check_knobs(**knobs) -> None:
                    knobs[name] is None or checks.is_integer(knobs[name], 1),
                    "a positive integer or None")
   checks.positive("evaluate", "learning_rate", knobs["learning_rate"])
+  checks.require("evaluate", "score_split", knobs["score_split"],
+                 knobs["score_split"] in (None,) + SCORE_SPLITS,
+                 f"None or one of {SCORE_SPLITS}")
   checks.require("evaluate", "labelled_subsets", knobs["labelled_subsets"],
                  knobs["labelled_subsets"] in probe.SUBSETS,
                  f"one of {probe.SUBSETS}")
+
+
+SCORE_SPLITS = ("test", "validation")
+
+
+def scored_split(source, score_split: Optional[str]) -> str:
+  """The split `evaluate` scores on (`score_split`, or the default).
+
+  Without labelled test examples (VOC 2012, something-something v2), the
+  validation split is the test set, and nothing may be selected on it.
+
+  Raises:
+    ValueError: for a split that is not among `SCORE_SPLITS`, or that the
+      source lacks, or validation asked of a source whose test set it is.
+  """
+  if score_split is None:
+    return "test" if "test" in source.splits else "validation"
+  if score_split not in SCORE_SPLITS:
+    raise ValueError(f"evaluate.score_split must be None or one of "
+                     f"{SCORE_SPLITS}, got {score_split!r}.")
+  if "test" not in source.splits:
+    raise ValueError(
+        f"{source.name} has no labelled test split: its validation split is "
+        "its test set, so evaluate.score_split cannot be set (choose on "
+        "another source, or leave it None).")
+  return score_split
 
 
 def random_encoder(model_dir: str, pretrained: tf.keras.Model
@@ -212,6 +243,7 @@ def evaluate(model_dir: str,
              labelled_subsets: str = "stratified",
              standardize: bool = True,
              test_examples: Optional[int] = None,
+             score_split: Optional[str] = None,
              source: Optional[str] = None,
              data_dir: Optional[str] = None,
              output: Optional[str] = None) -> Dict:
@@ -241,6 +273,10 @@ def evaluate(model_dir: str,
     standardize: standardise (and clip) embeddings before the head; see
       `probe.train_head`.
     test_examples: score on the first examples of the test split only.
+    score_split: the split the probes are scored on: None for the test
+      split (the validation split for sources without labelled test
+      examples), or "validation" to choose hyperparameters on the probes
+      without looking at the test split (`s2l.selection`).
     source: the downstream data source; the pre-training one if None (the
       paper's images are pre-trained on ImageNet and probed on VOC 2012).
     data_dir: its TFDS data directory; the pre-training one if None.
@@ -254,7 +290,8 @@ def evaluate(model_dir: str,
                supervised_epochs=supervised_epochs,
                learning_rate=learning_rate, hidden_units=hidden_units,
                batch_size=batch_size, labelled_pool=labelled_pool,
-               labelled_subsets=labelled_subsets, test_examples=test_examples)
+               labelled_subsets=labelled_subsets, test_examples=test_examples,
+               score_split=score_split)
   for baseline in baselines:
     if baseline not in BASELINES:
       raise ValueError(f"baselines must be among {BASELINES}, got "
@@ -283,9 +320,7 @@ def evaluate(model_dir: str,
     if task_name not in source.tasks:
       raise ValueError(f"{source.name} has tasks {sorted(source.tasks)}, got "
                        f"{task_name!r}.")
-  # Without labelled test examples (VOC 2012, something-something v2), the
-  # validation split is the test set; the probe never selects on it.
-  test_split = "test" if "test" in source.splits else "validation"
+  test_split = scored_split(source, score_split)
   counts = {"train": labelled_pool, test_split: test_examples}
   labels = {(name, split): task_labels(source, split, source.tasks[name],
                                        count, data["data_dir"])

@@ -16,7 +16,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from s2l.data import sources
 
-LAYOUTS = ("methods", "slicing", "bands", "labels", "none")
+LAYOUTS = ("methods", "slicing", "bands", "labels", "sweep", "none")
 DATA = ("embedded", "real")
 NOTES = ("synthetic", "soundfont")
 
@@ -193,17 +193,20 @@ def _losses_table(name: str, title: str, regimes: Sequence[int],
 
 def table1(s: Setting) -> Experiment:
   """Every pretext loss and the random embedding, 1000 labels."""
-  return _losses_table("table1", "Table 1", (1000,), s)
+  return _losses_table("table1", "Table 1: every pretext loss, 1000 labels",
+                       (1000,), s)
 
 
 def table5(s: Setting) -> Experiment:
   """Table 1 at 500 labels."""
-  return _losses_table("table5", "Table 5", (500,), s)
+  return _losses_table("table5", "Table 5: every pretext loss, 500 labels",
+                       (500,), s)
 
 
 def table6(s: Setting) -> Experiment:
   """Table 1 at 5000 labels."""
-  return _losses_table("table6", "Table 6", (5000,), s)
+  return _losses_table("table6", "Table 6: every pretext loss, 5000 labels",
+                       (5000,), s)
 
 
 def _pfy_runs(s: Setting, slicings: Sequence[str]) -> List[Pretraining]:
@@ -219,7 +222,8 @@ def _pfy_runs(s: Setting, slicings: Sequence[str]) -> List[Pretraining]:
 def table2(s: Setting) -> Experiment:
   """Frequency, time and time-frequency slicing, Perturbed F-Y."""
   runs = _pfy_runs(s, ("freq10", "time10", "time_frequency3x3"))
-  return Experiment("table2", "Table 2", "slicing", tuple(runs), tuple(
+  return Experiment("table2", "Table 2: frequency, time and time-frequency slicing",
+                    "slicing", tuple(runs), tuple(
       Probe(r.name, ("evaluate.num_examples = (1000,)",
                      "evaluate.baselines = ('pretrained',)")) for r in runs),
                     s.budget.probe_seeds)
@@ -235,7 +239,8 @@ def figure4(s: Setting) -> Experiment:
                        f"gin/slicing/freq{bands}.gin",
                        _loss_file("perturbed_fenchel_young")),
                       s.train_bindings()) for bands in BANDS]
-  return Experiment("figure4", "Figure 4", "bands", tuple(runs), tuple(
+  return Experiment("figure4", "Figure 4: metrics against frequency bands",
+                    "bands", tuple(runs), tuple(
       Probe(r.name, ("evaluate.num_examples = (1000,)",
                      "evaluate.baselines = ('pretrained',)")) for r in runs),
                     s.budget.probe_seeds)
@@ -245,7 +250,7 @@ def figure3(s: Setting) -> Experiment:
   """Metrics against labelled examples, with the end-to-end baseline."""
   budget = s.budget
   return _compare_losses(
-      "figure3", "Figure 3", "labels", s, f"gin/{s.audio}_freq10.gin",
+      "figure3", "Figure 3: metrics against labelled examples", "labels", s, f"gin/{s.audio}_freq10.gin",
       f"{s.audio}/freq10", PAPER_LOSSES, budget.figure3_regimes,
       ("pretrained", "random", "supervised"),
       (f"evaluate.supervised_epochs = {budget.figure3_supervised_epochs}",),
@@ -256,7 +261,7 @@ def table3(s: Setting) -> Experiment:
   """Video: 20 frames, every loss of the paper."""
   base = ("gin/something_something_v2_frames20.gin" if s.real else
           "gin/synthetic_video_frames20.gin")
-  return _compare_losses("table3", "Table 3", "methods", s, base,
+  return _compare_losses("table3", "Table 3: video, 20 frames", "methods", s, base,
                          f"{s.video}/frames20", PAPER_LOSSES,
                          (3000,) if s.real else (2000,),
                          ("pretrained", "random"))
@@ -271,9 +276,39 @@ def table4(s: Setting) -> Experiment:
   if s.real:
     extra = ("evaluate.source = 'voc2012'",) + (
         (f"evaluate.data_dir = '{s.data_dir}'",) if s.data_dir else ())
-  return _compare_losses("table4", "Table 4", "methods", s, base,
+  return _compare_losses("table4", "Table 4: images, 3×3 jigsaw, linear probe",
+                         "methods", s, base,
                          f"{s.images}/grid3x3", PAPER_LOSSES, (1000, 3000),
                          ("pretrained", "random"), extra)
+
+
+# One grid for every pretext loss, centred on the twins' shipped rate.
+LEARNING_RATES = (3e-6, 1e-5, 3e-5)
+
+
+def lr_label(learning_rate: float) -> str:
+  """3e-06 -> "3e-6", 2.5e-04 -> "2.5e-4": how run names spell a rate."""
+  mantissa, exponent = f"{learning_rate:e}".split("e")
+  return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+
+def lr_sweep(s: Setting) -> Experiment:
+  """Every paper loss at every rate of `LEARNING_RATES`, the same budget
+  each, probed at 1000 labels on the validation split against each run's
+  own initial weights: the data that `s2l.selection` chooses each loss's
+  learning rate from (never the test split)."""
+  base = f"gin/{s.audio}_freq10.gin"
+  runs = tuple(
+      Pretraining(f"{s.audio}/freq10_{loss}_lr{lr_label(lr)}",
+                  (base, _loss_file(loss)),
+                  s.train_bindings() + (f"train.learning_rate = {lr!r}",))
+      for loss in PAPER_LOSSES for lr in LEARNING_RATES)
+  return Experiment("lr_sweep", "Learning rate per pretext loss", "sweep",
+                    runs, tuple(Probe(r.name, (
+                        "evaluate.num_examples = (1000,)",
+                        "evaluate.baselines = ('pretrained', 'random')",
+                        "evaluate.score_split = 'validation'"))
+                                for r in runs), s.budget.probe_seeds)
 
 
 TWINS = ("synthetic_notes_freq10", "synthetic_notes_time10",
@@ -290,7 +325,8 @@ def pretrain_twins(s: Setting) -> Experiment:
 
 PLANS: Dict[str, Callable[[Setting], Experiment]] = {
     f.__name__: f for f in (table1, table2, table3, table4, table5, table6,
-                            figure3, figure4, pretrain_twins)}
+                            figure3, figure4, lr_sweep,
+                            pretrain_twins)}
 
 
 def output_path(experiment: Experiment, probe: Probe, results_dir: str) -> str:

@@ -34,6 +34,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from absl import app
 
+from s2l import selection
+
 # Column labels of the pre-training losses, in the paper's order.
 LOSS_LABELS = collections.OrderedDict([
     ("FixedPermutationLoss", "Fixed Permutation"),
@@ -441,19 +443,105 @@ def plot_bands_curves(runs: Sequence[Dict], path: str,
   plt.close(fig)
 
 
+def _lr(value: float) -> str:
+  return f"{value:g}"
+
+
+def sweep_table(runs: Sequence[Dict]) -> str:
+  """A hyperparameter sweep (`s2l.plans.lr_sweep`): each loss's score under
+  `s2l.selection`'s rule at each learning rate, the chosen one in bold, then
+  every run's validation metrics against its own initial weights."""
+  try:
+    chosen = selection.choose(runs)
+  except selection.SelectionError as error:
+    raise ReportError(str(error)) from error
+  rates = sorted({lr for _, ranked in chosen.values() for lr, _ in ranked})
+  order = list(LOSS_LABELS)
+  losses = sorted(chosen, key=lambda l: (order.index(l) if l in order
+                                         else len(order), l))
+  rows = []
+  for loss in losses:
+    best, ranked = chosen[loss]
+    scores = dict(ranked)
+    cells = []
+    for lr in rates:
+      text = "–" if lr not in scores else f"{scores[lr]:+.1%}"
+      cells.append(f"**{text}**" if lr == best else text)
+    rows.append("| " + " | ".join([LOSS_LABELS.get(loss, loss), *cells,
+                                    _lr(best)]) + " |")
+  body = ("Score of each learning rate (mean relative gain over the run's "
+          "own initial weights, validation split); chosen in bold.\n\n" +
+          _table(["Loss", *(_lr(lr) for lr in rates), "Chosen"], rows))
+  tasks = _task_names(runs)
+  detail = []
+  for run in sorted(runs, key=lambda r: (
+      losses.index(r["pretraining"]["loss"]),
+      r["pretraining"]["learning_rate"])):
+    cells = []
+    for task in tasks:
+      (regime,) = run["results"][task]["pretrained"]
+      pre = _cell(run, task, "pretrained", int(regime))
+      ran = _cell(run, task, "random", int(regime))
+      cells.append(f"{_format(pre)} / {_format(ran)}")
+    detail.append("| " + " | ".join(
+        [method_label(run), _lr(run["pretraining"]["learning_rate"]), *cells,
+         (_format((run["upstream"]["partial_ranks"], None)) +
+          (" †" if method_label(run) == FIXED else ""))
+         if "partial_ranks" in run.get("upstream", {}) else "–"]) + " |")
+  body += ("\nValidation metrics, pre-trained / own initial weights:\n\n" +
+           _table(["Loss", "Learning rate",
+                   *(row_label(t, _metric(runs, t)) for t in tasks),
+                   "Partial ranks (held out)"], detail))
+  body += f"\nRule: {selection.RULE}.\n"
+  if any(method_label(run) == FIXED for run in runs):
+    body += FIXED_NOTE
+  return body
+
+
+def _values(runs: Sequence[Dict], read) -> str:
+  """The distinct values of `read(run)` over runs, as text ("?" unknown)."""
+  values = []
+  for run in runs:
+    try:
+      value = read(run)
+    except (KeyError, TypeError):
+      value = None
+    value = "?" if value is None else (
+        f"{value:g}" if isinstance(value, float) else str(value))
+    if value not in values:
+      values.append(value)
+  return ", ".join(values)
+
+
+def setting_line(runs: Sequence[Dict]) -> str:
+  """The data and setting in a few words, for a figure's title."""
+  return (f"{_values(runs, lambda r: r['source'])}; Adam "
+          f"{_values(runs, lambda r: r['pretraining']['learning_rate'])}, "
+          f"{_values(runs, lambda r: r['pretraining']['train_steps'])} steps;"
+          f" scored on {_values(runs, lambda r: r['test_split'])}")
+
+
 def _caption(runs: Sequence[Dict]) -> str:
-  sources = sorted({run.get("source", "?") for run in runs})
-  steps = sorted({run["pretraining"].get("train_steps") for run in runs})
+  """What a table or figure was made from: data, pre-training setting and
+  probe protocol ("?" where an older JSON does not say)."""
   seeds = sorted({len(cell["values"]) for run in runs
                   for by_baseline in run["results"].values()
                   for by_regime in by_baseline.values()
                   for cell in by_regime.values()})
-  return (f"Source: {', '.join(sources)}; pre-training steps: "
-          f"{', '.join(str(s) for s in steps)}; probe seeds per cell: "
-          f"{', '.join(str(s) for s in seeds)}; head: "
-          f"{', '.join(sorted({run.get('head', '?') for run in runs}))}. "
-          "Cells: mean ± std over seeds; upstream metrics are on the held-out "
-          "pretext batches at the last checkpoint.\n")
+  return (
+      f"Data: {_values(runs, lambda r: r['source'])}. Pre-training: "
+      f"{_values(runs, lambda r: r['pretraining']['train_steps'])} steps, "
+      "Adam learning rate "
+      f"{_values(runs, lambda r: r['pretraining']['learning_rate'])}, seed "
+      f"{_values(runs, lambda r: r['pretraining']['seed'])}. Probe: "
+      f"{_values(runs, lambda r: r['head'])} head on the frozen embedding, "
+      "labelled examples "
+      f"{_values(runs, lambda r: r['labelled_subsets'])} per seed, "
+      f"{', '.join(str(s) for s in seeds)} probe seed(s) per cell, scored on "
+      f"the {_values(runs, lambda r: r['test_split'])} split; random "
+      f"baseline: {_values(runs, lambda r: r['random_baseline'])}. Cells: "
+      "mean ± population std over probe seeds; upstream metrics are on the "
+      "held-out pretext batches at the last checkpoint.\n")
 
 
 def render(folder: str, output_dir: Optional[str] = None) -> List[str]:
@@ -469,11 +557,12 @@ def render(folder: str, output_dir: Optional[str] = None) -> List[str]:
       "labels": (methods_table, plot_labels_curves),
       "slicing": (slicing_table, None),
       "methods": (methods_table, None),
+      "sweep": (sweep_table, None),
   }[meta["layout"]]
   body = body(runs)
   if plot is not None:
     png = os.path.join(output_dir, f"{name}.png")
-    plot(runs, png, title)
+    plot(runs, png, f"{title}\n{setting_line(runs)}")
     body += f"\n![{title}]({name}.png)\n"
     written.append(png)
   caption = _caption(runs)

@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import types
 
 import gin
 import numpy as np
@@ -80,7 +81,8 @@ def test_probe_writes_results_and_keeps_the_encoder_frozen(run_dir):
   # What the report needs to lay the run out: its pretext and upstream.
   assert output["pretraining"] == {
       "source": "synthetic_notes_tiny", "loss": "PerturbedFenchelYoungLoss",
-      "slicing": {"nx": 1, "ny": 10}, "train_steps": 10}
+      "slicing": {"nx": 1, "ny": 10}, "train_steps": 10,
+      "learning_rate": 1e-5, "seed": 0}
   upstream = output["upstream"]
   assert upstream["step"] == 10
   assert 0.0 <= upstream["exact_permutation"] <= upstream["partial_ranks"]
@@ -170,6 +172,29 @@ def test_errors_say_what_to_do(run_dir, tmp_path):
   with pytest.raises(run_record.RecordError,
                      match="exported at step 10, but the run is set for 20"):
     evaluate_lib.evaluate(str(tmp_path))
+
+
+def test_probes_scored_on_the_validation_split_for_selection(run_dir,
+                                                            tmp_path):
+  _probe_config()
+  kwargs = dict(num_examples=(8,), seeds=(0,), epochs=2,
+                baselines=("pretrained",), tasks=("pitch",))
+  test = evaluate_lib.evaluate(run_dir, output=str(tmp_path / "t.json"),
+                               **kwargs)
+  validation = evaluate_lib.evaluate(
+      run_dir, score_split="validation", output=str(tmp_path / "v.json"),
+      **kwargs)
+  assert (test["test_split"], validation["test_split"]) == ("test",
+                                                           "validation")
+  # The same head (seed, labelled examples) scored on other notes.
+  assert (test["results"]["pitch"]["pretrained"]["8"]["mean"] !=
+          validation["results"]["pitch"]["pretrained"]["8"]["mean"])
+  # A source whose validation split is its test set has nothing to select on.
+  voc_like = types.SimpleNamespace(name="voc", splits={"train": "t",
+                                                       "validation": "v"})
+  assert evaluate_lib.scored_split(voc_like, None) == "validation"
+  with pytest.raises(ValueError, match="validation split is its test set"):
+    evaluate_lib.scored_split(voc_like, "validation")
 
 
 def test_raw_labels_follow_the_pipeline_order(run_dir):
@@ -279,6 +304,8 @@ def test_subsets_select_exactly_their_examples(run_dir):
     (dict(labelled_pool=-5), "labelled_pool must be a positive integer or "
      "None"),
     (dict(labelled_subsets="random"), "labelled_subsets must be one of"),
+    (dict(score_split="train"), "score_split must be None or one of "
+     "('test', 'validation'), got 'train'"),
 ])
 def test_bad_probe_knobs_are_refused_before_anything_is_read(knob, message,
                                                              tmp_path):

@@ -25,7 +25,7 @@ with open(os.path.join(ROOT, "tests", "data",
 BUDGETS = {name: configurables.load_budget(name) for name in ("small",
                                                               "full")}
 gin.clear_config()
-PAPER = sorted(set(plans.PLANS) - {"pretrain_twins"})
+PAPER = sorted(set(plans.PLANS) - {"pretrain_twins", "lr_sweep"})
 
 
 def _commands(name, data="embedded", budget="small", notes="synthetic",
@@ -115,6 +115,31 @@ def test_the_plans_cover_the_papers_tables_and_figures():
   assert plans.figure3(setting).seeds == (0, 1)
   assert plans.figure3(plans.Setting(budget=BUDGETS["full"])).seeds == (
       0, 1, 2, 3, 4)
+
+
+def test_the_sweep_runs_every_loss_at_every_rate_and_probes_validation():
+  experiment = plans.lr_sweep(plans.Setting(notes="soundfont",
+                                            budget=BUDGETS["small"]))
+  assert experiment.layout == "sweep"
+  runs = {r.name: r for r in experiment.pretrainings}
+  assert len(runs) == len(plans.PAPER_LOSSES) * len(plans.LEARNING_RATES)
+  assert "soundfont_notes/freq10_mse_lr3e-6" in runs
+  for loss in plans.PAPER_LOSSES:
+    for lr in plans.LEARNING_RATES:
+      run = runs[f"soundfont_notes/freq10_{loss}_lr{plans.lr_label(lr)}"]
+      assert run.gin_files == ("gin/soundfont_notes_freq10.gin",
+                               f"gin/losses/{loss}.gin")
+      gin.clear_config()
+      configurables.parse_gin([os.path.join(ROOT, f) for f in run.gin_files],
+                              list(run.bindings))
+      assert gin.query_parameter("train.learning_rate") == lr
+  gin.clear_config()
+  # Selection never reads the test split.
+  assert all("evaluate.score_split = 'validation'" in p.bindings and
+             "evaluate.baselines = ('pretrained', 'random')" in p.bindings
+             for p in experiment.probes)
+  assert [plans.lr_label(lr) for lr in (3e-6, 1e-5, 2.5e-4, 0.1)] == [
+      "3e-6", "1e-5", "2.5e-4", "1e-1"]
 
 
 def test_pretrain_twins_covers_every_synthetic_twin():

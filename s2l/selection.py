@@ -1,0 +1,116 @@
+"""Choosing a hyperparameter per pretext loss from validation probes.
+
+One rule for every loss, so that a comparison of losses is not a comparison
+of how much each was tuned. Each candidate run of a loss (the same budget,
+only the swept value differs) is probed on the validation split
+(`evaluate.score_split = 'validation'`), never on test, together with its own
+initial weights. Its score is the mean over the downstream tasks of its
+relative gain over those weights,
+
+    accuracy and AUC: (pretrained − random) / random,
+    MSE:              (random − pretrained) / random,
+
+so that every task counts alike whatever its scale. The candidate with the
+highest score wins; an exact tie goes to the smaller value.
+
+The inputs are `s2l.evaluate` JSONs (dicts), each with the "pretrained" and
+"random" baselines at one number of labelled examples.
+"""
+
+import collections
+from typing import Dict, List, Sequence, Tuple
+
+RULE = ("the highest mean over the downstream tasks of the relative gain "
+        "over the run's own initial weights on the validation split "
+        "((pretrained − random) / random for accuracy, (random − pretrained) "
+        "/ random for MSE); an exact tie goes to the smaller value")
+
+
+class SelectionError(ValueError):
+  """Probe results that the rule cannot be applied to, and why."""
+
+
+def relative_gain(pretrained: float, random: float, metric: str) -> float:
+  """How much better `pretrained` is than `random`, as a fraction of it.
+
+  Positive when pretrained is better: higher accuracy or AUC, lower MSE.
+  """
+  if random == 0:
+    raise SelectionError(f"a random-encoder {metric} of 0 has no relative "
+                         "gain.")
+  gain = (pretrained - random) / abs(random)
+  return -gain if metric == "mse" else gain
+
+
+def task_gains(result: Dict) -> Dict[str, float]:
+  """{task: relative gain of the mean pretrained score over the mean
+  random one} of one probe JSON, at its one number of labelled examples.
+
+  Raises:
+    SelectionError: if a task lacks either baseline, the JSON was not scored
+      on the validation split, or it holds several numbers of labels.
+  """
+  path = result.get("path", result.get("model_dir", "a result"))
+  if result.get("test_split") != "validation":
+    raise SelectionError(
+        f"{path} was scored on the {result.get('test_split')!r} split: "
+        "selection reads validation probes only (evaluate.score_split = "
+        "'validation').")
+  gains = {}
+  for task, by_baseline in result["results"].items():
+    if not {"pretrained", "random"} <= set(by_baseline):
+      raise SelectionError(f"{path}: task {task} needs the 'pretrained' and "
+                           "'random' baselines.")
+    regimes = set(by_baseline["pretrained"]) | set(by_baseline["random"])
+    if len(regimes) != 1:
+      raise SelectionError(f"{path}: task {task} has numbers of labels "
+                           f"{sorted(regimes)}; select at one.")
+    (regime,) = regimes
+    pretrained = by_baseline["pretrained"][regime]
+    random = by_baseline["random"][regime]
+    gains[task] = relative_gain(pretrained["mean"], random["mean"],
+                                pretrained["metric"])
+  return gains
+
+
+def score(result: Dict) -> float:
+  """The rule's score of one candidate: its mean relative gain."""
+  gains = task_gains(result)
+  return sum(gains.values()) / len(gains)
+
+
+def choose(results: Sequence[Dict], group: str = "loss",
+           value: str = "learning_rate") -> Dict[str, Tuple[float, List]]:
+  """Applies the rule to every group of candidates.
+
+  Args:
+    results: probe JSONs; `result["pretraining"][group]` names the group
+      (the loss) and `result["pretraining"][value]` the swept value.
+    group, value: keys of the "pretraining" description.
+
+  Returns:
+    {group: (chosen value, [(value, score), ...] ascending by value)}.
+
+  Raises:
+    SelectionError: for a result without the keys, or two candidates of a
+      group with the same value.
+  """
+  by_group = collections.defaultdict(dict)
+  for result in results:
+    pretraining = result.get("pretraining", {})
+    if group not in pretraining or value not in pretraining:
+      raise SelectionError(
+          f"{result.get('path', 'a result')} does not record the "
+          f"pre-training's {group} and {value}: probe it again with this "
+          "version of s2l.evaluate.")
+    name, candidate = pretraining[group], pretraining[value]
+    if candidate in by_group[name]:
+      raise SelectionError(f"two {name} runs with {value} = {candidate}: "
+                           "keep one per value.")
+    by_group[name][candidate] = score(result)
+  chosen = {}
+  for name, scores in by_group.items():
+    ranked = sorted(scores.items())
+    best = max(ranked, key=lambda item: (item[1], -item[0]))
+    chosen[name] = (best[0], ranked)
+  return chosen

@@ -1,0 +1,88 @@
+"""Tests for s2l/selection.py: the rule that picks each loss's learning rate
+from validation probes, and its table in s2l.report."""
+
+import json
+
+import pytest
+
+from s2l import report
+from s2l import selection
+
+
+def _result(loss, lr, family, pitch, split="validation"):
+  """A probe JSON: (pretrained, random) means for family accuracy and pitch
+  MSE at 1000 labels."""
+  def cell(metric, mean):
+    return {"1000": {"metric": metric, "values": [mean], "mean": mean,
+                     "std": 0.0}}
+  return {"test_split": split, "source": "soundfont_notes", "head": "mlp",
+          "pretraining": {"loss": loss, "learning_rate": lr,
+                          "train_steps": 10000, "seed": 0,
+                          "slicing": {"nx": 1, "ny": 10}},
+          "upstream": {"partial_ranks": 0.4},
+          "results": {
+              "instrument_family": {"pretrained": cell("accuracy", family[0]),
+                                    "random": cell("accuracy", family[1])},
+              "pitch": {"pretrained": cell("mse", pitch[0]),
+                        "random": cell("mse", pitch[1])}}}
+
+
+def test_relative_gain_is_positive_when_better_for_both_kinds_of_metric():
+  assert selection.relative_gain(0.6, 0.5, "accuracy") == pytest.approx(0.2)
+  assert selection.relative_gain(40.0, 50.0, "mse") == pytest.approx(0.2)
+  assert selection.relative_gain(60.0, 50.0, "mse") == pytest.approx(-0.2)
+  with pytest.raises(selection.SelectionError, match="of 0"):
+    selection.relative_gain(1.0, 0.0, "mse")
+
+
+def test_the_rule_averages_task_gains_and_picks_per_loss():
+  runs = [
+      # Family +10%, pitch +20% -> 0.15.
+      _result("RankMSELoss", 1e-5, (0.55, 0.5), (40.0, 50.0)),
+      # Family +20%, pitch -10% -> 0.05: the best family does not win alone.
+      _result("RankMSELoss", 3e-5, (0.6, 0.5), (55.0, 50.0)),
+      _result("SoftRankLoss", 1e-5, (0.5, 0.5), (50.0, 50.0)),
+      _result("SoftRankLoss", 3e-6, (0.5, 0.5), (50.0, 50.0)),
+  ]
+  assert selection.score(runs[0]) == pytest.approx(0.15)
+  chosen = selection.choose(runs)
+  assert chosen["RankMSELoss"][0] == 1e-5
+  assert [lr for lr, _ in chosen["RankMSELoss"][1]] == [1e-5, 3e-5]
+  # An exact tie goes to the smaller rate.
+  assert chosen["SoftRankLoss"][0] == 3e-6
+
+
+def test_selection_refuses_test_scores_and_ambiguous_candidates():
+  with pytest.raises(selection.SelectionError, match="validation probes only"):
+    selection.score(_result("RankMSELoss", 1e-5, (0.5, 0.4), (1.0, 2.0),
+                            split="test"))
+  twice = [_result("RankMSELoss", 1e-5, (0.5, 0.4), (1.0, 2.0))] * 2
+  with pytest.raises(selection.SelectionError, match="keep one per value"):
+    selection.choose(twice)
+  old = _result("RankMSELoss", 1e-5, (0.5, 0.4), (1.0, 2.0))
+  del old["pretraining"]["learning_rate"]
+  with pytest.raises(selection.SelectionError, match="probe it again"):
+    selection.choose([old])
+  no_random = _result("RankMSELoss", 1e-5, (0.5, 0.4), (1.0, 2.0))
+  del no_random["results"]["pitch"]["random"]
+  with pytest.raises(selection.SelectionError, match="'random' baselines"):
+    selection.score(no_random)
+
+
+def test_the_report_lays_a_sweep_out_with_the_choice_in_bold(tmp_path):
+  folder = tmp_path / "lr_sweep"
+  folder.mkdir()
+  for i, run in enumerate([
+      _result("RankMSELoss", 1e-5, (0.55, 0.5), (40.0, 50.0)),
+      _result("RankMSELoss", 3e-5, (0.6, 0.5), (55.0, 50.0)),
+      _result("FixedPermutationLoss", 3e-5, (0.4, 0.5), (60.0, 50.0))]):
+    (folder / f"{i}.json").write_text(json.dumps(run))
+  (folder / "experiment.json").write_text(json.dumps(
+      {"name": "lr_sweep", "title": "Learning rate per pretext loss",
+       "layout": "sweep"}))
+  (markdown,) = report.render(str(folder))
+  text = open(markdown).read()
+  assert "| MSE | **+15.0%** | +5.0% | 1e-05 |" in text
+  assert "| Fixed Permutation | – | **-20.0%** | 3e-05 |" in text
+  assert "| MSE | 1e-05 | 0.55 ± 0.00 / 0.50 ± 0.00 |" in text
+  assert "0.400 †" in text and selection.RULE in text

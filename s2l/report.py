@@ -71,7 +71,7 @@ UPSTREAM_LABELS = (("partial_ranks", "Partial Ranks Accuracy"),
 REPRESENTATION_LABELS = (
     ("dead_fraction", "Embedding: dead units", "{:.0%}"),
     ("effective_dimension", "Embedding: effective dimension", "{:.1f}"))
-# (mean, std over seeds), (value, None) for a single number, or None.
+# (mean, sample std), (value, None) for a single number, or None.
 Cell = Optional[Tuple[float, Optional[float]]]
 
 
@@ -186,14 +186,88 @@ def _metric(runs: Sequence[Dict], task: str) -> str:
   return _metrics(runs, task)[0]
 
 
+def _stats(values: Sequence[float]) -> Tuple[float, Optional[float]]:
+  """(mean, sample standard deviation), the std None for a single value."""
+  mean = sum(values) / len(values)
+  if len(values) < 2:
+    return mean, None
+  return mean, (sum((v - mean) ** 2 for v in values) /
+                (len(values) - 1)) ** 0.5
+
+
 def _cell(run: Optional[Dict], task: str, baseline: str, regime: int,
           metric: Optional[str] = None) -> Cell:
+  """(mean, sample std) of a cell's values: over probe seeds, and over
+  pre-training seeds too for a pooled run (`pool`)."""
   if run is None:
     return None
   cell = run["results"].get(task, {}).get(baseline, {}).get(str(regime))
   if cell and metric not in (None, cell["metric"]):
     cell = cell.get("also", {}).get(metric)
-  return (cell["mean"], cell["std"]) if cell else None
+  if not cell:
+    return None
+  return _stats(cell["values"]) if cell.get("values") else (
+      cell["mean"], cell.get("std"))
+
+
+def pool(runs: Sequence[Dict]) -> Dict:
+  """Several pre-training seeds of one setting as one run.
+
+  Each cell's values are those of every run (pre-training seeds × probe
+  seeds), so its sample std covers both; upstream metrics and collapse
+  diagnostics are averaged. `pretraining["seed"]` becomes the list of seeds.
+
+  Raises:
+    ReportError: if two runs share a pre-training seed.
+  """
+  if len(runs) == 1:
+    return runs[0]
+  seeds = [run["pretraining"].get("seed") for run in runs]
+  if None in seeds or len(set(seeds)) != len(seeds):
+    raise ReportError(
+        f"{' and '.join(run['path'] for run in runs)} are the same setting "
+        f"with pre-training seeds {seeds}: keep one JSON per seed (each "
+        "s2l.evaluate JSON records its run's seed).")
+  runs = [run for _, run in sorted(zip(seeds, runs), key=lambda x: x[0])]
+  pooled = json.loads(json.dumps(runs[0]))
+  pooled["path"] = " + ".join(run["path"] for run in runs)
+  pooled["pretraining"]["seed"] = sorted(seeds)
+  for task, by_baseline in pooled["results"].items():
+    for baseline, by_regime in by_baseline.items():
+      for regime, cell in by_regime.items():
+        others = [run["results"].get(task, {}).get(baseline, {}).get(regime)
+                  for run in runs[1:]]
+        if any(other is None for other in others):
+          raise ReportError(f"{pooled['path']}: {task} {baseline} {regime} "
+                            "is missing from some seeds' results.")
+        for other in others:
+          cell["values"] = cell["values"] + other["values"]
+          for name, also in cell.get("also", {}).items():
+            also["values"] = also["values"] + other["also"][name]["values"]
+  for key in ("upstream", "representation"):
+    if all(key in run for run in runs):
+      pooled[key] = _average([run[key] for run in runs])
+  return pooled
+
+
+def _average(dicts: Sequence[Dict]) -> Dict:
+  """The mean of each number (recursively) that every dict holds."""
+  out = {}
+  for key, value in dicts[0].items():
+    values = [d.get(key) for d in dicts]
+    if isinstance(value, dict) and all(isinstance(v, dict) for v in values):
+      out[key] = _average(values)
+    elif all(isinstance(v, (int, float)) for v in values):
+      out[key] = sum(values) / len(values)
+  return out
+
+
+def group(runs: Sequence[Dict], key) -> Dict:
+  """{key(run): the runs of that key pooled over pre-training seeds}."""
+  groups = collections.OrderedDict()
+  for run in runs:
+    groups.setdefault(key(run), []).append(run)
+  return collections.OrderedDict((k, pool(v)) for k, v in groups.items())
 
 
 def row_label(task: str, metric: str, regime: Optional[int] = None) -> str:
@@ -237,14 +311,7 @@ def _table(header: Sequence[str], rows: Sequence[str]) -> str:
 
 def _columns(runs: Sequence[Dict]) -> List[Tuple[str, Optional[Dict], str]]:
   """(label, run, baseline) per methods-table column, in the paper's order."""
-  by_method = {}
-  for run in runs:
-    label = method_label(run)
-    if label in by_method:
-      raise ReportError(
-          f"{run['path']} and {by_method[label]['path']} were both "
-          f"pre-trained with {label}: keep one per method in a table folder.")
-    by_method[label] = run
+  by_method = group(runs, method_label)
   order = list(LOSS_LABELS.values())
   methods = sorted(by_method, key=lambda m: (order.index(m) if m in order
                                              else len(order), m))
@@ -311,9 +378,7 @@ def methods_table(runs: Sequence[Dict]) -> str:
 
 def slicing_table(runs: Sequence[Dict]) -> str:
   """Paper table 2: tasks by slicing of the pre-trained encoder."""
-  by_slicing = {}
-  for run in runs:
-    by_slicing.setdefault(slicing_label(run), run)
+  by_slicing = group(runs, slicing_label)
   order = ["Frequency", "Time", "Time-Frequency"]
   columns = sorted(by_slicing, key=order.index)
   regimes = _regimes(runs)
@@ -321,10 +386,13 @@ def slicing_table(runs: Sequence[Dict]) -> str:
   for task in _task_names(runs):
     metric = _metric(runs, task)
     for regime in regimes:
+      label = row_label(task, metric, regime if len(regimes) > 1 else None)
       rows.append(format_row(
-          row_label(task, metric, regime if len(regimes) > 1 else None),
+          label,
           [_cell(by_slicing[c], task, "pretrained", regime) for c in columns],
           lower_is_better=metric == "mse"))
+      rows += _random_rows(label, [by_slicing[c] for c in columns], task,
+                           regime)
   for key, label in UPSTREAM_LABELS:
     cells = [(by_slicing[c]["upstream"][key], None)
              if key in by_slicing[c].get("upstream", {}) else None
@@ -334,25 +402,85 @@ def slicing_table(runs: Sequence[Dict]) -> str:
   header = ["Task"] + [
       f"{c} ({_grid(by_slicing[c])[0] * _grid(by_slicing[c])[1]} patches)"
       for c in columns]
-  return _table(header, rows)
+  return _table(header, rows) + _confound_note(by_slicing.values())
+
+
+CONFOUND_NOTE = (
+    "\nThe slicing and the number of bands change the encoder's input (each "
+    "patch is standardised on its own), so they change what an untrained "
+    "encoder scores too. {missing} here: such a column's raw metric mixes "
+    "the effect of the front end with that of pre-training, and only a gain "
+    "over its own random encoder measures pre-training.\n")
+
+
+def _has_random(run: Dict) -> bool:
+  return all("random" in by_baseline for by_baseline in
+             run["results"].values())
+
+
+def _confound_note(runs) -> str:
+  runs = list(runs)
+  missing = [run for run in runs if not _has_random(run)]
+  if not missing:
+    return ""
+  return CONFOUND_NOTE.format(
+      missing="No column has a random encoder of its own" if len(missing) ==
+      len(runs) else f"{len(missing)} of the {len(runs)} columns have no "
+      "random encoder of their own")
+
+
+def _gain(pretrained: Cell, random: Cell, metric: str) -> Optional[str]:
+  """The relative gain of the means over the random encoder, as text."""
+  if pretrained is None or random is None:
+    return None
+  return f"{selection.relative_gain(pretrained[0], random[0], metric):+.1%}"
+
+
+def _random_rows(label: str, runs: Sequence[Dict], task: str,
+                 regime: int) -> List[str]:
+  """Rows under a metric row: each column's own random encoder, and the
+  pre-trained encoder's relative gain over it (positive is better)."""
+  if not any(_has_random(run) for run in runs):
+    return []
+  metric = _metric(runs, task)
+  randoms = [_cell(run, task, "random", regime) for run in runs]
+  gains = [_gain(_cell(run, task, "pretrained", regime), random, metric)
+           for run, random in zip(runs, randoms)]
+  return ["| " + " | ".join([f"{label}: own random encoder"] +
+                            [_format(c) for c in randoms]) + " |",
+          "| " + " | ".join([f"{label}: gain over it"] +
+                            [g or "–" for g in gains]) + " |"]
+
 
 
 def bands_table(runs: Sequence[Dict]) -> str:
   """Figure 4's numbers: one row per number of frequency bands."""
-  runs = sorted(runs, key=num_bands)
+  runs = list(group(sorted(runs, key=num_bands), num_bands).values())
   regimes = _regimes(runs)
   tasks = _task_names(runs)
-  header = ["Frequency bands"] + [
-      row_label(t, _metric(runs, t), r if len(regimes) > 1 else None)
-      for t in tasks for r in regimes] + ["Partial Ranks Accuracy"]
+  with_random = any(_has_random(run) for run in runs)
+  header = ["Frequency bands"]
+  for t in tasks:
+    for r in regimes:
+      label = row_label(t, _metric(runs, t), r if len(regimes) > 1 else None)
+      header += [label] + ([f"{label}: own random", f"{label}: gain"]
+                           if with_random else [])
+  header.append("Partial Ranks Accuracy")
   rows = []
   for run in runs:
-    cells = [_cell(run, t, "pretrained", r) for t in tasks for r in regimes]
-    texts = [_format(c) for c in cells]
+    texts = []
+    for t in tasks:
+      for r in regimes:
+        pretrained = _cell(run, t, "pretrained", r)
+        texts.append(_format(pretrained))
+        if with_random:
+          random = _cell(run, t, "random", r)
+          texts += [_format(random),
+                    _gain(pretrained, random, _metric(runs, t)) or "–"]
     upstream = run.get("upstream", {}).get("partial_ranks")
     texts.append("–" if upstream is None else f"{upstream:.3f}")
     rows.append("| " + " | ".join([str(num_bands(run))] + texts) + " |")
-  return _table(header, rows)
+  return _table(header, rows) + _confound_note(runs)
 
 
 def _pyplot():
@@ -385,7 +513,7 @@ def plot_labels_curves(runs: Sequence[Dict], path: str,
         continue
       xs = [r for r, _ in points]
       means = [c[0] for _, c in points]
-      stds = [c[1] for _, c in points]
+      stds = [c[1] or 0.0 for _, c in points]
       style = "--" if baseline != "pretrained" else "-"
       ax.errorbar(xs, means, yerr=stds, label=label, linestyle=style,
                   marker="o", markersize=4, capsize=3)
@@ -407,7 +535,7 @@ def plot_bands_curves(runs: Sequence[Dict], path: str,
                       title: str = "") -> None:
   """Paper figure 4: metrics vs number of frequency bands."""
   plt = _pyplot()
-  runs = sorted(runs, key=num_bands)
+  runs = list(group(sorted(runs, key=num_bands), num_bands).values())
   tasks = _task_names(runs)
   regimes = _regimes(runs)
   bands = [num_bands(run) for run in runs]
@@ -417,11 +545,17 @@ def plot_bands_curves(runs: Sequence[Dict], path: str,
   for ax, task in zip(axes[0], tasks):
     metric = _metric(runs, task)
     for regime in regimes:
-      cells = [_cell(run, task, "pretrained", regime) for run in runs]
-      points = [(b, c) for b, c in zip(bands, cells) if c is not None]
-      ax.errorbar([b for b, _ in points], [c[0] for _, c in points],
-                  yerr=[c[1] for _, c in points], marker="o", markersize=4,
-                  capsize=3, label=f"{regime} labels")
+      for baseline, style in (("pretrained", "-"), ("random", "--")):
+        cells = [_cell(run, task, baseline, regime) for run in runs]
+        points = [(b, c) for b, c in zip(bands, cells) if c is not None]
+        if not points:
+          continue
+        ax.errorbar([b for b, _ in points], [c[0] for _, c in points],
+                    yerr=[c[1] or 0.0 for _, c in points], marker="o",
+                    markersize=4, capsize=3, linestyle=style,
+                    label=f"{regime} labels" + (
+                        ", own random encoder" if baseline == "random"
+                        else ""))
     ax.set_ylabel(_axis_label(task, metric))
   ax = axes[0][-1]
   points = [(b, run["upstream"]["partial_ranks"]) for b, run in
@@ -528,6 +662,8 @@ def _caption(runs: Sequence[Dict]) -> str:
                   for by_baseline in run["results"].values()
                   for by_regime in by_baseline.values()
                   for cell in by_regime.values()})
+  random_origin = _values([r for r in runs if r.get("random_baseline")],
+                          lambda r: r["random_baseline"])
   return (
       f"Data: {_values(runs, lambda r: r['source'])}. Pre-training: "
       f"{_values(runs, lambda r: r['pretraining']['train_steps'])} steps, "
@@ -539,8 +675,10 @@ def _caption(runs: Sequence[Dict]) -> str:
       f"{_values(runs, lambda r: r['labelled_subsets'])} per seed, "
       f"{', '.join(str(s) for s in seeds)} probe seed(s) per cell, scored on "
       f"the {_values(runs, lambda r: r['test_split'])} split; random "
-      f"baseline: {_values(runs, lambda r: r['random_baseline'])}. Cells: "
-      "mean ± population std over probe seeds; upstream metrics are on the "
+      f"baseline: {random_origin or 'none'}. Cells: "
+      "mean ± sample std over every (pre-training seed, probe seed) pair "
+      "of the column; upstream metrics, averaged over pre-training seeds, are"
+      " on the "
       "held-out pretext batches at the last checkpoint.\n")
 
 

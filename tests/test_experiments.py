@@ -18,7 +18,9 @@ from s2l import training  # pylint: disable=unused-import (gin: train)
 
 ROOT = os.path.dirname(configurables.GIN_DIR)
 # The commands the experiment scripts printed before the plans replaced them
-# (RUNS=/tmp/runs RESULTS=/tmp/res PYTHON=python DATA_DIR=/data/tfds).
+# (RUNS=/tmp/runs RESULTS=/tmp/res PYTHON=python DATA_DIR=/data/tfds), but
+# for one deliberate change: table 2's and figure 4's probes now take each
+# run's own random encoder too (evaluate.baselines).
 with open(os.path.join(ROOT, "tests", "data",
                        "experiment_commands.json")) as _f:
   BEFORE = json.load(_f)

@@ -66,12 +66,13 @@ def test_methods_table_layout_and_best_cells(tmp_path):
   # The paper's column order; Random Embedding from the run that has it.
   assert rows["Task"] == ["Random Embedding", "Fixed Permutation",
                           "Perturbed F-Y", "MSE"]
-  # Accuracy: highest in bold; regime 1000 adds 0.1 to every value.
+  # Accuracy: highest in bold; regime 1000 adds 0.1 to every value. The ±
+  # is the sample std (of 0.8 and 0.9: 0.0707).
   assert rows["Instr. Family (ACC)"] == [
-      "0.65 ± 0.05", "0.70 ± 0.00", "**0.95 ± 0.05**", "0.80 ± 0.00"]
+      "0.65 ± 0.07", "0.70 ± 0.00", "**0.95 ± 0.07**", "0.80 ± 0.00"]
   # MSE: lowest in bold.
   assert rows["Pitch (MSE)"] == [
-      "140.10 ± 10.00", "200.10 ± 0.00", "110.10 ± 10.00",
+      "140.10 ± 14.14", "200.10 ± 0.00", "110.10 ± 14.14",
       "**90.10 ± 0.00**"]
   # Fixed Permutation's upstream task is easier (100 orders): marked, and
   # left out of the comparison even when it scores highest.
@@ -91,7 +92,7 @@ def test_several_regimes_get_one_row_each_and_supervised_a_column(tmp_path):
   rows = _rows(open(report.render(str(folder))[0]).read())
   assert rows["Task"] == ["Random Embedding", "Fast Soft Ranking",
                           "Without pre-training"]
-  assert rows["Instr. Family (ACC), 3000 labels"][1] == "**1.15 ± 0.05**"
+  assert rows["Instr. Family (ACC), 3000 labels"][1] == "**1.15 ± 0.07**"
   assert "Pitch (MSE), 1000 labels" in rows
 
 
@@ -104,7 +105,7 @@ def test_multilabel_rows_give_both_aucs(tmp_path):
   _write(tmp_path / "table4", "fsr", run)
   markdown = open(report.render(str(tmp_path / "table4"))[0]).read()
   rows = _rows(markdown)
-  assert rows["Label (Mean AUC, macro)"] == ["0.85 ± 0.05"]
+  assert rows["Label (Mean AUC, macro)"] == ["0.85 ± 0.07"]
   assert rows["Label (AUC, micro)"] == ["0.70 ± 0.00"]
   assert "without defining them" in markdown
 
@@ -191,7 +192,8 @@ def test_errors_say_what_to_do(tmp_path):
   os.remove(tmp_path / "table1" / "broken.json")
   _write(tmp_path / "table1", "a", _run("RankMSELoss"))
   _write(tmp_path / "table1", "b", _run("RankMSELoss"))
-  with pytest.raises(report.ReportError, match="both pre-trained with MSE"):
+  with pytest.raises(report.ReportError,
+                     match="same setting with pre-training seeds"):
     report.render(str(tmp_path / "table1"))
 
 
@@ -212,3 +214,55 @@ def test_collapse_diagnostics_get_rows_without_bold(tmp_path):
   _write(folder, "pfy", _run("PerturbedFenchelYoungLoss"))
   assert "Embedding: dead units" not in _rows(
       open(report.render(str(folder))[0]).read())
+
+
+def _seeded(run, seed):
+  run["pretraining"]["seed"] = seed
+  return run
+
+
+def test_pre_training_seeds_pool_into_one_column(tmp_path):
+  folder = tmp_path / "table1"
+  _write(folder, "pfy_seed0", _seeded(_run(
+      "PerturbedFenchelYoungLoss", family=(0.8, 0.9),
+      baselines=("pretrained", "random"), partial_ranks=0.4), 0))
+  _write(folder, "pfy_seed1", _seeded(_run(
+      "PerturbedFenchelYoungLoss", family=(0.6, 0.7),
+      baselines=("pretrained", "random"), partial_ranks=0.6), 1))
+  markdown = open(report.render(str(folder))[0]).read()
+  rows = _rows(markdown)
+  # Four values per column (2 pre-training × 2 probe seeds), 1000 labels add
+  # 0.1: 0.9, 1.0, 0.7, 0.8 -> mean 0.85, sample std 0.129.
+  values = [0.9, 1.0, 0.7, 0.8]
+  assert rows["Instr. Family (ACC)"][1] == (
+      f"**{np.mean(values):.2f} ± {np.std(values, ddof=1):.2f}**")
+  assert rows["Instr. Family (ACC)"][1] == "**0.85 ± 0.13**"
+  assert rows["Partial Ranks Accuracy"][1] == "0.500"
+  assert "seed 0, 1" in markdown or "seed [0, 1]" in markdown
+
+
+def test_slicings_and_bands_show_their_own_random_encoder_and_gain(tmp_path):
+  folder = tmp_path / "table2"
+  _write(folder, "freq", _run("PerturbedFenchelYoungLoss", nx=1, ny=10,
+                              baselines=("pretrained", "random")))
+  _write(folder, "time", _run("PerturbedFenchelYoungLoss", nx=10, ny=1))
+  markdown = open(report.render(str(folder))[0]).read()
+  rows = _rows(markdown)
+  # family 0.9 ± .07 pre-trained, 0.6 random (shift 0.3): +50%; pitch 110.1
+  # against 140.1: +21.4%. Time has no random encoder of its own.
+  assert rows["Instr. Family (ACC): own random encoder"] == ["0.65 ± 0.07",
+                                                              "–"]
+  assert rows["Instr. Family (ACC): gain over it"] == ["+46.2%", "–"]
+  assert rows["Pitch (MSE): gain over it"] == ["+21.4%", "–"]
+  assert "1 of the 2 columns have no random encoder" in markdown
+  bands = tmp_path / "figure4"
+  for ny in (2, 10):
+    _write(bands, f"freq{ny}", _run("PerturbedFenchelYoungLoss", ny=ny,
+                                    baselines=("pretrained", "random")))
+  markdown = open(report.render(str(bands))[0]).read()
+  rows = _rows(markdown)
+  header = rows["Frequency bands"]
+  assert header[:3] == ["Instr. Family (ACC)", "Instr. Family (ACC): own "
+                        "random", "Instr. Family (ACC): gain"]
+  assert rows["2"][:3] == ["0.95 ± 0.07", "0.65 ± 0.07", "+46.2%"]
+  assert "no random encoder" not in markdown

@@ -84,5 +84,5 @@ def test_the_report_lays_a_sweep_out_with_the_choice_in_bold(tmp_path):
   text = open(markdown).read()
   assert "| MSE | **+15.0%** | +5.0% | 1e-05 |" in text
   assert "| Fixed Permutation | – | **-20.0%** | 3e-05 |" in text
-  assert "| MSE | 1e-05 | 0.55 ± 0.00 / 0.50 ± 0.00 |" in text
+  assert "| MSE | 1e-05 | 0.550 / 0.500 |" in text
   assert "0.400 †" in text and selection.RULE in text

@@ -13,7 +13,6 @@ probes, RESULTS/<experiment>/experiment.json records the layout that
 `s2l.train` call, after the plan's own.
 """
 
-import json
 import os
 import shlex
 import subprocess
@@ -22,6 +21,7 @@ import sys
 from absl import app
 from absl import flags
 
+from s2l import atomic
 from s2l import configurables
 from s2l import plans
 
@@ -46,15 +46,23 @@ FLAGS = flags.FLAGS
 
 
 def write_layout(experiment: plans.Experiment, setting: plans.Setting,
-                 results_dir: str) -> str:
-  """RESULTS/<experiment>/experiment.json: what `s2l.report` lays out."""
+                 results_dir: str, budget: str) -> str:
+  """Writes RESULTS/<experiment>/experiment.json, what `s2l.report` lays out.
+
+  Args:
+    experiment: the plan.
+    setting: its data and budget.
+    results_dir: RESULTS.
+    budget: the --budget it runs with (a name or a gin file).
+
+  Returns:
+    The path written, atomically (`s2l.atomic`).
+  """
   folder = os.path.join(results_dir, experiment.name)
   os.makedirs(folder, exist_ok=True)
-  path = os.path.join(folder, "experiment.json")
-  with open(path, "w") as f:
-    json.dump(plans.layout_record(experiment, setting, FLAGS.budget), f,
-              indent=2)
-  return path
+  return atomic.write_json(
+      os.path.join(folder, "experiment.json"),
+      plans.layout_record(experiment, setting, budget), indent=2)
 
 
 def main(argv):
@@ -80,7 +88,7 @@ def main(argv):
       print(shlex.join(line))
     return
   if experiment.probes:
-    write_layout(experiment, setting, FLAGS.results)
+    write_layout(experiment, setting, FLAGS.results, FLAGS.budget)
   for number, line in enumerate(lines, start=1):
     print(f"[{experiment.name} {number}/{len(lines)}] {shlex.join(line[1:])}",
           flush=True)

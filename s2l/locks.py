@@ -1,10 +1,13 @@
 """One writer per run directory: a lock file, taken over when stale.
 
-`run_lock(directory)` creates `directory/LOCK` holding "<host> <pid>" with an
-exclusive create, so two trainings into one model_dir cannot both run. A lock
-left by a process that is no longer running on this host is taken over with
-a warning; one held by a live process, or by another host, is an error that
-names it. Directories on remote file systems (gs://...) are not locked.
+`run_lock(directory)` creates `directory/LOCK` holding "<host> <pid>",
+atomically and exclusively (`s2l.atomic.create_text`: written to a temporary
+file, then hard-linked to LOCK, which fails if LOCK exists), so two
+trainings into one model_dir cannot both run and a lock is never seen
+half-written. A lock left by a process that is no longer running on this
+host is taken over with a warning; one held by a live process, or by another
+host, is an error that names it. Directories on remote file systems
+(gs://...) are not locked.
 """
 
 import contextlib
@@ -13,6 +16,8 @@ import socket
 from typing import Iterator, Tuple
 
 from absl import logging
+
+from s2l import atomic
 
 LOCK_FILE = "LOCK"
 
@@ -55,7 +60,7 @@ def acquire(directory: str) -> str:
   path = os.path.join(directory, LOCK_FILE)
   for _ in range(3):
     try:
-      fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+      return atomic.create_text(path, _me())
     except FileExistsError:
       host, pid = _holder(path)
       if host == socket.gethostname() and pid == os.getpid():
@@ -67,7 +72,9 @@ def acquire(directory: str) -> str:
         with contextlib.suppress(FileNotFoundError):
           os.remove(path)
         continue
-      if not host:  # Half-written by a process that died at once.
+      # Empty or garbled: written by an s2l that created locks in place (a
+      # process killed mid-write), or damaged.
+      if not host:
         logging.warning("Taking over the unreadable lock %s.", path)
         with contextlib.suppress(FileNotFoundError):
           os.remove(path)
@@ -76,9 +83,6 @@ def acquire(directory: str) -> str:
           f"{directory} is being written by process {pid} on {host} (lock "
           f"{path}). Wait for it to finish, use another --model_dir, or, if "
           "that process is gone (another machine), delete the lock.") from None
-    with os.fdopen(fd, "w") as f:
-      f.write(_me())
-    return path
   raise LockedError(f"Could not take {path}: other processes keep taking it.")
 
 

@@ -24,6 +24,10 @@ Each folder becomes `RESULTS_DIR/<name>.md`, and figures also
 
 Cells are mean ± standard deviation over the probe seeds; the best mean of
 each row is in bold (lowest for MSE, highest otherwise).
+
+The markdown and figures are written atomically (`s2l.atomic`), so a report
+killed midway keeps its previous files whole; the `.<name>.tmp-*` files such
+a kill can leave are ignored, here and in the results folders.
 """
 
 import collections
@@ -34,6 +38,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from absl import app
 
+from s2l import atomic
 from s2l import selection
 
 # Column labels of the pre-training losses, in the paper's order.
@@ -105,8 +110,11 @@ def layout(folder: str) -> Dict[str, str]:
 
 
 def _result_paths(folder: str) -> List[str]:
+  # A writer killed before its rename leaves a temporary file (s2l.atomic):
+  # not a result, whatever its name.
   return sorted(p for p in glob.glob(os.path.join(folder, "*.json"))
-                if os.path.basename(p) != LAYOUT_FILE)
+                if os.path.basename(p) != LAYOUT_FILE
+                and not atomic.is_temp(p))
 
 
 def load_results(folder: str) -> List[Dict]:
@@ -490,6 +498,14 @@ def _pyplot():
   return plt
 
 
+def _save(fig, path: str) -> None:
+  """Saves a figure atomically, in the format its extension names."""
+  with atomic.replacing(path) as temp:
+    # The temporary name has no extension to infer the format from.
+    fig.savefig(temp, dpi=120,
+                format=os.path.splitext(path)[1][1:].lower() or "png")
+
+
 def _axis_label(task: str, metric: str) -> str:
   better = "lower" if metric == "mse" else "higher"
   return f"{row_label(task, metric)}, {better} is better"
@@ -527,7 +543,7 @@ def plot_labels_curves(runs: Sequence[Dict], path: str,
   if title:
     fig.suptitle(title)
   fig.tight_layout()
-  fig.savefig(path, dpi=120)
+  _save(fig, path)
   plt.close(fig)
 
 
@@ -573,7 +589,7 @@ def plot_bands_curves(runs: Sequence[Dict], path: str,
   if title:
     fig.suptitle(title)
   fig.tight_layout()
-  fig.savefig(path, dpi=120)
+  _save(fig, path)
   plt.close(fig)
 
 
@@ -707,8 +723,7 @@ def render(folder: str, output_dir: Optional[str] = None) -> List[str]:
   if any("micro_auc" in _metrics(runs, t) for t in _task_names(runs)):
     caption += AUC_NOTE
   markdown = os.path.join(output_dir, f"{name}.md")
-  with open(markdown, "w") as f:
-    f.write(f"# {title}\n\n{body}\n{caption}")
+  atomic.write_text(markdown, f"# {title}\n\n{body}\n{caption}")
   return [markdown] + written
 
 

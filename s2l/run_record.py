@@ -32,6 +32,7 @@ from typing import Any, Dict, List, Optional
 
 import tensorflow as tf
 
+from s2l import atomic
 from s2l import losses
 from s2l.data import audio_folder
 from s2l.data import frontends
@@ -120,11 +121,13 @@ def build_source(description: Dict):
 
 
 def write(model_dir: str, record: Dict) -> str:
-  """Writes `record` (plus its format) to `model_dir/run.json`; its path."""
-  path = os.path.join(model_dir, RECORD_FILE)
-  with tf.io.gfile.GFile(path, "w") as f:
-    json.dump({"format": FORMAT, **_plain(record)}, f, indent=2)
-  return path
+  """Writes `record` (plus its format) to `model_dir/run.json`; its path.
+
+  Atomically (`s2l.atomic`): a run killed while writing it keeps its
+  previous record, or none.
+  """
+  return atomic.write_json(os.path.join(model_dir, RECORD_FILE),
+                           {"format": FORMAT, **_plain(record)}, indent=2)
 
 
 def read(model_dir: str) -> Dict:

@@ -204,3 +204,32 @@ def test_the_layout_record_is_what_the_report_follows(tmp_path):
   from s2l import report  # pylint: disable=import-outside-toplevel
   assert report.layout(str(tmp_path / "mine")) == {
       "name": "mine", "title": "Mine", "layout": "slicing"}
+
+
+def test_the_layout_record_is_written_whole_or_not_at_all(tmp_path,
+                                                          monkeypatch):
+  from s2l import experiments  # pylint: disable=import-outside-toplevel
+  from s2l import report  # pylint: disable=import-outside-toplevel
+  experiment = plans.Experiment(
+      "mine", "Mine", "slicing", (plans.Pretraining("x/run", ("a.gin",)),),
+      (plans.Probe("x/run"),))
+  path = experiments.write_layout(experiment, plans.Setting(), str(tmp_path),
+                                  "small")
+  assert path == str(tmp_path / "mine" / "experiment.json")
+  assert json.load(open(path))["setting"]["budget"] == "small"
+  before = open(path).read()
+
+  def fail(src, dst):
+    raise OSError(f"preempted before renaming {src} to {dst}")
+
+  # Written to a temporary file, then renamed: a failed rename leaves the
+  # previous layout as it was, and no temporary file.
+  monkeypatch.setattr(os, "replace", fail)
+  with pytest.raises(OSError, match="preempted"):
+    experiments.write_layout(
+        plans.Experiment("mine", "Other", "methods", experiment.pretrainings,
+                         experiment.probes), plans.Setting(), str(tmp_path),
+        "full")
+  assert open(path).read() == before
+  assert os.listdir(tmp_path / "mine") == ["experiment.json"]
+  assert report.layout(str(tmp_path / "mine"))["title"] == "Mine"

@@ -266,3 +266,43 @@ def test_slicings_and_bands_show_their_own_random_encoder_and_gain(tmp_path):
                         "random", "Instr. Family (ACC): gain"]
   assert rows["2"][:3] == ["0.95 ± 0.07", "0.65 ± 0.07", "+46.2%"]
   assert "no random encoder" not in markdown
+
+
+def _fail_renames(monkeypatch):
+  def fail(src, dst):
+    raise OSError(f"preempted before renaming {src} to {dst}")
+  monkeypatch.setattr(os, "replace", fail)
+
+
+def test_markdown_and_figures_are_written_whole_or_not_at_all(tmp_path,
+                                                              monkeypatch):
+  _write(tmp_path / "table1", "pfy", _run("PerturbedFenchelYoungLoss"))
+  for bands in (2, 4):
+    _write(tmp_path / "figure4", f"freq{bands}", _run(
+        "PerturbedFenchelYoungLoss", 1, bands, partial_ranks=1 / bands))
+  written = report.render_all(str(tmp_path))
+  before = {p: open(p, "rb").read() for p in written}
+  assert sorted(os.path.basename(p) for p in before) == [
+      "figure4.md", "figure4.png", "table1.md"]
+  # Written to temporary files, then renamed: a failed rename leaves each
+  # previous file as it was, and no temporary file.
+  _fail_renames(monkeypatch)
+  _write(tmp_path / "table1", "mse", _run("RankMSELoss"))
+  with pytest.raises(OSError, match="preempted.*table1.md"):
+    report.render(str(tmp_path / "table1"))
+  with pytest.raises(OSError, match="preempted.*figure4.png"):
+    report.render(str(tmp_path / "figure4"))
+  assert {p: open(p, "rb").read() for p in written} == before
+  assert sorted(os.listdir(tmp_path)) == [
+      "figure4", "figure4.md", "figure4.png", "table1", "table1.md"]
+
+
+def test_a_killed_writers_temporary_file_is_not_a_result(tmp_path):
+  folder = tmp_path / "table1"
+  _write(folder, "pfy", _run("PerturbedFenchelYoungLoss"))
+  # What a probe killed between its write and its rename leaves (s2l.atomic):
+  # even a name ending in .json is skipped.
+  (folder / ".mse.json.tmp-123-abcd1234").write_text("{\"results\": ")
+  (folder / ".mse.tmp-123-abcd1234.json").write_text("{\"results\": ")
+  assert [os.path.basename(r["path"])
+          for r in report.load_results(str(folder))] == ["pfy.json"]

@@ -1,6 +1,7 @@
 """Tests for s2l/run_record.py."""
 
 import json
+import os
 import re
 import wave
 
@@ -118,3 +119,19 @@ def test_a_record_from_before_precisions_reads_as_float32(tmp_path):
                             {**old, "precision": "mixed_float16"})
   run_record.write(str(tmp_path), {**old, "precision": "mixed_bfloat16"})
   assert run_record.read(str(tmp_path))["precision"] == "mixed_bfloat16"
+
+
+def test_the_record_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
+  old = {"source": {"name": "synthetic_notes"}, "seed": 0}
+  run_record.write(str(tmp_path), old)
+
+  def fail(src, dst):
+    raise OSError(f"preempted before renaming {src} to {dst}")
+
+  # Written to a temporary file, then renamed: a failed rename leaves the
+  # previous record as it was, and no temporary file.
+  monkeypatch.setattr(os, "replace", fail)
+  with pytest.raises(OSError, match="preempted"):
+    run_record.write(str(tmp_path), {**old, "seed": 1})
+  assert run_record.read(str(tmp_path))["seed"] == 0
+  assert os.listdir(tmp_path) == [run_record.RECORD_FILE]

@@ -51,6 +51,9 @@ FIXED = ("source", "slicing", "frontend", "loss", "network", "precision",
 # value those runs had: `read` fills them in, so such runs still resume and
 # probe.
 ADDED = {"precision": "float32"}
+# The same for constructor arguments that joined a part: {class: {argument:
+# the value runs recorded without it had}}.
+ADDED_ARGS = {"AudioFolder": {"drop_silent": False}}
 PARTS = {cls.__name__: cls for cls in (
     patches.Slicing, frontends.AudioFrontend, frontends.ImageFrontend,
     frontends.VideoFrontend, audio_folder.AudioFolder,
@@ -131,7 +134,8 @@ def write(model_dir: str, record: Dict) -> str:
 
 
 def read(model_dir: str) -> Dict:
-  """The record of the run in `model_dir`, with the `ADDED` fields it lacks.
+  """The record of the run in `model_dir`, with the `ADDED` fields and the
+  `ADDED_ARGS` arguments it lacks.
 
   Raises:
     RecordError: if there is none (not a run directory, or a run made before
@@ -152,7 +156,17 @@ def read(model_dir: str) -> Dict:
   if record.get("format") != FORMAT:
     raise RecordError(f"{path} has format {record.get('format')!r}; this "
                       f"version of s2l reads format {FORMAT}.")
-  return {**ADDED, **record}
+  return {**ADDED, **{field: _with_added_args(value)
+                      for field, value in record.items()}}
+
+
+def _with_added_args(part: Any) -> Any:
+  """A part's description with the `ADDED_ARGS` it lacks; other values as
+  they are."""
+  if not (isinstance(part, dict) and part.get("class") in ADDED_ARGS
+          and isinstance(part.get("args"), dict)):
+    return part
+  return {**part, "args": {**ADDED_ARGS[part["class"]], **part["args"]}}
 
 
 def differences(old: Dict, new: Dict,

@@ -2,6 +2,8 @@
 
 import csv
 import logging
+import re
+import struct
 import wave
 
 import numpy as np
@@ -24,6 +26,16 @@ def _write_wav(path, samples, rate):
     f.setsampwidth(2)
     f.setframerate(rate)
     f.writeframes(samples.tobytes())
+
+
+def _write_float_wav(path, samples, rate):
+  """[samples] float32 as a mono IEEE-float WAV (format 3), NaN and all."""
+  data = np.asarray(samples, "<f4").tobytes()
+  fmt = struct.pack("<HHIIHH", 3, 1, rate, 4 * rate, 4, 32)
+  chunks = (b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" +
+            struct.pack("<I", len(data)) + data)
+  with open(path, "wb") as f:
+    f.write(b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks)
 
 
 def _write_av(path, samples, rate, codec):
@@ -255,8 +267,11 @@ def broken_dir(folder_dir):
 
 
 def test_corrupt_and_missing_files_raise_with_their_names(broken_dir):
-  with pytest.raises(ValueError, match=r"Line 6: .*bad\.wav: cannot decode: "
-                     r".*WAVE.*on_error='skip'"):
+  # Every failing file is named in one error, each with its line and reason.
+  with pytest.raises(ValueError, match=r"(?s)2 of the 6 files listed in "
+                     r"manifest.csv.*Line 6: .*bad\.wav: cannot decode: "
+                     r".*WAVE.*Line 7: .*gone\.wav: file not found"
+                     r".*on_error='skip'"):
     AudioFolder(str(broken_dir))
   (broken_dir / "bad.wav").unlink()
   with pytest.raises(FileNotFoundError, match=r"bad\.wav: file not found"):
@@ -331,3 +346,140 @@ def test_a_file_changed_after_the_check_is_named(tmp_path):
   with pytest.raises(tf.errors.InvalidArgumentError,
                      match=r"(?s)changed since the folder was checked.*a\.wav"):
     list(folder.as_dataset("train"))
+
+
+def _add_files(root, files):
+  """Writes {name: (samples, rate, writer)} and lists them in the manifest
+  (train split)."""
+  with open(root / "manifest.csv", "a") as f:
+    for name, (samples, rate, write) in files.items():
+      write(root / name, samples, rate)
+      f.write(f"{name},piano,2,60,train\n")
+
+
+def _refusal(folder_dir, **kwargs):
+  with pytest.raises(ValueError) as error:
+    AudioFolder(str(folder_dir), split_column="split", **kwargs)
+  return str(error.value)
+
+
+def _named(message, name, reason):
+  """Whether `message` names `name` on its own line with `reason`."""
+  return re.search(rf"Line \d+: \S*/{re.escape(name)}: {reason}", message)
+
+
+def test_an_empty_file_is_refused_by_name(folder_dir):
+  # The user's report: it trained as 4 s of zero padding.
+  _add_files(folder_dir, {"empty.wav": (np.zeros((0, 1), np.int16), 16000,
+                                        _write_wav)})
+  message = _refusal(folder_dir)
+  assert _named(message, "empty.wav", "empty: no samples")
+  assert "1 of the 5 files listed in manifest.csv" in message
+  assert "Fix or remove" in message and "drop_silent" not in message
+
+
+def test_a_file_shorter_than_one_analysis_frame_is_refused(folder_dir):
+  # One window of the default spectrogram: 512 samples at 16 kHz, 256 at 8.
+  assert audio_folder.MIN_DURATION_S == pytest.approx(0.032)
+  _add_files(folder_dir, {
+      "click.wav": (_tone(440, 16000, 511 / 16000), 16000, _write_wav),
+      "frame.wav": (_tone(440, 16000, 512 / 16000), 16000, _write_wav),
+      "low.wav": (_tone(440, 8000, 255 / 8000), 8000, _write_wav)})
+  message = _refusal(folder_dir)
+  assert _named(message, "click.wav", re.escape(
+      "too short: 511 samples (31.9 ms at 16000 Hz), less than one 32 ms "
+      "analysis frame"))
+  assert _named(message, "low.wav", "too short: 255 samples")
+  assert "frame.wav" not in message  # One whole frame is enough.
+
+
+def test_a_float_wav_holding_nan_is_refused(folder_dir):
+  clip = _tone(440, 16000, 0.1)[:, 0] / 32768.0
+  nan, inf = clip.copy(), clip.copy()
+  nan[100] = np.nan
+  inf[[5, 6]] = [np.inf, -np.inf]
+  _add_files(folder_dir, {"nan.wav": (nan, 16000, _write_float_wav),
+                          "inf.wav": (inf, 16000, _write_float_wav),
+                          "fine.wav": (clip, 16000, _write_float_wav)})
+  message = _refusal(folder_dir)
+  assert _named(message, "nan.wav", "non-finite samples: 1 of its 1600 "
+                "samples are NaN or infinite")
+  assert _named(message, "inf.wav", "non-finite samples: 2 of its 1600")
+  assert "fine.wav" not in message
+  # A finite float WAV is read, sample for sample.
+  for name in ("nan.wav", "inf.wav"):
+    (folder_dir / name).unlink()
+  with open(folder_dir / "manifest.csv") as f:
+    kept = [line for line in f if not line.startswith(("nan", "inf"))]
+  (folder_dir / "manifest.csv").write_text("".join(kept))
+  train = _load(AudioFolder(str(folder_dir), split_column="split",
+                            duration_s=0.1), "train")
+  np.testing.assert_allclose(train["fine.wav"]["audio"], clip, rtol=1e-6)
+
+
+def test_an_all_zero_file_is_refused(folder_dir):
+  _add_files(folder_dir, {"zero.wav": (np.zeros((16000, 1), np.int16), 16000,
+                                       _write_wav),
+                          "zero_float.wav": (np.zeros(1600), 16000,
+                                             _write_float_wav)})
+  message = _refusal(folder_dir)
+  for name in ("zero.wav", "zero_float.wav"):
+    assert _named(message, name, "digital silence: every sample is 0")
+  assert "pass drop_silent=True" in message
+  # on_error='skip' is for broken files; silence is refused all the same.
+  assert "zero.wav" in _refusal(folder_dir, on_error="skip")
+
+
+def test_silent_files_are_dropped_and_counted_on_request(folder_dir, caplog):
+  _add_files(folder_dir, {"zero.wav": (np.zeros((16000, 2), np.int16), 16000,
+                                       _write_wav)})
+  with caplog.at_level(logging.WARNING):
+    folder = AudioFolder(str(folder_dir), split_column="split",
+                         drop_silent=True)
+  assert folder.silent_dropped == [str(folder_dir / "zero.wav")]
+  assert re.search(r"Dropped 1 silent files .* of 5 listed in manifest.csv "
+                   r"\(drop_silent=True\): \[.*zero\.wav'\]", caplog.text)
+  assert folder.splits == {"train": 3, "validation": 1}
+  assert "zero.wav" not in _load(folder, "train")
+  assert folder.config["drop_silent"] is True
+  assert folder.skipped == []
+
+
+def test_every_failing_file_is_named_in_one_error(folder_dir):
+  _add_files(folder_dir, {
+      "empty.wav": (np.zeros((0, 1), np.int16), 16000, _write_wav),
+      "click.wav": (_tone(440, 16000, 0.01), 16000, _write_wav),
+      "nan.wav": (np.full(1600, np.nan), 16000, _write_float_wav),
+      "zero.wav": (np.zeros((16000, 1), np.int16), 16000, _write_wav)})
+  message = _refusal(folder_dir)
+  assert "4 of the 8 files" in message
+  for name, reason in (("empty.wav", "empty"), ("click.wav", "too short"),
+                       ("nan.wav", "non-finite"),
+                       ("zero.wav", "digital silence")):
+    assert _named(message, name, reason), name
+  # Dropping silence leaves the others refused...
+  message = _refusal(folder_dir, drop_silent=True)
+  assert "3 of the 8 files" in message and "zero.wav" not in message
+  # ...and on_error='skip' leaves them out, listed with their reasons.
+  folder = AudioFolder(str(folder_dir), split_column="split",
+                       drop_silent=True, on_error="skip")
+  assert [(p.rsplit("/", 1)[-1], r.split(":")[0]) for p, r in
+          folder.skipped] == [("empty.wav", "empty"),
+                              ("click.wav", "too short"),
+                              ("nan.wav", "non-finite samples")]
+  assert len(folder.silent_dropped) == 1
+  assert folder.splits == {"train": 3, "validation": 1}
+
+
+def test_drop_silent_is_a_gin_argument(folder_dir):
+  # pylint: disable=import-outside-toplevel
+  import gin
+  from s2l import configurables
+  _add_files(folder_dir, {"zero.wav": (np.zeros((16000, 1), np.int16), 16000,
+                                       _write_wav)})
+  configurables.parse_gin([], [f"AudioFolder.root = '{folder_dir}'",
+                               "AudioFolder.split_column = 'split'",
+                               "AudioFolder.drop_silent = True"])
+  folder = gin.get_configurable(AudioFolder)()
+  assert len(folder.silent_dropped) == 1
+  assert folder.config["drop_silent"] is True

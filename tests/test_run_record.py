@@ -48,12 +48,18 @@ def test_registered_sources_are_recorded_by_name():
       "name": "nsynth"}
 
 
-def test_an_audio_folder_is_recorded_with_its_arguments(tmp_path):
-  with wave.open(str(tmp_path / "a.wav"), "wb") as f:
+def _write_folder(root):
+  """A one-file audio folder: 0.1 s of a tone at 8 kHz."""
+  tone = 8000 * np.sin(np.arange(800) * 2 * np.pi * 440 / 8000)
+  with wave.open(str(root / "a.wav"), "wb") as f:
     f.setnchannels(1)
     f.setsampwidth(2)
     f.setframerate(8000)
-    f.writeframes(np.zeros(800, np.int16).tobytes())
+    f.writeframes(tone.astype(np.int16).tobytes())
+
+
+def test_an_audio_folder_is_recorded_with_its_arguments(tmp_path):
+  _write_folder(tmp_path)
   (tmp_path / "notes.csv").write_text("path,kind,pitch,split\n"
                                       "a.wav,x,60,train\n")
   folder = audio_folder.AudioFolder(
@@ -63,10 +69,33 @@ def test_an_audio_folder_is_recorded_with_its_arguments(tmp_path):
   assert description["name"] == f"audio_folder:{tmp_path}"
   assert description["class"] == "AudioFolder"
   assert description["args"]["root"] == str(tmp_path)
+  assert description["args"]["drop_silent"] is False
   rebuilt = run_record.build_source(description)
   assert rebuilt.name == folder.name and rebuilt.splits == folder.splits
   assert set(rebuilt.tasks) == {"kind", "pitch"}
   assert rebuilt.num_samples == 1600  # 0.1 s at 16 kHz.
+
+
+def test_a_record_from_before_drop_silent_resumes_with_its_default(tmp_path):
+  _write_folder(tmp_path)
+  (tmp_path / "notes.csv").write_text("path\na.wav\n")
+  folder = audio_folder.AudioFolder(str(tmp_path), manifest="notes.csv",
+                                    duration_s=0.1)
+  new = {"source": run_record.describe_source(folder), "seed": 0}
+  old = json.loads(json.dumps(new))
+  del old["source"]["args"]["drop_silent"]
+  run_dir = tmp_path / "run"
+  run_dir.mkdir()
+  (run_dir / run_record.RECORD_FILE).write_text(json.dumps(
+      {"format": run_record.FORMAT, **old}))
+  assert run_record.read(str(run_dir))["source"] == json.loads(
+      json.dumps(new["source"]))
+  assert run_record.check_resume(str(run_dir), new) == []
+  dropping = audio_folder.AudioFolder(str(tmp_path), manifest="notes.csv",
+                                      duration_s=0.1, drop_silent=True)
+  with pytest.raises(run_record.RecordError, match="drop_silent"):
+    run_record.check_resume(
+        str(run_dir), {**new, "source": run_record.describe_source(dropping)})
 
 
 def test_unknown_parts_are_refused_with_the_known_ones():

@@ -17,8 +17,15 @@ resampled and cut to a fixed length (by default 4 s at 16 kHz, i.e. NSynth's
 
 Decoding uses TF ops only, so it runs in parallel inside `tf.data`:
 `tf.audio.decode_wav` for 16-bit PCM WAV, and tensorflow-io's graph-mode
-`decode_flac` (16-bit) and `decode_mp3` for the others; `tfio.audio.resample`
-converts other sample rates.
+`decode_wav` (32-bit float WAV), `decode_flac` (16-bit) and `decode_mp3` for
+the others; `tfio.audio.resample` converts other sample rates.
+
+Opening a folder decodes every file once and refuses, naming every such file
+and why, those that hold no note: no samples at all, fewer than one analysis
+frame of the spectrogram (`MIN_DURATION_S`), non-finite samples (NaN or inf,
+which float WAVs can hold), or digital silence throughout (every sample 0).
+Silent files can instead be dropped and counted (`drop_silent=True`), as the
+SoundFont builder drops silent renders (`s2l.data.soundfont_notes`).
 """
 
 import csv
@@ -33,11 +40,24 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_io as tfio
 
+from s2l.data import frontends
 from s2l.data import sources
 
 SPLITS = ("train", "validation", "test")
-_WAV, _FLAC, _MP3 = 0, 1, 2
+# Decoders, by `_kind`: the extension picks the first three; a WAV that is not
+# 16-bit PCM is probed for 32-bit float samples.
+_WAV, _FLAC, _MP3, _WAV_FLOAT = 0, 1, 2, 3
 _KINDS = {".wav": _WAV, ".flac": _FLAC, ".mp3": _MP3}
+# A file shorter than one window of the default spectrogram (512 samples at
+# 16 kHz: 32 ms) does not fill a single STFT frame: zero-padded to the
+# folder's length, it is padding with a click at the start, not a note. The
+# window, rather than a patch, sets the bar: with frequency bands every patch
+# spans the whole clip, and a short note that leaves later time slices empty
+# is still a note (NSynth's notes decay early too). The folder does not know
+# the front end a run will use, hence the default one.
+MIN_DURATION_S = (frontends.AudioFrontend.frame_length /
+                  frontends.AudioFrontend.sample_rate)
+_SILENT = "digital silence: every sample is 0"
 _ON_ERROR = ("raise", "skip")
 _RESERVED = ("audio", "path")
 
@@ -46,15 +66,20 @@ def decode_audio(contents: tf.Tensor, kind: tf.Tensor) -> tf.Tensor:
   """Decodes a file's bytes into a mono waveform at its own sample rate.
 
   Args:
-    contents: [] string, the bytes of a WAV (16-bit PCM), FLAC (16-bit) or
-      MP3 file.
-    kind: [] int32, 0 for WAV, 1 for FLAC, 2 for MP3.
+    contents: [] string, the bytes of a WAV (16-bit PCM or 32-bit float),
+      FLAC (16-bit) or MP3 file.
+    kind: [] int32, 0 for 16-bit WAV, 1 for FLAC, 2 for MP3, 3 for 32-bit
+      float WAV.
 
   Returns:
-    [num_samples] float32 in [-1, 1], the mean of the channels.
+    [num_samples] float32, the mean of the channels: in [-1, 1] but for
+    float WAVs, which hold what they hold (NaN included).
   """
   def wav():
     return tf.audio.decode_wav(contents).audio
+
+  def wav_float():
+    return tfio.audio.decode_wav(contents, dtype=tf.float32)
 
   def flac():
     return tf.cast(tfio.audio.decode_flac(contents, dtype=tf.int16),
@@ -63,7 +88,7 @@ def decode_audio(contents: tf.Tensor, kind: tf.Tensor) -> tf.Tensor:
   def mp3():
     return tfio.audio.decode_mp3(contents)
 
-  channels = tf.switch_case(kind, [wav, flac, mp3])
+  channels = tf.switch_case(kind, [wav, flac, mp3, wav_float])
   return tf.reduce_mean(channels, axis=1)
 
 
@@ -95,24 +120,109 @@ def _op_message(error: Exception) -> str:
   return re.sub(r"\s*\[Op:[^\]]*\](\s*name:.*)?", "", message).strip()
 
 
-def _probe(path: str, kind: int) -> int:
-  """Decodes a whole file eagerly; returns its sample rate.
+def _wav_kind(path: str, error: tf.errors.OpError) -> int:
+  """`_WAV_FLOAT` for a 32-bit float WAV that `tf.audio.decode_wav` refused
+  with `error`; raises ValueError otherwise."""
+  try:
+    dtype = tfio.audio.AudioIOTensor(path).dtype
+  except tf.errors.OpError:
+    raise ValueError(_op_message(error)) from error
+  if dtype != tf.float32:
+    raise ValueError(f"{_op_message(error)} ({dtype.name} samples); re-encode "
+                     "as 16-bit PCM or 32-bit float WAV.")
+  return _WAV_FLOAT
+
+
+def _probe(path: str, kind: int) -> Tuple[int, int, np.ndarray]:
+  """Decodes a whole file eagerly, as `as_dataset` will.
+
+  Args:
+    path: the file.
+    kind: its decoder by extension (`_KINDS`).
+
+  Returns:
+    (kind, the decoder to use; sample rate in Hz; [num_samples] float32 mono
+    samples at that rate).
 
   Raises:
-    ValueError: If the file cannot be decoded as `kind` by the same ops that
+    ValueError: If the file cannot be decoded by the same ops that
       `as_dataset` uses later.
   """
   try:
+    contents = tf.io.read_file(path)
     if kind == _WAV:
-      return int(tf.audio.decode_wav(tf.io.read_file(path)).sample_rate)
-    info = tfio.audio.AudioIOTensor(path)
-    if kind == _FLAC and info.dtype != tf.int16:
-      raise ValueError(f"{info.dtype.name} FLAC samples are not supported; "
-                       "re-encode as 16-bit FLAC or WAV.")
-    decode_audio(tf.io.read_file(path), tf.constant(kind))
-    return int(info.rate)
+      try:
+        rate = tf.audio.decode_wav(contents).sample_rate
+      except tf.errors.OpError as e:  # Not 16-bit PCM: float, or broken.
+        kind = _wav_kind(path, e)
+        rate = tfio.audio.AudioIOTensor(path).rate
+    else:
+      info = tfio.audio.AudioIOTensor(path)
+      if kind == _FLAC and info.dtype != tf.int16:
+        raise ValueError(f"{info.dtype.name} FLAC samples are not supported; "
+                         "re-encode as 16-bit FLAC or WAV.")
+      rate = info.rate
+    audio = decode_audio(contents, tf.constant(kind)).numpy()
+    return kind, int(rate), audio
   except tf.errors.OpError as e:
     raise ValueError(_op_message(e)) from e
+
+
+def content_problems(audio: np.ndarray, rate: int) -> List[str]:
+  """Why a decoded file is not a note; empty if it is one.
+
+  Args:
+    audio: [num_samples] float mono samples, as decoded.
+    rate: their sample rate in Hz.
+
+  Returns:
+    Reasons, among: no samples; non-finite samples; fewer samples than one
+    analysis frame (`MIN_DURATION_S`); digital silence (every sample 0,
+    `_SILENT`, the one that `drop_silent` drops).
+  """
+  count = len(audio)
+  if not count:
+    return ["empty: no samples"]
+  problems = []
+  bad = int(np.count_nonzero(~np.isfinite(audio)))
+  if bad:
+    problems.append(f"non-finite samples: {bad} of its {count} samples are "
+                    "NaN or infinite")
+  if count < MIN_DURATION_S * rate:
+    problems.append(
+        f"too short: {count} samples ({1000 * count / rate:.1f} ms at {rate} "
+        f"Hz), less than one {1000 * MIN_DURATION_S:.0f} ms analysis frame")
+  if not bad and not np.any(audio):
+    problems.append(_SILENT)
+  return problems
+
+
+def _refusal(refused, total: int, manifest: str) -> Exception:
+  """The error that names every refused file, its line and its reason.
+
+  Args:
+    refused: [(manifest line, path, reason, exception class)].
+    total: number of files the manifest lists.
+    manifest: its name.
+
+  Returns:
+    FileNotFoundError if every file is missing, else ValueError.
+  """
+  lines = [f"  Line {line}: {path}: {reason}"
+           for line, path, reason, _ in refused]
+  advice = []
+  if any(reason != _SILENT for _, _, reason, _ in refused):
+    advice.append("Fix or remove the broken ones, or pass on_error='skip' to "
+                  "leave such files out (listed in `skipped`).")
+  if any(reason == _SILENT for _, _, reason, _ in refused):
+    advice.append("Silent files hold no note: remove them, or pass "
+                  "drop_silent=True (gin: AudioFolder.drop_silent = True) to "
+                  "leave them out (counted in `silent_dropped`).")
+  error = (FileNotFoundError
+           if all(e is FileNotFoundError for *_, e in refused) else ValueError)
+  return error(f"{len(refused)} of the {total} files listed in {manifest} "
+               "cannot be used:\n" + "\n".join(lines) + "\n" +
+               " ".join(advice))
 
 
 def _hash_split(path: str, fractions: Sequence[float]) -> str:
@@ -131,8 +241,10 @@ class AudioFolder:
 
   Every file is checked at construction by decoding it once (minutes for a
   hundred thousand files), so that a bad file stops the run before training
-  rather than midway, and so that `as_dataset` can use graph-mode decoders
-  that need each file's sample rate and format up front.
+  rather than midway, so that no file that holds no note (see
+  `content_problems`) is trained on as one, and so that `as_dataset` can use
+  graph-mode decoders that need each file's sample rate and format up front.
+  All the files that fail are named in one error.
 
   Class ids of a label column are its distinct values in sorted order
   (numerically when all of them are integers), taken over every manifest row
@@ -140,6 +252,8 @@ class AudioFolder:
 
   Attributes:
     skipped: [(path, reason)] of the rows left out with on_error="skip".
+    silent_dropped: paths of the silent files left out with
+      drop_silent=True.
     carved_validation: number of training files moved to "validation"
       because the folder had none (see `validation_fraction`).
     splits: {split name: number of examples}: all of `SPLITS` with the hash
@@ -157,7 +271,8 @@ class AudioFolder:
                sample_rate: int = 16000,
                duration_s: float = 4.0,
                on_error: str = "raise",
-               validation_fraction: float = 0.1):
+               validation_fraction: float = 0.1,
+               drop_silent: bool = False):
     """Reads the manifest and checks every file.
 
     Args:
@@ -175,20 +290,27 @@ class AudioFolder:
       sample_rate: Output sample rate in Hz; other rates are resampled.
       duration_s: Output length in seconds; longer clips keep their start,
         shorter ones are zero-padded.
-      on_error: "raise" to stop at missing or undecodable files, naming them;
-        "skip" to leave them out, list them in `skipped` and log a warning.
+      on_error: "raise" to stop at files that are missing, cannot be
+        decoded, or hold no samples, fewer than one analysis frame or
+        non-finite ones, naming them all; "skip" to leave them out, list them
+        in `skipped` and log a warning.
       validation_fraction: When no file lands in "validation" (the manifest
         names only train and test, or `split_fractions` gives validation 0),
         this share of the training files, at least one, becomes the
         validation split (pre-training evaluates on it), chosen by a hash of
         their paths, the same on every machine; the log says how many. 0
         keeps the splits as they are.
+      drop_silent: Leave out files that are digital silence throughout
+        (every sample 0), list them in `silent_dropped` and log them, instead
+        of refusing them. Either way none is trained on.
 
     Raises:
-      FileNotFoundError: If `root`, the manifest or (with on_error="raise")
-        a listed file is missing.
-      ValueError: If a column is missing, a value is malformed, or (with
-        on_error="raise") a file cannot be decoded.
+      FileNotFoundError: If `root` or the manifest is missing, or (with
+        on_error="raise") every file that fails is missing.
+      ValueError: If a column is missing, a value is malformed, or files
+        fail: with on_error="raise", those that cannot be decoded or hold no
+        usable samples; without drop_silent, silent ones. The message names
+        each of them, with its manifest line and reason.
     """
     if on_error not in _ON_ERROR:
       raise ValueError(f"on_error must be one of {_ON_ERROR}, got {on_error!r}.")
@@ -214,7 +336,7 @@ class AudioFolder:
         regression_columns=tuple(regression_columns),
         split_column=split_column, split_fractions=tuple(split_fractions),
         sample_rate=sample_rate, duration_s=duration_s, on_error=on_error,
-        validation_fraction=validation_fraction)
+        validation_fraction=validation_fraction, drop_silent=drop_silent)
     # What probe.json and the logs call this source: the folder itself.
     self.name = f"audio_folder:{os.path.abspath(root)}"
     self.sample_rate = sample_rate
@@ -227,18 +349,32 @@ class AudioFolder:
     self._class_ids = {c: {v: i for i, v in enumerate(names)}
                        for c, names in self._classes.items()}
     self.skipped: List[Tuple[str, str]] = []
+    self.silent_dropped: List[str] = []
     self._examples = {name: [] for name in SPLITS}
+    refused = []  # (line, path, reason, exception class)
     for line, row in rows:
-      example = self._example(line, row, path_column, on_error)
-      if example is None:
-        continue
-      split = (row[split_column] if split_column
-               else _hash_split(row[path_column], split_fractions))
-      self._examples[split].append(example)
+      example, reason, error = self._example(line, row, path_column)
+      if reason is None:
+        split = (row[split_column] if split_column
+                 else _hash_split(row[path_column], split_fractions))
+        self._examples[split].append(example)
+      elif reason == _SILENT and drop_silent:
+        self.silent_dropped.append(example["path"])
+      elif reason != _SILENT and on_error == "skip":
+        self.skipped.append((example["path"], reason))
+      else:
+        refused.append((line, example["path"], reason, error))
+    if refused:
+      raise _refusal(refused, len(rows), manifest)
     if self.skipped:
       logging.warning(
           "Skipped %d of %d files listed in %s (on_error='skip'), e.g. %s",
           len(self.skipped), len(rows), manifest, self.skipped[:3])
+    if self.silent_dropped:
+      logging.warning(
+          "Dropped %d silent files (every sample 0) of %d listed in %s "
+          "(drop_silent=True): %s", len(self.silent_dropped), len(rows),
+          manifest, self.silent_dropped)
     self.carved_validation = 0
     if not self._examples["validation"] and validation_fraction > 0:
       self._carve_validation(validation_fraction)
@@ -316,8 +452,10 @@ class AudioFolder:
     except ValueError:
       return sorted(values)
 
-  def _example(self, line, row, path_column, on_error):
-    """The probed example of a manifest row, or None if it is skipped."""
+  def _example(self, line, row, path_column):
+    """(probed example, None, None) of a manifest row, or (example with its
+    path, why it fails, the exception class to raise) for a file that fails.
+    """
     rel_path = row[path_column].strip()
     path = os.path.join(self.root, rel_path)
     kind = _KINDS.get(os.path.splitext(path)[1].lower())
@@ -334,21 +472,16 @@ class AudioFolder:
         raise ValueError(f"Line {line}: column {column!r} must be a number, "
                          f"got {row[column]!r}.") from None
     if not os.path.isfile(path):
-      reason = "file not found"
-      error = FileNotFoundError
-    else:
-      try:
-        example["_rate"] = _probe(path, kind)
-        example["_size"] = os.path.getsize(path)
-        return example
-      except ValueError as e:
-        reason = f"cannot decode: {e}"
-        error = ValueError
-    if on_error == "raise":
-      raise error(f"Line {line}: {path}: {reason}. Fix or remove it, or pass "
-                  "on_error='skip' to leave such files out.")
-    self.skipped.append((path, reason))
-    return None
+      return example, "file not found", FileNotFoundError
+    try:
+      example["_kind"], example["_rate"], audio = _probe(path, kind)
+    except ValueError as e:
+      return example, f"cannot decode: {e}", ValueError
+    example["_size"] = os.path.getsize(path)
+    problems = content_problems(audio, example["_rate"])
+    if problems:
+      return example, "; ".join(problems), ValueError
+    return example, None, None
 
   def num_classes(self, column: str) -> int:
     """Number of classes of a label column."""

@@ -14,10 +14,16 @@
 * `Collapse`: dead units and effective dimension of the probed layer (and of
   the per-patch features) on held-out inputs put back in order, as the
   probes see them (`s2l.diagnostics`).
+* `Preemption`: on SIGTERM or SIGINT, finishes the step in progress, saves a
+  checkpoint at it and stops training; a second signal exits at once.
 """
 
 import collections
 import math
+import os
+import signal
+import sys
+import threading
 import time
 from typing import Optional
 
@@ -159,9 +165,85 @@ class SaveCheckpoint(tf.keras.callbacks.Callback):
   def on_epoch_end(self, epoch, logs=None):
     if self.guard is not None and self.guard.error:
       return
-    path = self.manager.save(
-        checkpoint_number=self.model.optimizer.iterations)
-    logging.info("Saved checkpoint %s", path)
+    save(self.manager, self.model)
+
+
+def save(manager: tf.train.CheckpointManager, model) -> str:
+  """Saves a checkpoint numbered by the optimizer's step, unless the newest
+  one already holds that step (a preempted epoch ends at the step it was
+  saved at)."""
+  step = int(model.optimizer.iterations.numpy())
+  latest = manager.latest_checkpoint
+  if latest and latest.endswith(f"ckpt-{step}"):
+    return latest
+  path = manager.save(checkpoint_number=step)
+  logging.info("Saved checkpoint %s", path)
+  return path
+
+
+class Preemption(tf.keras.callbacks.Callback):
+  """Stops at the end of the step in progress on SIGTERM or SIGINT.
+
+  A cluster scheduler or a preemptible machine sends SIGTERM, a person
+  Ctrl-C. The first signal is noted; when the step in progress returns, a
+  checkpoint is saved at that step (unless `guard` saw the loss diverge) and
+  training stops, so the caller can record the run and release its lock.
+  A second signal exits at once (status 128 + signal), without a checkpoint.
+  The handlers are installed for the length of `fit` (main thread only) and
+  the previous ones put back afterwards.
+
+  Attributes:
+    signal: the number of the signal received, None if none.
+    step: the step the checkpoint was saved at.
+    path: that checkpoint.
+  """
+
+  SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+  def __init__(self, manager: tf.train.CheckpointManager,
+               guard: Optional[StopOnNonFinite] = None):
+    super().__init__()
+    self.manager = manager
+    self.guard = guard
+    self.signal = None
+    self.step = None
+    self.path = None
+    self._previous = {}
+
+  def _handle(self, signum, frame):
+    del frame
+    name = signal.Signals(signum).name
+    if self.signal is not None:
+      sys.stderr.write(f"\n{name} again: exiting at once, without a "
+                       "checkpoint of the step in progress.\n")
+      sys.stderr.flush()
+      os._exit(128 + signum)  # pylint: disable=protected-access
+    self.signal = signum
+    logging.warning("%s received: finishing the step in progress, then "
+                    "saving a checkpoint and stopping (send it again to exit "
+                    "at once).", name)
+
+  def on_train_begin(self, logs=None):
+    if threading.current_thread() is not threading.main_thread():
+      logging.warning("Training runs outside the main thread: SIGTERM and "
+                      "SIGINT are not caught, a signal loses the steps since "
+                      "the last checkpoint.")
+      return
+    for signum in self.SIGNALS:
+      self._previous[signum] = signal.signal(signum, self._handle)
+
+  def on_train_batch_end(self, batch, logs=None):
+    if self.signal is None or self.step is not None:
+      return
+    self.model.stop_training = True
+    self.step = int(self.model.optimizer.iterations.numpy())
+    if self.guard is None or not self.guard.error:
+      self.path = save(self.manager, self.model)
+
+  def on_train_end(self, logs=None):
+    for signum, handler in self._previous.items():
+      signal.signal(signum, handler)
+    self._previous = {}
 
 
 def grid_image(patches: tf.Tensor, nx: int, ny: int) -> tf.Tensor:

@@ -34,7 +34,6 @@ and figures, and each encoder's collapse diagnostics on the labelled pool
 `s2l.diagnostics`).
 """
 
-import json
 import os
 from typing import Dict, Optional, Sequence, Tuple
 
@@ -43,6 +42,8 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from s2l import atomic
+from s2l import cells
 from s2l import checks
 from s2l import configurables  # pylint: disable=unused-import (gin names)
 from s2l import diagnostics
@@ -54,6 +55,8 @@ from s2l.data import sources
 
 BASELINES = ("pretrained", "random", "supervised")
 RESULTS_FILE = "probe.json"
+# Beside the results: each finished cell, kept as it finishes (`s2l.cells`).
+CELLS_SUFFIX = ".cells.jsonl"
 
 
 def task_labels(source, split: str, task: sources.Task,
@@ -139,6 +142,11 @@ def _summary(per_seed: Sequence[Dict[str, float]]) -> Dict:
     cell["also"] = {name: _stats([s[name] for s in per_seed])
                     for name in others}
   return cell
+
+
+def _floats(scores: Dict) -> Dict[str, float]:
+  """A cell's scores as plain floats (JSON)."""
+  return {name: float(value) for name, value in scores.items()}
 
 
 def _log(task: str, baseline: str, count: int, cell: Dict) -> None:
@@ -332,64 +340,93 @@ def evaluate(model_dir: str,
         f"examples but the pool holds {pool_size} ({source.name} train split"
         + (f", first {labelled_pool}" if labelled_pool else "") + ").")
 
+  output = output or os.path.join(model_dir, RESULTS_FILE)
+  frozen = [name for name in ("pretrained", "random") if name in baselines]
+  has_init = tf.io.gfile.exists(os.path.join(model_dir,
+                                             train_lib.INIT_ENCODER_DIR))
+  store = cells.CellStore(f"{output}{CELLS_SUFFIX}", {
+      "encoder_step": record["encoder_step"], "source": source.name,
+      "head": head, "epochs": epochs, "supervised_epochs": supervised_epochs,
+      "learning_rate": learning_rate, "hidden_units": hidden_units,
+      "batch_size": batch_size, "labelled_pool": pool_size,
+      "labelled_subsets": labelled_subsets, "standardize": standardize,
+      "test_split": test_split, "test_examples": test_examples,
+      "random_from_run": has_init})
+  grid = [(task_name, name, count, seed) for task_name in tasks
+          for name in baselines for count in num_examples for seed in seeds]
+  needs = [("representation", name) for name in frozen] + grid
+  reused = store.count(needs)
+  logging.info("%d of %d probe cells to do; %d reused from %s.",
+               len(needs) - reused, len(needs), reused, store.path)
+
   pretrained = tf.keras.models.load_model(encoder_dir, compile=False)
   pretrained.trainable = False
   encoders, random_origin = {"pretrained": pretrained}, None
   if "random" in baselines:
     encoders["random"], random_origin = random_encoder(model_dir, pretrained)
-  # Embeddings do not depend on the task: one pass per encoder and split.
-  embeddings = {
-      (name, split): probe.embed(encoder, pipeline.downstream_dataset(
-          source, split, tasks[0], num_examples=count, **data))[0]
-      for name, encoder in encoders.items() if name in baselines
-      for split, count in counts.items()}
-  representation = {name: diagnostics.collapse(embeddings[name, "train"])
-                    for name in encoders if name in baselines}
-  for name, numbers in representation.items():
+  embeddings = {}
+  if store.count(k for k in needs if k[1] in frozen) < len(
+      [k for k in needs if k[1] in frozen]):
+    # Embeddings do not depend on the task: one pass per encoder and split.
+    embeddings = {
+        (name, split): probe.embed(encoders[name], pipeline.downstream_dataset(
+            source, split, tasks[0], num_examples=count, **data))[0]
+        for name in frozen for split, count in counts.items()}
+  representation = {}
+  for name in frozen:
+    representation[name] = store.get(("representation", name)) or store.put(
+        ("representation", name),
+        diagnostics.collapse(embeddings[name, "train"]))
     logging.info("%s embedding: %.0f%% dead units, effective dimension %.1f",
-                 name, 100 * numbers["dead_fraction"],
-                 numbers["effective_dimension"])
+                 name, 100 * representation[name]["dead_fraction"],
+                 representation[name]["effective_dimension"])
+
+  def frozen_cell(task, name, count, seed, subset, test):
+    if (task.name, name, count, seed) in store:
+      return store.get((task.name, name, count, seed))
+    train = (embeddings[name, "train"][subset], labels[task.name, "train"][
+        subset])
+    return store.put((task.name, name, count, seed), _floats(probe.train_head(
+        task, head, train, test, seed, epochs, learning_rate=learning_rate,
+        hidden_units=hidden_units, standardize=standardize)))
+
+  def supervised_cell(task, count, seed, subset, test_ds):
+    if (task.name, "supervised", count, seed) in store:
+      return store.get((task.name, "supervised", count, seed))
+    return store.put((task.name, "supervised", count, seed),
+                     _floats(probe.train_supervised(
+                         task, pretrained, head, pipeline.downstream_dataset(
+                             source, "train", task.name, indices=subset,
+                             shuffle_buffer=count, seed=seed, **data),
+                         test_ds, seed, supervised_epochs, learning_rate,
+                         hidden_units, record["precision"])))
 
   results = {}
   for task_name in tasks:
     task = source.tasks[task_name]
-    pool, test_labels = labels[task_name, "train"], labels[task_name,
-                                                           test_split]
+    pool = labels[task_name, "train"]
     subsets = {(count, seed): probe.labelled_subset(task, pool, count, seed,
                                                     labelled_subsets)
                for count in num_examples for seed in seeds}
     results[task_name] = {}
-    for name in encoders:
-      if name not in baselines:
-        continue
-      test = (embeddings[name, test_split], test_labels)
+    for name in baselines:
+      if name in frozen:
+        test = (embeddings.get((name, test_split)),
+                labels[task_name, test_split])
+        run_cell = lambda count, seed, name=name, test=test: frozen_cell(
+            task, name, count, seed, subsets[count, seed], test)
+      else:
+        test_ds = pipeline.downstream_dataset(
+            source, test_split, task_name, num_examples=test_examples, **data)
+        run_cell = lambda count, seed, test_ds=test_ds: supervised_cell(
+            task, count, seed, subsets[count, seed], test_ds)
       results[task_name][name] = {}
       for count in num_examples:
-        train_sets = [(embeddings[name, "train"][subsets[count, seed]],
-                       pool[subsets[count, seed]]) for seed in seeds]
-        results[task_name][name][str(count)] = _summary([
-            probe.train_head(task, head, train, test, seed, epochs,
-                             learning_rate=learning_rate,
-                             hidden_units=hidden_units,
-                             standardize=standardize)
-            for train, seed in zip(train_sets, seeds)])
+        results[task_name][name][str(count)] = _summary(
+            [run_cell(count, seed) for seed in seeds])
         _log(task_name, name, count, results[task_name][name][str(count)])
-    if "supervised" in baselines:
-      test_ds = pipeline.downstream_dataset(
-          source, test_split, task_name, num_examples=test_examples, **data)
-      results[task_name]["supervised"] = {}
-      for count in num_examples:
-        results[task_name]["supervised"][str(count)] = _summary([
-            probe.train_supervised(
-                task, pretrained, head, pipeline.downstream_dataset(
-                    source, "train", task_name,
-                    indices=subsets[count, seed], shuffle_buffer=count,
-                    seed=seed, **data),
-                test_ds, seed, supervised_epochs, learning_rate,
-                hidden_units, record["precision"]) for seed in seeds])
-        _log(task_name, "supervised", count,
-             results[task_name]["supervised"][str(count)])
   report = {"source": source.name, "head": head, "model_dir": model_dir,
+            "encoder_step": record["encoder_step"],
             "test_split": test_split,
             "labelled_pool": pool_size,
             "labelled_subsets": labelled_subsets,
@@ -400,12 +437,11 @@ def evaluate(model_dir: str,
             "upstream": upstream_metrics(model_dir,
                                          record["steps_per_checkpoint"]),
             "representation": representation,
+            "cells_reused": reused,
             "results": results}
-  output = output or os.path.join(model_dir, RESULTS_FILE)
   if os.path.dirname(output):
     tf.io.gfile.makedirs(os.path.dirname(output))
-  with tf.io.gfile.GFile(output, "w") as f:
-    json.dump(report, f, indent=2)
+  atomic.write_json(output, report, indent=2)
   return report
 
 

@@ -5,10 +5,13 @@ r"""Pre-trains a CFN on the permutation pretext task (`s2l.training.train`).
         --model_dir=runs/notes
 
 Rerunning the same command resumes the run, or does nothing if it is
-complete. `--help` lists the shipped configs.
+complete. SIGTERM or Ctrl-C stops it after the step in progress, with a
+checkpoint at that step, and exits with status 128 + the signal's number,
+printing the command that resumes. `--help` lists the shipped configs.
 """
 
 import os
+import shlex
 import sys
 
 from absl import app
@@ -31,7 +34,12 @@ def main(argv):
   with tf.io.gfile.GFile(os.path.join(FLAGS.model_dir, "flags.txt"),
                          "w") as f:
     f.write(" ".join(sys.argv) + "\n" + FLAGS.flags_into_string())
-  training.train(FLAGS.model_dir)
+  try:
+    training.train(FLAGS.model_dir)
+  except training.Preempted as stopped:
+    command = shlex.join(["python", "-m", "s2l.train", *sys.argv[1:]])
+    sys.stderr.write(f"{stopped}\nResume with:\n  {command}\n")
+    sys.exit(128 + stopped.signal)
 
 
 if __name__ == "__main__":

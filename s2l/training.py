@@ -13,6 +13,7 @@ the embedding layer) as a SavedModel in `model_dir/encoder`.
 """
 
 import os
+import signal as signal_lib
 from typing import Optional, Union
 
 from absl import logging
@@ -257,6 +258,10 @@ def train(model_dir: str,
     held_out = eval_ds if pretext_inputs is None else [
         pretext_inputs(batch) for batch in eval_ds]
     stopper = callbacks.StopOnNonFinite(manager)
+    # Workers of several processes must agree on the step they stop at:
+    # s2l's handler is for one process (default and mirrored strategies).
+    preemption = (callbacks.Preemption(manager, guard=stopper)
+                  if strategy in SIGNAL_STRATEGIES else None)
     history = model.fit(
         train_ds, validation_data=eval_ds,
         initial_epoch=step // steps_per_checkpoint,
@@ -271,13 +276,38 @@ def train(model_dir: str,
             callbacks.Collapse(cfn.collapse_probe_model(network), held_out,
                                train_writer),
             callbacks.SaveCheckpoint(manager, guard=stopper),
-        ])
+        ] + ([preemption] if preemption else []))
     if stopper.error:
       raise FloatingPointError(stopper.error)
+    if preemption and preemption.step is not None:
+      train_writer.flush()
+      raise Preempted(preemption.signal, preemption.step, preemption.path)
     if chief:
       _export(network, model_dir, record,
               int(model.optimizer.iterations.numpy()))
     return history
+
+
+# Strategies under which a SIGTERM or SIGINT stops training at a checkpoint.
+SIGNAL_STRATEGIES = ("default", "mirrored")
+
+
+class Preempted(Exception):
+  """Training stopped by a signal, after checkpointing the step it reached.
+
+  Attributes:
+    signal: the signal's number.
+    step: the step of the checkpoint.
+    path: the checkpoint (None if the loss had diverged: nothing was saved).
+  """
+
+  def __init__(self, signum: int, step: int, path: Optional[str]):
+    self.signal, self.step, self.path = signum, step, path
+    name = signal_lib.Signals(signum).name
+    saved = (f"the checkpoint {path} holds step {step}" if path else
+             f"no checkpoint was saved at step {step}")
+    super().__init__(f"{name}: training stopped at step {step}; {saved}. "
+                     "Rerun the same command to resume from it.")
 
 
 def _checkpoint_step(prefix: str) -> int:

@@ -3,6 +3,10 @@
 import json
 import os
 import re
+import signal
+import subprocess
+import sys
+import time
 import types
 
 import gin
@@ -14,6 +18,8 @@ from s2l import evaluation as evaluate_lib
 from s2l import run_record
 from s2l import configurables
 from s2l import training as train_lib
+
+ROOT = os.path.dirname(configurables.GIN_DIR)
 
 
 def _probe_config(params=()):
@@ -195,6 +201,47 @@ def test_probes_scored_on_the_validation_split_for_selection(run_dir,
   assert evaluate_lib.scored_split(voc_like, None) == "validation"
   with pytest.raises(ValueError, match="validation split is its test set"):
     evaluate_lib.scored_split(voc_like, "validation")
+
+
+def test_an_interrupted_evaluation_keeps_its_finished_cells(run_dir,
+                                                            tmp_path):
+  output = tmp_path / "probe.json"
+  params = ["evaluate.num_examples = (8,)", "evaluate.seeds = (0, 1, 2)",
+            "evaluate.epochs = 10",
+            "evaluate.baselines = ('pretrained', 'random')",
+            f"evaluate.output = '{output}'"]
+  cells_file = tmp_path / ("probe.json" + evaluate_lib.CELLS_SUFFIX)
+  process = subprocess.Popen(
+      [sys.executable, "-m", "s2l.evaluate", f"--model_dir={run_dir}",
+       *(f"--gin_param={p}" for p in params)],
+      env=dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2"),
+      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+  deadline = time.time() + 300
+  # The header, both encoders' diagnostics and two probe cells.
+  while not (cells_file.exists() and
+             len(cells_file.read_text().splitlines()) >= 5):
+    assert process.poll() is None, process.stderr.read().decode()[-2000:]
+    assert time.time() < deadline
+    time.sleep(0.05)
+  process.send_signal(signal.SIGTERM)
+  process.wait(timeout=60)
+  assert not output.exists()
+  kept = len(cells_file.read_text().splitlines()) - 1
+  total = 2 + 3 * 2 * 1 * 3  # Diagnostics, tasks × baselines × sizes × seeds.
+  assert 4 <= kept < total
+  _probe_config(params)
+  resumed = evaluate_lib.evaluate(run_dir)
+  assert resumed["cells_reused"] >= kept - 1  # The last may be torn.
+  assert resumed["encoder_step"] == 10
+  for by_baseline in resumed["results"].values():
+    for by_regime in by_baseline.values():
+      assert [len(c["values"]) for c in by_regime.values()] == [3]
+  # A second rerun probes nothing and gives the same results.
+  again = evaluate_lib.evaluate(run_dir)
+  assert again["cells_reused"] == total
+  assert again["results"] == resumed["results"]
+  # Another probe setting is probed anew.
+  assert evaluate_lib.evaluate(run_dir, epochs=2)["cells_reused"] == 0
 
 
 def test_raw_labels_follow_the_pipeline_order(run_dir):

@@ -440,6 +440,69 @@ def test_sigkill_loses_at_most_one_checkpoint_interval(tmp_path, data_dir):
   assert history.epoch == [saved // 10]
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_checkpoints_the_step_it_reached_and_the_rerun_resumes(
+    tmp_path, data_dir, signum):
+  # Checkpoints every 1000 steps: none is due before the signal.
+  params = SMALL_MODEL + [
+      f"train.data_dir = '{data_dir}'", "train.source = 'synthetic_notes_tiny'",
+      "AudioFrontend.frame_step = 512", "train.train_steps = 2000",
+      "train.steps_per_checkpoint = 1000"]
+  command = [sys.executable, "-m", "s2l.train", f"--model_dir={tmp_path}",
+             "--gin_file=" + os.path.join(GIN_DIR, "synthetic_notes_freq10.gin")
+             ] + [f"--gin_param={p}" for p in params]
+  env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
+  with open(tmp_path / "log.txt", "w") as log:
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
+    deadline = time.time() + 240
+    while not re.search(r"step (1[5-9]|[2-9]\d|\d{3})/2000",
+                        (tmp_path / "log.txt").read_text()):
+      assert process.poll() is None and time.time() < deadline
+      time.sleep(0.1)
+    process.send_signal(signum)
+    code = process.wait(timeout=120)
+  text = (tmp_path / "log.txt").read_text()
+  assert code == 128 + signum, text[-2000:]
+  assert "KeyboardInterrupt" not in text and "Traceback" not in text
+  saved = int(tf.train.latest_checkpoint(str(tmp_path / "checkpoints"))
+              .rsplit("-", 1)[1])
+  # The step in progress when the signal came, not a periodic checkpoint.
+  logged = [int(m) for m in re.findall(r"step (\d+)/2000", text)]
+  assert 15 <= saved < 1000 and saved >= max(logged)
+  name = signal.Signals(signum).name
+  assert f"{name}: training stopped at step {saved}" in text
+  assert "Resume with:\n  python -m s2l.train --model_dir=" in text
+  # The lock is released and the record written: the rerun resumes there.
+  assert not os.path.exists(tmp_path / locks.LOCK_FILE)
+  assert run_record.read(str(tmp_path))["train_steps"] == 2000
+  gin.clear_config()
+  _tiny_notes(data_dir, f"train.train_steps = {saved + 2}",
+              "train.steps_per_checkpoint = 1")
+  history = train_lib.train(str(tmp_path))
+  assert history.epoch == [saved, saved + 1]
+
+
+def test_a_second_signal_exits_at_once():
+  script = (
+      "import signal\n"
+      "from s2l import callbacks\n"
+      "stop = callbacks.Preemption(manager=None)\n"
+      "stop.on_train_begin()\n"
+      "signal.raise_signal(signal.SIGTERM)\n"
+      "assert stop.signal == signal.SIGTERM\n"
+      "print('first signal noted', flush=True)\n"
+      "signal.raise_signal(signal.SIGTERM)\n"
+      "print('still running')\n")
+  done = subprocess.run([sys.executable, "-c", script], capture_output=True,
+                        text=True, timeout=120,
+                        env=dict(os.environ, PYTHONPATH=ROOT,
+                                 TF_CPP_MIN_LOG_LEVEL="2"))
+  assert done.returncode == 128 + signal.SIGTERM, done.stderr[-2000:]
+  assert "first signal noted" in done.stdout
+  assert "still running" not in done.stdout
+  assert "SIGTERM again: exiting at once" in done.stderr
+
+
 def test_a_loss_exploding_at_the_first_update_is_warned_about(tmp_path,
                                                              data_dir, caplog):
   # Learning rate 10: the perturbed Fenchel-Young loss jumps ~1e9-fold at

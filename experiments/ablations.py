@@ -172,17 +172,8 @@ def table(results_dir: str) -> str:
 
 def collapse_curves(model_dir: str) -> Dict[str, Tuple[list, list]]:
   """{tag: (steps, values)} of the `collapse/…` scalars a run wrote."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  curves = {}
-  pattern = os.path.join(model_dir, "train", "events.out.tfevents.*")
-  for path in sorted(tf.io.gfile.glob(pattern)):
-    for event in tf.compat.v1.train.summary_iterator(path):
-      for value in event.summary.value:
-        if value.tag.startswith("collapse/"):
-          steps, values = curves.setdefault(value.tag, ([], []))
-          steps.append(event.step)
-          values.append(float(tf.make_ndarray(value.tensor)))
-  return curves
+  from s2l import events  # pylint: disable=g-import-not-at-top
+  return events.scalars(model_dir, "train", prefix="collapse/")
 
 
 def plot_collapse(runs_dir: str, path: str,

@@ -47,6 +47,7 @@ from s2l import cells
 from s2l import checks
 from s2l import configurables  # pylint: disable=unused-import (gin names)
 from s2l import diagnostics
+from s2l import events
 from s2l import probe
 from s2l import run_record
 from s2l import training as train_lib
@@ -85,19 +86,9 @@ def upstream_metrics(model_dir: str,
     {"step": the train step of the last evaluation, "partial_ranks": ...,
      "exact_permutation": ..., "loss": ...}; empty if the run wrote none.
   """
-  last = {}
-  pattern = os.path.join(model_dir, "validation", "events.out.tfevents.*")
-  for path in sorted(tf.io.gfile.glob(pattern)):
-    try:
-      for event in tf.compat.v1.train.summary_iterator(path):
-        for value in event.summary.value:
-          if value.tag.startswith("epoch_"):
-            name = value.tag[len("epoch_"):]
-            number = float(tf.make_ndarray(value.tensor))
-            if event.step >= last.get(name, (-1, 0.0))[0]:
-              last[name] = (event.step, number)
-    except tf.errors.DataLossError:  # A run killed mid-write: keep the rest.
-      logging.warning("Truncated summary file %s.", path)
+  curves = events.scalars(model_dir, "validation", prefix="epoch_")
+  last = {tag[len("epoch_"):]: events.last(curve)
+          for tag, curve in curves.items()}
   metrics = {name: value for name, (_, value) in last.items()}
   if last:  # Keras numbers evaluations by epoch, from 0.
     epoch = max(step for step, _ in last.values())

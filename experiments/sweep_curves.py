@@ -1,0 +1,98 @@
+r"""Collapse diagnostics over training for the runs of a sweep, as a figure.
+
+    python experiments/sweep_curves.py --runs=runs/soundfont_notes \
+        --pattern='freq10_*_lr*' \
+        --output=results/soundfont_notes/lr_sweep_collapse
+
+For every finished or running run directory matching the pattern, reads the
+`collapse/…` scalars `s2l.train` writes at every held-out evaluation (dead
+units of the per-patch features and of the probed embedding, the
+embedding's effective dimension) and the held-out partial ranks, and plots
+them against the step: one colour per loss, one line style per learning
+rate. Writes OUTPUT.png and OUTPUT.json (the curves).
+"""
+
+import glob
+import json
+import os
+import sys
+
+from absl import app
+from absl import flags
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+# pylint: disable=wrong-import-position
+from s2l import events
+from s2l import run_record
+
+flags.DEFINE_string("runs", "runs/soundfont_notes", "Folder of the runs.")
+flags.DEFINE_string("pattern", "freq10_*_lr*", "Run folder names to plot.")
+flags.DEFINE_string("output", None, "Path prefix of the .png and .json.")
+FLAGS = flags.FLAGS
+
+PANELS = (("collapse/patch_features_dead_fraction", "dead per-patch units"),
+          ("collapse/embedding_dead_fraction", "dead embedding units"),
+          ("collapse/embedding_effective_dimension",
+           "embedding effective dimension"),
+          ("validation/epoch_partial_ranks", "held-out partial ranks"))
+COLOURS = {"PerturbedFenchelYoungLoss": "tab:red", "SoftRankLoss": "tab:green",
+           "RankMSELoss": "tab:purple", "FixedPermutationLoss": "tab:orange"}
+STYLES = ("-", "--", ":", "-.")
+
+
+def curves(run: str, steps_per_checkpoint: int):
+  """{panel tag: (steps, values)} of one run."""
+  found = events.scalars(run, "train", prefix="collapse/")
+  steps, values = events.scalars(run, "validation", prefix="epoch_").get(
+      "epoch_partial_ranks", ([], []))
+  # Keras numbers held-out evaluations by epoch.
+  found["validation/epoch_partial_ranks"] = (
+      [(s + 1) * steps_per_checkpoint for s in steps], values)
+  return found
+
+
+def main(argv):
+  del argv
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  runs = sorted(d for d in glob.glob(os.path.join(FLAGS.runs, FLAGS.pattern))
+                if os.path.exists(os.path.join(d, run_record.RECORD_FILE)))
+  if not runs:
+    raise app.UsageError(f"no run matches {FLAGS.runs}/{FLAGS.pattern}.")
+  records = {run: run_record.read(run) for run in runs}
+  rates = sorted({r["learning_rate"] for r in records.values()})
+  fig, axes = plt.subplots(1, len(PANELS), figsize=(4.4 * len(PANELS), 3.8))
+  saved = {}
+  for run, record in records.items():
+    loss = record["loss"]["class"]
+    found = curves(run, record["steps_per_checkpoint"])
+    saved[os.path.basename(run)] = {
+        "loss": loss, "learning_rate": record["learning_rate"],
+        "curves": {tag: found.get(tag, ([], [])) for tag, _ in PANELS}}
+    for ax, (tag, title) in zip(axes, PANELS):
+      if found.get(tag, ([], []))[0]:
+        ax.plot(*found[tag], color=COLOURS.get(loss, "gray"),
+                linestyle=STYLES[rates.index(record["learning_rate"]) %
+                                 len(STYLES)],
+                label=f"{loss.replace('Loss', '')}, Adam "
+                f"{record['learning_rate']:g}")
+      ax.set_title(title, fontsize=10)
+      ax.set_xlabel("training step")
+      ax.grid(alpha=0.3)
+  axes[-1].legend(fontsize=7, loc="best")
+  fig.suptitle(f"Collapse diagnostics during pre-training ({FLAGS.runs}, "
+               "held-out inputs; Fixed Permutation's partial ranks on its "
+               "own 100 orders)", fontsize=10)
+  fig.tight_layout()
+  if FLAGS.output:
+    os.makedirs(os.path.dirname(FLAGS.output) or ".", exist_ok=True)
+    fig.savefig(FLAGS.output + ".png", dpi=90)
+    with open(FLAGS.output + ".json", "w") as f:
+      json.dump(saved, f, indent=1)
+    print(f"wrote {FLAGS.output}.png and .json")
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from s2l import cli
 from s2l import configurables
+from s2l import events
 from s2l import training
 
 cli.define_flags()
@@ -40,6 +41,21 @@ def main(argv):
     command = shlex.join(["python", "-m", "s2l.train", *sys.argv[1:]])
     sys.stderr.write(f"{stopped}\nResume with:\n  {command}\n")
     sys.exit(128 + stopped.signal)
+  print(summary(FLAGS.model_dir))
+
+
+def summary(model_dir: str) -> str:
+  """What a finished run reached and what to run next, for the console."""
+  curves = events.scalars(model_dir, "validation", prefix="epoch_")
+  reached = ", ".join(
+      f"{label} {events.last(curves[tag])[1]:.3f}"
+      for tag, label in (("epoch_partial_ranks", "held-out partial ranks"),
+                         ("epoch_exact_permutation", "exact permutations"))
+      if tag in curves)
+  encoder = os.path.join(model_dir, training.ENCODER_DIR)
+  return (f"Done: {reached or 'no held-out evaluation recorded'}.\n"
+          f"Encoder: {encoder}\nProbe it with:\n  python -m s2l.evaluate "
+          f"--model_dir={shlex.quote(model_dir)}")
 
 
 if __name__ == "__main__":

@@ -40,3 +40,26 @@ def test_help_lists_the_shipped_configs_and_missing_model_dir_is_an_error():
   done = subprocess.run([sys.executable, "-m", "s2l.train"],
                         capture_output=True, text=True, cwd=ROOT, timeout=300)
   assert done.returncode != 0 and "--model_dir is required" in done.stderr
+
+
+def test_a_finished_run_ends_with_what_it_reached_and_what_to_run_next(
+    tmp_path):
+  script = (
+      "import sys\n"
+      "import tensorflow as tf\n"
+      "writer = tf.summary.create_file_writer(sys.argv[1] + '/validation')\n"
+      "with writer.as_default():\n"
+      "  for epoch, value in enumerate((0.3, 0.8251)):\n"
+      "    tf.summary.scalar('epoch_partial_ranks', value, step=epoch)\n"
+      "    tf.summary.scalar('epoch_exact_permutation', value / 2, "
+      "step=epoch)\n"
+      "writer.close()\n"
+      "from s2l import train\n"
+      "print(train.summary(sys.argv[1]))\n")
+  done = subprocess.run([sys.executable, "-c", script, str(tmp_path)],
+                        capture_output=True, text=True, cwd=ROOT, timeout=300,
+                        check=True)
+  assert ("Done: held-out partial ranks 0.825, exact permutations 0.413."
+          in done.stdout)
+  assert f"Encoder: {tmp_path}/encoder" in done.stdout
+  assert f"python -m s2l.evaluate --model_dir={tmp_path}" in done.stdout

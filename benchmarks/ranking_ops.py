@@ -1,7 +1,7 @@
 """Times the ranking ops, both paths of the soft ops, and torchsort.
 
     python benchmarks/ranking_ops.py [--batch=256] [--sizes=10,20,100,1000]
-        [--torch_python=/path/to/python/with/torchsort]
+        [--torch_python=/path/to/python/with/torchsort] [--ops=compiled]
 
 Prints two markdown tables.
 
@@ -52,6 +52,9 @@ _TORCH_PYTHON = flags.DEFINE_string(
     "torch_python", None,
     "A Python interpreter with torch and torchsort, used when they do not "
     "import here.")
+_OPS = flags.DEFINE_string(
+    "ops", "", "Time only the ops whose name contains this text, e.g. "
+    "'compiled' (the hard-rank floor of the ×hard column is timed anyway).")
 _MEMORY = flags.DEFINE_bool("memory", True, "Print the memory table.")
 _MEMORY_CHILD = flags.DEFINE_string(
     "memory_child", None, "Internal: measure one path's memory and exit.")
@@ -231,6 +234,7 @@ def main(argv):
   torch_ms, torch_note = torchsort_ms(sizes[:1])
   print(f"TensorFlow {tf.__version__}, devices: "
         f"{[d.device_type for d in tf.config.list_logical_devices()]}, "
+        f"kernel {kernels.LIBRARY}, "
         f"batch {_BATCH.value}, float32, ε = 1, median ms per call; "
         f"torchsort: {torch_note}\n")
   print("| op | n | pass | graph ms | xla ms | graph ×hard | compiled "
@@ -242,7 +246,8 @@ def main(argv):
     values = tf.random.normal([_BATCH.value, n])
     floor = _time_ms(tf.function(hard_rank), values, _MIN_SECONDS.value)
     for name, op, modes, torch_reg in OPS:
-      if "pure TF" in name and n > _TF_PATH_MAX_N.value:
+      if ("pure TF" in name and n > _TF_PATH_MAX_N.value or
+          _OPS.value not in name):
         continue
       passes = [("fwd", op)]
       if op is not hard_rank:

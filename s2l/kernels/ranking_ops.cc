@@ -18,8 +18,18 @@
 //                       block_start) -> (grad_values [N, n], grad_strength []).
 //
 // A row holding NaN or ±inf gives NaN in every output entry and no gradient.
+//
+// Every input is checked before it is used to index memory, and a bad one is
+// an InvalidArgumentError, never a crash: values [N, n] with n < 2^31 (order
+// is int32); strength a finite scalar > 0; the gradient's [N, n] inputs shaped
+// as values; each row of order a permutation of 0..n−1 that sorts the row's
+// values as the forward op does, and block_start the forward op's encoding of
+// contiguous blocks (position 0 starts one; every other position holds its
+// predecessor's start or its own index). These are O(n) per row, checked in
+// the per-row loop; the gradient op is public, so it cannot trust them.
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -222,6 +232,34 @@ void RunRows(OpKernelContext* context, int64_t rows, int n,
                       cost_per_row, work);
 }
 
+// Checks the inputs every op shares: values [N, n], n small enough for the
+// int32 order, and (when given) a finite scalar strength ε > 0. The scalar is
+// read only once its rank is known: Tensor::scalar() aborts on a vector.
+template <typename T>
+Status CheckValuesAndStrength(const Tensor& values, const Tensor* strength,
+                              double* eps) {
+  if (values.dims() != 2) {
+    return InvalidArgument("values must be [N, n], got ",
+                           values.shape().DebugString());
+  }
+  if (values.dim_size(1) > std::numeric_limits<int32_t>::max()) {
+    return InvalidArgument("values must have fewer than 2^31 columns, got ",
+                           values.dim_size(1));
+  }
+  if (strength == nullptr) return Status();
+  if (strength->dims() != 0) {
+    return InvalidArgument("strength must be a scalar, got shape ",
+                           strength->shape().DebugString());
+  }
+  *eps = static_cast<double>(strength->scalar<T>()());
+  // Written so that NaN fails too.
+  if (!(std::isfinite(*eps) && *eps > 0)) {
+    return InvalidArgument("regularization_strength must be finite and > 0, "
+                           "got ", *eps);
+  }
+  return Status();
+}
+
 template <typename T>
 class SoftRankSortOp : public OpKernel {
  public:
@@ -231,16 +269,9 @@ class SoftRankSortOp : public OpKernel {
 
   void Compute(OpKernelContext* context) override {
     const Tensor& values = context->input(0);
-    const Tensor& strength = context->input(1);
-    OP_REQUIRES(context, values.dims() == 2,
-                InvalidArgument("values must be [N, n], got ",
-                                values.shape().DebugString()));
-    OP_REQUIRES(context, strength.dims() == 0,
-                InvalidArgument("strength must be a scalar"));
-    const double eps = static_cast<double>(strength.scalar<T>()());
-    OP_REQUIRES(context, eps > 0,
-                InvalidArgument("regularization_strength must be > 0, got ",
-                                eps));
+    double eps;
+    OP_REQUIRES_OK(context,
+                   CheckValuesAndStrength<T>(values, &context->input(1), &eps));
     const int64_t rows = values.dim_size(0);
     const int n = values.dim_size(1);
     Tensor *output, *order, *block_start;
@@ -314,6 +345,59 @@ class SoftRankSortOp : public OpKernel {
   Mode mode_;
 };
 
+// Why row r of the gradient's `order` and `block_start` cannot be what the
+// forward op returned for its values, or nullptr if they can; *position is
+// then the sorted position where the check failed. One O(n) pass: a
+// seen-mask (n bytes) finds a repeated, hence a missing, item before any
+// item is used as an index. The blocks cannot be checked against the values
+// without redoing the forward pass, but their encoding can: the gradient
+// walks blocks by comparing block_start with a block's first position, so
+// anything else would be misread. With `sorted`, order must also sort the
+// values as the forward op does: descending for ranks, ascending for sorts,
+// ties by index (rows holding NaN or ±inf are exempt: the forward op gives
+// them the identity, and the gradient skips them).
+template <typename T>
+const char* CheckOrderAndBlocks(const T* v, const int32_t* order,
+                                const int32_t* start, int n, bool descending,
+                                bool sorted, uint8_t* seen, int* position) {
+  if (n > 0) std::memset(seen, 0, n);  // seen may be null when n = 0.
+  // Compared as key = ±value, ascending: one comparison for both modes (the
+  // negation is exact). Starting below every finite key passes position 0.
+  const double sign = descending ? -1.0 : 1.0;
+  double previous_key = -kInf;
+  int32_t previous_item = -1;
+  int32_t block = 0;  // The start of the current block.
+  for (int k = 0; k < n; ++k) {
+    const int32_t item = order[k];
+    const char* why = nullptr;
+    if (item < 0 || item >= n) {
+      why = "order holds an index outside [0, n)";
+    } else if (seen[item]) {
+      why = "order repeats an index (not a permutation)";
+    } else if (start[k] != k && start[k] != block) {
+      why = "block_start is not a block encoding (position 0 must hold 0, "
+            "every other position its predecessor's value or its own index)";
+    } else if (sorted) {
+      const double key = sign * static_cast<double>(v[item]);
+      if (!(key > previous_key ||
+            (key == previous_key && item > previous_item))) {
+        why = descending
+            ? "order does not sort values descending, ties by index"
+            : "order does not sort values ascending, ties by index";
+      }
+      previous_key = key;
+      previous_item = item;
+    }
+    if (why != nullptr) {
+      *position = k;
+      return why;
+    }
+    seen[item] = 1;
+    block = start[k];
+  }
+  return nullptr;
+}
+
 template <typename T>
 class SoftRankSortGradOp : public OpKernel {
  public:
@@ -325,14 +409,20 @@ class SoftRankSortGradOp : public OpKernel {
   void Compute(OpKernelContext* context) override {
     const Tensor& upstream = context->input(0);
     const Tensor& values = context->input(1);
-    const double eps = static_cast<double>(context->input(2).scalar<T>()());
     const Tensor& output = context->input(3);
     const Tensor& order = context->input(4);
     const Tensor& block_start = context->input(5);
-    for (const Tensor* t : {&upstream, &output, &order, &block_start}) {
+    double eps;
+    OP_REQUIRES_OK(context,
+                   CheckValuesAndStrength<T>(values, &context->input(2), &eps));
+    const std::pair<const char*, const Tensor*> same_shape[] = {
+        {"grad_output", &upstream}, {"output", &output}, {"order", &order},
+        {"block_start", &block_start}};
+    for (const auto& [name, t] : same_shape) {
       OP_REQUIRES(context, t->shape() == values.shape(),
-                  InvalidArgument("every [N, n] input must have the shape of "
-                                  "values, ", values.shape().DebugString()));
+                  InvalidArgument(name, " must have the shape of values, ",
+                                  values.shape().DebugString(), ", got ",
+                                  t->shape().DebugString()));
     }
     const int64_t rows = values.dim_size(0);
     const int n = values.dim_size(1);
@@ -350,14 +440,31 @@ class SoftRankSortGradOp : public OpKernel {
     T* gv = grad_values->flat<T>().data();
     const Mode mode = mode_;
 
+    // The first row whose order or block_start is invalid (rows if none).
+    // Worker threads cannot fail the op, so each shard records its first bad
+    // row here and stops; OP_REQUIRES reports the smallest after the loop. A
+    // shard skips rows past an already recorded one, which cannot be first.
+    std::atomic<int64_t> first_bad(rows);
+
     auto work = [&](int64_t begin, int64_t end) {
       std::vector<double> gs(n), aux(n);
+      std::vector<uint8_t> seen(n);
       for (int64_t r = begin; r < end; ++r) {
+        if (first_bad.load(std::memory_order_relaxed) < r) return;
         const T* vr = v + r * n;
         const int32_t* o = ord + r * n;
         const int32_t* st = starts + r * n;
         T* gvr = gv + r * n;
-        if (!FiniteRow(vr, n)) {
+        const bool finite = FiniteRow(vr, n);
+        int position;
+        if (CheckOrderAndBlocks(vr, o, st, n, mode.rank, finite, seen.data(),
+                                &position) != nullptr) {
+          int64_t bad = first_bad.load();
+          while (r < bad && !first_bad.compare_exchange_weak(bad, r)) {
+          }
+          return;
+        }
+        if (!finite) {
           for (int k = 0; k < n; ++k) gvr[k] = T(0);
           continue;
         }
@@ -427,12 +534,28 @@ class SoftRankSortGradOp : public OpKernel {
       }
     };
     RunRows(context, rows, n, 20 * static_cast<int64_t>(n), work);
+    const int64_t bad = first_bad.load();
+    // RowError rechecks that one row for its reason, only on failure.
+    OP_REQUIRES(context, bad == rows, RowError(v, ord, starts, n, bad));
     double strength = 0.0;
     for (double s : row_strength) strength += s;
     grad_strength->scalar<T>()() = static_cast<T>(strength);
   }
 
  private:
+  Status RowError(const T* v, const int32_t* order, const int32_t* start,
+                  int n, int64_t r) const {
+    std::vector<uint8_t> seen(n);
+    int position = 0;
+    const char* why =
+        CheckOrderAndBlocks(v + r * n, order + r * n, start + r * n, n,
+                            mode_.rank, FiniteRow(v + r * n, n), seen.data(),
+                            &position);
+    return InvalidArgument(why, " (row ", r, ", sorted position ", position,
+                           "): order and block_start must be those "
+                           "S2lSoftRankSort returned for values");
+  }
+
   Mode mode_;
 };
 
@@ -445,9 +568,8 @@ class RankOp : public OpKernel {
 
   void Compute(OpKernelContext* context) override {
     const Tensor& values = context->input(0);
-    OP_REQUIRES(context, values.dims() == 2,
-                InvalidArgument("values must be [N, n], got ",
-                                values.shape().DebugString()));
+    OP_REQUIRES_OK(context,
+                   CheckValuesAndStrength<T>(values, nullptr, nullptr));
     const int64_t rows = values.dim_size(0);
     const int n = values.dim_size(1);
     Tensor* output;

@@ -127,8 +127,10 @@ def _check_regularization(regularization: str, strength) -> None:
   if regularization not in REGULARIZATIONS:
     raise ValueError(f"regularization must be one of {REGULARIZATIONS}, got "
                      f"{regularization!r}.")
-  if isinstance(strength, (int, float)) and not strength > 0:
-    raise ValueError("regularization_strength must be > 0, got "
+  # Both implementations refuse what the compiled kernel refuses: an
+  # infinite strength would give every item the mean rank.
+  if isinstance(strength, (int, float)) and not 0 < strength < math.inf:
+    raise ValueError("regularization_strength must be > 0 and finite, got "
                      f"{strength!r}.")
 
 

@@ -458,6 +458,9 @@ def test_bad_arguments_are_explained():
     ranking.soft_rank([[1.0, 2.0]], regularization="l1")
   with pytest.raises(ValueError, match="regularization_strength must be > 0"):
     ranking.soft_sort([[1.0, 2.0]], regularization_strength=0.0)
+  for strength in (float("inf"), float("nan")):
+    with pytest.raises(ValueError, match="must be > 0 and finite"):
+      ranking.soft_rank([[1.0, 2.0]], strength, implementation="tf")
   with pytest.raises(TypeError, match="floating point"):
     ranking.rank([[1, 2]])
   with pytest.raises(ValueError, match="empty last axis"):

@@ -412,17 +412,23 @@ def test_same_seed_same_metrics(tmp_path, data_dir):
   assert histories[0] == histories[1]
 
 
-def test_sigkill_loses_at_most_one_checkpoint_interval(tmp_path, data_dir):
+def _start_cli_run(model_dir, data_dir, steps_per_checkpoint, log):
+  """`python -m s2l.train` of 2000 steps on the tiny notes, logging to
+  `log`; returns the process."""
   params = SMALL_MODEL + [
       f"train.data_dir = '{data_dir}'", "train.source = 'synthetic_notes_tiny'",
       "AudioFrontend.frame_step = 512", "train.train_steps = 2000",
-      "train.steps_per_checkpoint = 10"]
-  command = [sys.executable, "-m", "s2l.train", f"--model_dir={tmp_path}",
+      f"train.steps_per_checkpoint = {steps_per_checkpoint}"]
+  command = [sys.executable, "-m", "s2l.train", f"--model_dir={model_dir}",
              "--gin_file=" + os.path.join(GIN_DIR, "synthetic_notes_freq10.gin")
              ] + [f"--gin_param={p}" for p in params]
   env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
+  return subprocess.Popen(command, env=env, stdout=log, stderr=log)
+
+
+def test_sigkill_loses_at_most_one_checkpoint_interval(tmp_path, data_dir):
   with open(tmp_path / "log.txt", "w") as log:
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
+    process = _start_cli_run(tmp_path, data_dir, 10, log)
     deadline = time.time() + 240
     while not glob.glob(str(tmp_path / "checkpoints" / "ckpt-20.index")):
       assert process.poll() is None and time.time() < deadline
@@ -444,16 +450,8 @@ def test_sigkill_loses_at_most_one_checkpoint_interval(tmp_path, data_dir):
 def test_a_signal_checkpoints_the_step_it_reached_and_the_rerun_resumes(
     tmp_path, data_dir, signum):
   # Checkpoints every 1000 steps: none is due before the signal.
-  params = SMALL_MODEL + [
-      f"train.data_dir = '{data_dir}'", "train.source = 'synthetic_notes_tiny'",
-      "AudioFrontend.frame_step = 512", "train.train_steps = 2000",
-      "train.steps_per_checkpoint = 1000"]
-  command = [sys.executable, "-m", "s2l.train", f"--model_dir={tmp_path}",
-             "--gin_file=" + os.path.join(GIN_DIR, "synthetic_notes_freq10.gin")
-             ] + [f"--gin_param={p}" for p in params]
-  env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
   with open(tmp_path / "log.txt", "w") as log:
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
+    process = _start_cli_run(tmp_path, data_dir, 1000, log)
     deadline = time.time() + 240
     while not re.search(r"step (1[5-9]|[2-9]\d|\d{3})/2000",
                         (tmp_path / "log.txt").read_text()):

@@ -21,7 +21,6 @@ import sys
 from absl import app
 from absl import flags
 
-from s2l import atomic
 from s2l import configurables
 from s2l import plans
 
@@ -43,26 +42,6 @@ flags.DEFINE_multi_string("gin_file", [], "Extra gin file for every "
 flags.DEFINE_multi_string("gin_param", [], "Extra gin binding for every "
                           "s2l.train call, e.g. \"train.train_steps = 400\".")
 FLAGS = flags.FLAGS
-
-
-def write_layout(experiment: plans.Experiment, setting: plans.Setting,
-                 results_dir: str, budget: str) -> str:
-  """Writes RESULTS/<experiment>/experiment.json, what `s2l.report` lays out.
-
-  Args:
-    experiment: the plan.
-    setting: its data and budget.
-    results_dir: RESULTS.
-    budget: the --budget it runs with (a name or a gin file).
-
-  Returns:
-    The path written, atomically (`s2l.atomic`).
-  """
-  folder = os.path.join(results_dir, experiment.name)
-  os.makedirs(folder, exist_ok=True)
-  return atomic.write_json(
-      os.path.join(folder, "experiment.json"),
-      plans.layout_record(experiment, setting, budget), indent=2)
 
 
 def main(argv):
@@ -88,7 +67,7 @@ def main(argv):
       print(shlex.join(line))
     return
   if experiment.probes:
-    write_layout(experiment, setting, FLAGS.results, FLAGS.budget)
+    plans.write_layout(experiment, setting, FLAGS.results, FLAGS.budget)
   for number, line in enumerate(lines, start=1):
     print(f"[{experiment.name} {number}/{len(lines)}] {shlex.join(line[1:])}",
           flush=True)

@@ -14,6 +14,7 @@ import dataclasses
 import os
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from s2l import atomic
 from s2l.data import sources
 
 LAYOUTS = ("methods", "slicing", "bands", "labels", "sweep", "none")
@@ -349,6 +350,26 @@ def layout_record(experiment: Experiment, setting: Setting,
                       "budget": budget},
           "probes": [os.path.basename(output_path(experiment, p, ""))
                      for p in experiment.probes]}
+
+
+def write_layout(experiment: Experiment, setting: Setting, results_dir: str,
+                 budget: str) -> str:
+  """Writes RESULTS/<experiment>/experiment.json, what `s2l.report` lays out.
+
+  Args:
+    experiment: the plan.
+    setting: its data and budget.
+    results_dir: RESULTS.
+    budget: the --budget it runs with (a name or a gin file).
+
+  Returns:
+    The path written, atomically (`s2l.atomic`).
+  """
+  folder = os.path.join(results_dir, experiment.name)
+  os.makedirs(folder, exist_ok=True)
+  return atomic.write_json(os.path.join(folder, "experiment.json"),
+                           layout_record(experiment, setting, budget),
+                           indent=2)
 
 
 def commands(experiment: Experiment, runs_dir: str, results_dir: str,

@@ -208,13 +208,12 @@ def test_the_layout_record_is_what_the_report_follows(tmp_path):
 
 def test_the_layout_record_is_written_whole_or_not_at_all(tmp_path,
                                                           monkeypatch):
-  from s2l import experiments  # pylint: disable=import-outside-toplevel
   from s2l import report  # pylint: disable=import-outside-toplevel
   experiment = plans.Experiment(
       "mine", "Mine", "slicing", (plans.Pretraining("x/run", ("a.gin",)),),
       (plans.Probe("x/run"),))
-  path = experiments.write_layout(experiment, plans.Setting(), str(tmp_path),
-                                  "small")
+  path = plans.write_layout(experiment, plans.Setting(), str(tmp_path),
+                            "small")
   assert path == str(tmp_path / "mine" / "experiment.json")
   assert json.load(open(path))["setting"]["budget"] == "small"
   before = open(path).read()
@@ -226,7 +225,7 @@ def test_the_layout_record_is_written_whole_or_not_at_all(tmp_path,
   # previous layout as it was, and no temporary file.
   monkeypatch.setattr(os, "replace", fail)
   with pytest.raises(OSError, match="preempted"):
-    experiments.write_layout(
+    plans.write_layout(
         plans.Experiment("mine", "Other", "methods", experiment.pretrainings,
                          experiment.probes), plans.Setting(), str(tmp_path),
         "full")

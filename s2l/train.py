@@ -39,7 +39,8 @@ def main(argv):
     training.train(FLAGS.model_dir)
   except training.Preempted as stopped:
     command = shlex.join(["python", "-m", "s2l.train", *sys.argv[1:]])
-    sys.stderr.write(f"{stopped}\nResume with:\n  {command}\n")
+    # The message as built: gin appends its call site to the exception's.
+    sys.stderr.write(f"{stopped.message}\nResume with:\n  {command}\n")
     sys.exit(128 + stopped.signal)
   print(summary(FLAGS.model_dir))
 

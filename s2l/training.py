@@ -306,8 +306,9 @@ class Preempted(Exception):
     name = signal_lib.Signals(signum).name
     saved = (f"the checkpoint {path} holds step {step}" if path else
              f"no checkpoint was saved at step {step}")
-    super().__init__(f"{name}: training stopped at step {step}; {saved}. "
-                     "Rerun the same command to resume from it.")
+    self.message = (f"{name}: training stopped at step {step}; {saved}. "
+                    "Rerun the same command to resume from it.")
+    super().__init__(self.message)
 
 
 def _checkpoint_step(prefix: str) -> int:

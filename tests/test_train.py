@@ -469,7 +469,8 @@ def test_a_signal_checkpoints_the_step_it_reached_and_the_rerun_resumes(
   assert 15 <= saved < 1000 and saved >= max(logged)
   name = signal.Signals(signum).name
   assert f"{name}: training stopped at step {saved}" in text
-  assert "Resume with:\n  python -m s2l.train --model_dir=" in text
+  assert (f"Rerun the same command to resume from it.\nResume with:\n  "
+          "python -m s2l.train --model_dir=") in text
   # The lock is released and the record written: the rerun resumes there.
   assert not os.path.exists(tmp_path / locks.LOCK_FILE)
   assert run_record.read(str(tmp_path))["train_steps"] == 2000

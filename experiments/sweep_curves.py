@@ -4,7 +4,8 @@ r"""Collapse diagnostics over training for the runs of a sweep, as a figure.
         --pattern='freq10_*_lr*' \
         --output=results/soundfont_notes/lr_sweep_collapse
 
-For every finished or running run directory matching the pattern, reads the
+For every finished run directory matching the pattern (`--unfinished`: and
+the others), reads the
 `collapse/…` scalars `s2l.train` writes at every held-out evaluation (dead
 units of the per-patch features and of the probed embedding, the
 embedding's effective dimension) and the held-out partial ranks, and plots
@@ -29,6 +30,8 @@ from s2l import run_record
 flags.DEFINE_string("runs", "runs/soundfont_notes", "Folder of the runs.")
 flags.DEFINE_string("pattern", "freq10_*_lr*", "Run folder names to plot.")
 flags.DEFINE_string("output", None, "Path prefix of the .png and .json.")
+flags.DEFINE_bool("unfinished", False, "Also plot runs not trained to the "
+                  "end (their curves stop where they are).")
 FLAGS = flags.FLAGS
 
 PANELS = (("collapse/patch_features_dead_fraction", "dead per-patch units"),
@@ -62,6 +65,9 @@ def main(argv):
   if not runs:
     raise app.UsageError(f"no run matches {FLAGS.runs}/{FLAGS.pattern}.")
   records = {run: run_record.read(run) for run in runs}
+  if not FLAGS.unfinished:
+    records = {run: r for run, r in records.items()
+               if r.get("encoder_step") == r["train_steps"]}
   rates = sorted({r["learning_rate"] for r in records.values()})
   fig, axes = plt.subplots(1, len(PANELS), figsize=(4.4 * len(PANELS), 3.8))
   saved = {}

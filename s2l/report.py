@@ -99,7 +99,8 @@ def layout(folder: str) -> Dict[str, str]:
   if os.path.exists(path):
     with open(path) as f:
       meta = json.load(f)
-    return {k: meta[k] for k in ("name", "title", "layout")}
+    return {k: meta[k] for k in ("name", "title", "layout")
+            if k in meta} | {"probes": meta.get("probes", [])}
   name = os.path.basename(os.path.normpath(folder))
   kind = ("bands" if name.startswith("figure4") else
           "labels" if name.startswith("figure") else
@@ -597,14 +598,32 @@ def _lr(value: float) -> str:
   return f"{value:g}"
 
 
-def sweep_table(runs: Sequence[Dict]) -> str:
+def _planned_rates(expected: Sequence[str]) -> Dict[str, int]:
+  """{run name stem: how many rates the plan probes} from the plan's probe
+  file names, `<stem>_lr<rate>.json`."""
+  stems = collections.Counter()
+  for name in expected:
+    if "_lr" in name:
+      stems[name[:-len(".json")].rsplit("_lr", 1)[0]] += 1
+  return dict(stems)
+
+
+def sweep_table(runs: Sequence[Dict], expected: Sequence[str] = ()) -> str:
   """A hyperparameter sweep (`s2l.plans.lr_sweep`): each loss's score under
   `s2l.selection`'s rule at each learning rate, the chosen one in bold, then
-  every run's validation metrics against its own initial weights."""
+  every run's validation metrics against its own initial weights.
+
+  With `expected` (the plan's probe file names, from experiment.json), a loss
+  with rates still to probe gets no choice yet ("pending"), and losses not
+  probed at all are named.
+  """
   try:
     chosen = selection.choose(runs)
   except selection.SelectionError as error:
     raise ReportError(str(error)) from error
+  planned = _planned_rates(expected)
+  stems = {run["pretraining"]["loss"]: os.path.basename(run["path"])[
+      :-len(".json")].rsplit("_lr", 1)[0] for run in runs}
   rates = sorted({lr for _, ranked in chosen.values() for lr, _ in ranked})
   order = list(LOSS_LABELS)
   losses = sorted(chosen, key=lambda l: (order.index(l) if l in order
@@ -617,11 +636,20 @@ def sweep_table(runs: Sequence[Dict]) -> str:
     for lr in rates:
       text = "–" if lr not in scores else f"{scores[lr]:+.1%}"
       cells.append(f"**{text}**" if lr == best else text)
+    due = planned.get(stems.get(loss), len(ranked))
+    verdict = (_lr(best) if len(ranked) >= due else
+               f"pending ({len(ranked)} of {due} rates probed)")
+    if len(ranked) < due:
+      cells = [c.strip("*") for c in cells]
     rows.append("| " + " | ".join([LOSS_LABELS.get(loss, loss), *cells,
-                                    _lr(best)]) + " |")
+                                    verdict]) + " |")
   body = ("Score of each learning rate (mean relative gain over the run's "
           "own initial weights, validation split); chosen in bold.\n\n" +
           _table(["Loss", *(_lr(lr) for lr in rates), "Chosen"], rows))
+  missing = sorted(set(planned) - set(stems.values()))
+  if missing:
+    body += ("\nNot probed yet: " + ", ".join(
+        f"{stem} ({planned[stem]} rates)" for stem in missing) + ".\n")
   tasks = _task_names(runs)
   detail = []
   for run in sorted(runs, key=lambda r: (
@@ -713,7 +741,8 @@ def render(folder: str, output_dir: Optional[str] = None) -> List[str]:
       "methods": (methods_table, None),
       "sweep": (sweep_table, None),
   }[meta["layout"]]
-  body = body(runs)
+  body = (sweep_table(runs, meta.get("probes", ()))
+          if meta["layout"] == "sweep" else body(runs))
   if plot is not None:
     png = os.path.join(output_dir, f"{name}.png")
     plot(runs, png, f"{title}\n{setting_line(runs)}")

@@ -72,17 +72,27 @@ def test_selection_refuses_test_scores_and_ambiguous_candidates():
 def test_the_report_lays_a_sweep_out_with_the_choice_in_bold(tmp_path):
   folder = tmp_path / "lr_sweep"
   folder.mkdir()
-  for i, run in enumerate([
-      _result("RankMSELoss", 1e-5, (0.55, 0.5), (40.0, 50.0)),
-      _result("RankMSELoss", 3e-5, (0.6, 0.5), (55.0, 50.0)),
-      _result("FixedPermutationLoss", 3e-5, (0.4, 0.5), (60.0, 50.0))]):
-    (folder / f"{i}.json").write_text(json.dumps(run))
+  for name, run in [
+      ("freq10_mse_lr1e-5", _result("RankMSELoss", 1e-5, (0.55, 0.5),
+                                    (40.0, 50.0))),
+      ("freq10_mse_lr3e-5", _result("RankMSELoss", 3e-5, (0.6, 0.5),
+                                    (55.0, 50.0))),
+      ("freq10_fixed_lr3e-5", _result("FixedPermutationLoss", 3e-5,
+                                      (0.4, 0.5), (60.0, 50.0)))]:
+    run["path"] = f"{name}.json"
+    (folder / f"{name}.json").write_text(json.dumps(run))
   (folder / "experiment.json").write_text(json.dumps(
       {"name": "lr_sweep", "title": "Learning rate per pretext loss",
-       "layout": "sweep"}))
+       "layout": "sweep", "probes": [
+           "freq10_mse_lr1e-5.json", "freq10_mse_lr3e-5.json",
+           "freq10_fixed_lr1e-5.json", "freq10_fixed_lr3e-5.json",
+           "freq10_pfy_lr1e-5.json"]}))
   (markdown,) = report.render(str(folder))
   text = open(markdown).read()
   assert "| MSE | **+15.0%** | +5.0% | 1e-05 |" in text
-  assert "| Fixed Permutation | – | **-20.0%** | 3e-05 |" in text
+  # A loss with rates still to probe gets no choice yet.
+  assert ("| Fixed Permutation | – | -20.0% | pending (1 of 2 rates probed) |"
+          in text)
+  assert "Not probed yet: freq10_pfy (1 rates)." in text
   assert "| MSE | 1e-05 | 0.550 / 0.500 |" in text
   assert "0.400 †" in text and selection.RULE in text

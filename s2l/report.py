@@ -22,8 +22,14 @@ Each folder becomes `RESULTS_DIR/<name>.md`, and figures also
 - other `figure*` (figure 3): each method's metric against the number of
   labelled examples, one panel per task (paper figure 3).
 
-Cells are mean ± standard deviation over the probe seeds; the best mean of
-each row is in bold (lowest for MSE, highest otherwise).
+- a `sweep` (`s2l.plans.lr_sweep`): each loss's score under `s2l.selection`'s
+  rule at each learning rate, and the rate chosen once all are probed.
+
+Runs of one setting that differ only in their pre-training seed are pooled
+into one column (`pool`). Cells are mean ± sample standard deviation over
+every (pre-training seed, probe seed) pair; the best mean of each row is in
+bold (lowest for MSE, highest otherwise). Slicing and band tables add each
+column's own random encoder and the relative gain over it.
 
 The markdown and figures are written atomically (`s2l.atomic`), so a report
 killed midway keeps its previous files whole; the `.<name>.tmp-*` files such

@@ -105,8 +105,7 @@ def layout(folder: str) -> Dict[str, str]:
   if os.path.exists(path):
     with open(path) as f:
       meta = json.load(f)
-    return {k: meta[k] for k in ("name", "title", "layout")
-            if k in meta} | {"probes": meta.get("probes", [])}
+    return {k: meta[k] for k in ("name", "title", "layout")}
   name = os.path.basename(os.path.normpath(folder))
   kind = ("bands" if name.startswith("figure4") else
           "labels" if name.startswith("figure") else
@@ -114,6 +113,16 @@ def layout(folder: str) -> Dict[str, str]:
   return {"name": name, "layout": kind,
           "title": name.replace("table", "Table ").replace("figure",
                                                            "Figure ")}
+
+
+def planned_probes(folder: str) -> List[str]:
+  """The probe files an experiment plans (experiment.json's "probes"), or
+  none for folders without one."""
+  path = os.path.join(folder, LAYOUT_FILE)
+  if not os.path.exists(path):
+    return []
+  with open(path) as f:
+    return list(json.load(f).get("probes", []))
 
 
 def _result_paths(folder: str) -> List[str]:
@@ -747,7 +756,7 @@ def render(folder: str, output_dir: Optional[str] = None) -> List[str]:
       "methods": (methods_table, None),
       "sweep": (sweep_table, None),
   }[meta["layout"]]
-  body = (sweep_table(runs, meta.get("probes", ()))
+  body = (sweep_table(runs, planned_probes(folder))
           if meta["layout"] == "sweep" else body(runs))
   if plot is not None:
     png = os.path.join(output_dir, f"{name}.png")

@@ -475,6 +475,11 @@ class AudioFolder:
       return example, "file not found", FileNotFoundError
     try:
       example["_kind"], example["_rate"], audio = _probe(path, kind)
+    except UnicodeDecodeError:
+      # TF's decoder sometimes quotes the file's bytes in its message, which
+      # then cannot be read as text: say what the file is not instead.
+      return example, ("cannot decode: not a readable WAVE, FLAC or MP3 "
+                       "file"), ValueError
     except ValueError as e:
       return example, f"cannot decode: {e}", ValueError
     example["_size"] = os.path.getsize(path)

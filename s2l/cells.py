@@ -92,6 +92,12 @@ class CellStore:
       os.fsync(f.fileno())
     return value
 
+  def get_or_put(self, key: Sequence[Hashable], compute) -> Any:
+    """The finished cell `key`, or `compute()` kept as it (`put`)."""
+    if _key(key) in self.cells:
+      return self.cells[_key(key)]
+    return self.put(key, compute())
+
   def count(self, keys) -> int:
     """How many of `keys` are finished."""
     return sum(_key(k) in self.cells for k in keys)

@@ -365,27 +365,24 @@ def evaluate(model_dir: str,
         for name in frozen for split, count in counts.items()}
   representation = {}
   for name in frozen:
-    representation[name] = store.get(("representation", name)) or store.put(
+    representation[name] = store.get_or_put(
         ("representation", name),
-        diagnostics.collapse(embeddings[name, "train"]))
+        lambda name=name: diagnostics.collapse(embeddings[name, "train"]))
     logging.info("%s embedding: %.0f%% dead units, effective dimension %.1f",
                  name, 100 * representation[name]["dead_fraction"],
                  representation[name]["effective_dimension"])
 
   def frozen_cell(task, name, count, seed, subset, test):
-    if (task.name, name, count, seed) in store:
-      return store.get((task.name, name, count, seed))
-    train = (embeddings[name, "train"][subset], labels[task.name, "train"][
-        subset])
-    return store.put((task.name, name, count, seed), _floats(probe.train_head(
-        task, head, train, test, seed, epochs, learning_rate=learning_rate,
-        hidden_units=hidden_units, standardize=standardize)))
+    train = lambda: (embeddings[name, "train"][subset],
+                     labels[task.name, "train"][subset])
+    return store.get_or_put((task.name, name, count, seed), lambda: _floats(
+        probe.train_head(task, head, train(), test, seed, epochs,
+                         learning_rate=learning_rate,
+                         hidden_units=hidden_units, standardize=standardize)))
 
   def supervised_cell(task, count, seed, subset, test_ds):
-    if (task.name, "supervised", count, seed) in store:
-      return store.get((task.name, "supervised", count, seed))
-    return store.put((task.name, "supervised", count, seed),
-                     _floats(probe.train_supervised(
+    return store.get_or_put((task.name, "supervised", count, seed),
+                     lambda: _floats(probe.train_supervised(
                          task, pretrained, head, pipeline.downstream_dataset(
                              source, "train", task.name, indices=subset,
                              shuffle_buffer=count, seed=seed, **data),

@@ -29,9 +29,11 @@ from absl import app
 from absl import flags
 import numpy as np
 
+from s2l import losses
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LOSSES = ("mse", "perturbed_fenchel_young", "fast_soft_ranking",
-          "fixed_permutations100", "list_mle", "approx_ndcg")
+# Every registered loss, MSE first (the base of the ratios).
+LOSSES = ("mse", *(name for name in losses.REGISTRY if name != "mse"))
 
 _STEPS = flags.DEFINE_integer("steps", 60, "Timed training steps per loss.")
 _CONFIG = flags.DEFINE_string("config", "gin/synthetic_notes_freq10.gin",

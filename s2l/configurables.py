@@ -22,14 +22,8 @@ from s2l.data import frontends
 from s2l.data import patches
 from s2l.data import sources
 
-LOSSES = (
-    losses.PerturbedFenchelYoungLoss,
-    losses.SoftRankLoss,
-    losses.RankMSELoss,
-    losses.FixedPermutationLoss,
-    losses.ListMLELoss,
-    losses.ApproxNDCGLoss,
-)
+# Every loss `s2l.losses.register` declared (the registry is the one list).
+LOSSES = tuple(losses.REGISTRY.values())
 
 for _loss in LOSSES:
   gin.external_configurable(_loss, module="s2l.losses")

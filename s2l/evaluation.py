@@ -25,8 +25,8 @@ labelled test examples).
 `evaluate.source` probes on another source than the pre-training one, as
 ImageNet → VOC 2012 in the paper's table 4.
 
-The JSON also describes the pre-training (`"pretraining"`: loss, slicing,
-steps), its held-out pretext metrics at the last evaluation (`"upstream"`:
+The JSON also describes the pre-training (`"pretraining"`: loss with its
+label, slicing, steps), its held-out pretext metrics at the last evaluation (`"upstream"`:
 partial ranks and exact permutation accuracy, read from the run's
 `validation` summaries), which `s2l.report` lays out as the paper's tables
 and figures, and each encoder's collapse diagnostics on the labelled pool
@@ -48,6 +48,7 @@ from s2l import checks
 from s2l import configurables  # pylint: disable=unused-import (gin names)
 from s2l import diagnostics
 from s2l import events
+from s2l import losses
 from s2l import probe
 from s2l import run_record
 from s2l import training as train_lib
@@ -103,9 +104,17 @@ def pretraining_description(record: Dict, source) -> Dict:
     record: the run's record (`s2l.run_record`).
     source: its pre-training source, built (a folder is checked once).
   """
+  loss = losses.by_class_name(record["loss"]["class"])
+  args = record["loss"]["args"]
   return {
       "source": source.name,
       "loss": record["loss"]["class"],
+      # What the report needs to know of the loss, so that it imports none:
+      # its label, its column among the paper's (None: after them), and the
+      # size of its fixed permutation set (None: all n! orders).
+      "loss_label": loss.label,
+      "loss_column": loss.column,
+      "permutation_set": args.get("num_permutations"),
       # Video patches are frames: the slicing is not used.
       "slicing": None if source.modality == "video" else {
           "nx": record["slicing"]["args"]["nx"],

@@ -21,7 +21,7 @@ Each loss also knows how to read a network output as predicted ranks
   extra baselines (ListMLE recomputed stably, see its docstring).
 """
 
-from typing import Optional
+from typing import Dict, Optional, Tuple, Type
 
 import tensorflow as tf
 import tensorflow_ranking as tfr
@@ -51,6 +51,10 @@ class PermutationLoss(tf.keras.losses.Loss):
   permutations the pipeline must draw (`permutation_set`, None for all n!).
   """
 
+  # Set by `register`: config name, table label, paper column (or None).
+  registered_name: Optional[str] = None
+  label: Optional[str] = None
+  column: Optional[int] = None
   num_items: Optional[int] = None
   permutation_set: Optional[permutations.FixedPermutationSet] = None
   # Check at run time that labels are 1-based permutations (`_checked`);
@@ -123,7 +127,64 @@ class PermutationLoss(tf.keras.losses.Loss):
     return ranking.rank(_scores(y_pred))
 
 
-@tf.keras.utils.register_keras_serializable(package='s2l')
+# The losses by the names of their configs (gin/losses/<name>.gin), in order
+# of declaration: `register` is the one place a loss is declared. Gin
+# (s2l.configurables), lookup by name (`get`, `train.loss = 'mse'`), the run
+# record (s2l.run_record), the plans and the report's labels (written into
+# probe.json by s2l.evaluate) all read it.
+REGISTRY: Dict[str, Type["PermutationLoss"]] = {}
+
+
+def register(name: str, label: str, column: Optional[int] = None):
+  """Class decorator declaring a pretext loss, once, for all of s2l.
+
+  Args:
+    name: its config name: `train.loss = '<name>'`, gin/losses/<name>.gin,
+      the plans' run names.
+    label: its name in tables and figures ("Perturbed F-Y").
+    column: its place among the paper's table 1 columns (0 first), or None
+      for a loss the paper does not compare (listed after them).
+
+  Also registers the class with Keras serialization (package "s2l").
+
+  Raises:
+    ValueError: for a name already taken or a class that is not a
+      PermutationLoss.
+  """
+  def declare(cls):
+    if not (isinstance(cls, type) and issubclass(cls, PermutationLoss)):
+      raise ValueError(f"register({name!r}) decorates {cls!r}, which is not "
+                       "a PermutationLoss subclass.")
+    if name in REGISTRY:
+      raise ValueError(f"loss name {name!r} is taken by "
+                       f"{REGISTRY[name].__name__}; pick another.")
+    cls.registered_name, cls.label, cls.column = name, label, column
+    tf.keras.utils.register_keras_serializable(package="s2l")(cls)
+    REGISTRY[name] = cls
+    return cls
+  return declare
+
+
+def paper_losses() -> Tuple[str, ...]:
+  """Names of the losses the paper compares, in its table 1 column order."""
+  named = [(cls.column, name) for name, cls in REGISTRY.items()
+           if cls.column is not None]
+  return tuple(name for _, name in sorted(named))
+
+
+def by_class_name(class_name: str) -> Type["PermutationLoss"]:
+  """The registered loss class of that `__name__` (the run record's key).
+
+  Raises:
+    KeyError: for a class no `register` declared.
+  """
+  for cls in REGISTRY.values():
+    if cls.__name__ == class_name:
+      return cls
+  raise KeyError(class_name)
+
+
+@register("perturbed_fenchel_young", "Perturbed F-Y", column=2)
 class PerturbedFenchelYoungLoss(PermutationLoss):
   """Fenchel-Young loss of the perturbed ranking (Berthet et al. 2020).
 
@@ -176,7 +237,7 @@ class PerturbedFenchelYoungLoss(PermutationLoss):
             "seed": self.seed}
 
 
-@tf.keras.utils.register_keras_serializable(package='s2l')
+@register("fast_soft_ranking", "Fast Soft Ranking", column=1)
 class SoftRankLoss(PermutationLoss):
   """Fast Soft Ranking loss ½‖soft_rank_ε(θ) − y‖² (Blondel et al. 2020).
 
@@ -217,7 +278,7 @@ class SoftRankLoss(PermutationLoss):
             "regularization": self.regularization}
 
 
-@tf.keras.utils.register_keras_serializable(package='s2l')
+@register("mse", "MSE", column=3)
 class RankMSELoss(PermutationLoss):
   """Baseline: mean squared error between the raw scores θ and the ranks y."""
 
@@ -231,7 +292,7 @@ class RankMSELoss(PermutationLoss):
                           axis=-1)
 
 
-@tf.keras.utils.register_keras_serializable(package='s2l')
+@register("fixed_permutations100", "Fixed Permutation", column=0)
 class FixedPermutationLoss(PermutationLoss):
   """Baseline of Noroozi & Favaro (2016): classify among L fixed permutations.
 
@@ -321,7 +382,7 @@ class _ListwiseLoss(PermutationLoss):
     return {**super().get_config(), "temperature": self.temperature}
 
 
-@tf.keras.utils.register_keras_serializable(package='s2l')
+@register("list_mle", "ListMLE")
 class ListMLELoss(PermutationLoss):
   """ListMLE: negative Plackett-Luce log-likelihood of the true order.
 
@@ -357,7 +418,7 @@ class ListMLELoss(PermutationLoss):
     return {**super().get_config(), "temperature": self.temperature}
 
 
-@tf.keras.utils.register_keras_serializable(package='s2l')
+@register("approx_ndcg", "ApproxNDCG")
 class ApproxNDCGLoss(_ListwiseLoss):
   """ApproxNDCG: minus a smooth NDCG, gains 2^rank − 1, in [−1, 0]."""
 
@@ -368,16 +429,8 @@ class ApproxNDCGLoss(_ListwiseLoss):
     super().__init__(temperature, reduction, name)
 
 
-# The losses by the names of their configs (gin/losses/<name>.gin), so that
-# `train.loss = 'fast_soft_ranking'` means what the README lists.
-BY_NAME = {
-    "perturbed_fenchel_young": PerturbedFenchelYoungLoss,
-    "fast_soft_ranking": SoftRankLoss,
-    "mse": RankMSELoss,
-    "fixed_permutations100": FixedPermutationLoss,
-    "list_mle": ListMLELoss,
-    "approx_ndcg": ApproxNDCGLoss,
-}
+# The same mapping under its former name.
+BY_NAME = REGISTRY
 
 
 def get(loss) -> PermutationLoss:

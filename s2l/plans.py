@@ -15,6 +15,7 @@ import os
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from s2l import atomic
+from s2l import losses
 from s2l.data import sources
 
 LAYOUTS = ("methods", "slicing", "bands", "labels", "sweep", "none")
@@ -180,9 +181,11 @@ def _compare_losses(name: str, title: str, layout: str, s: Setting,
                     seeds or s.budget.probe_seeds)
 
 
-LOSSES = ("perturbed_fenchel_young", "fast_soft_ranking", "mse",
-          "fixed_permutations100", "list_mle", "approx_ndcg")
-PAPER_LOSSES = LOSSES[:4]
+# Every registered loss, in order of declaration, and those the paper
+# compares (s2l.losses.register is the one list).
+LOSSES = tuple(losses.REGISTRY)
+PAPER_LOSSES = tuple(name for name in LOSSES
+                     if losses.REGISTRY[name].column is not None)
 
 
 def _losses_table(name: str, title: str, regimes: Sequence[int],

@@ -47,22 +47,23 @@ from absl import app
 from s2l import atomic
 from s2l import selection
 
-# Column labels of the pre-training losses, in the paper's order.
-LOSS_LABELS = collections.OrderedDict([
-    ("FixedPermutationLoss", "Fixed Permutation"),
-    ("SoftRankLoss", "Fast Soft Ranking"),
-    ("PerturbedFenchelYoungLoss", "Perturbed F-Y"),
-    ("RankMSELoss", "MSE"),
-    ("ListMLELoss", "ListMLE"),
-    ("ApproxNDCGLoss", "ApproxNDCG"),
-])
+# How probe JSONs written before s2l.evaluate recorded the loss's label,
+# column and permutation set (`pretraining.loss_label`, ...) name their loss:
+# the six losses of that time, by class. A loss declared since
+# (s2l.losses.register) writes its own and never needs an entry here.
+_LOSSES_BEFORE_LABELS = {
+    "FixedPermutationLoss": ("Fixed Permutation", 0, 100),
+    "SoftRankLoss": ("Fast Soft Ranking", 1, None),
+    "PerturbedFenchelYoungLoss": ("Perturbed F-Y", 2, None),
+    "RankMSELoss": ("MSE", 3, None),
+    "ListMLELoss": ("ListMLE", None, None),
+    "ApproxNDCGLoss": ("ApproxNDCG", None, None),
+}
 RANDOM, SUPERVISED = "Random Embedding", "Without pre-training"
-FIXED = LOSS_LABELS["FixedPermutationLoss"]
 FIXED_NOTE = (
-    "\n† Fixed Permutation is pre-trained and evaluated on its own set of "
-    "100 permutations, a 100-way classification: its upstream figures are "
-    "not comparable with those over all n! orders (the paper leaves them "
-    "out).\n")
+    "\n† Pre-trained and evaluated on its own fixed set of permutations, a "
+    "classification among them: its upstream figures are not comparable "
+    "with those over all n! orders (the paper leaves them out).\n")
 TASK_LABELS = {"instrument_family": "Instr. Family", "instrument":
                "Instr. Label", "pitch": "Pitch", "label": "Label",
                "labels": "Label"}
@@ -156,9 +157,30 @@ def load_results(folder: str) -> List[Dict]:
   return runs
 
 
+def _loss(run: Dict) -> Tuple[str, Optional[int], Optional[int]]:
+  """(label, paper column or None, fixed permutation set size or None) of a
+  probe's pre-training loss, as s2l.evaluate recorded them."""
+  pretraining = run["pretraining"]
+  if "loss_label" in pretraining:
+    return (pretraining["loss_label"], pretraining.get("loss_column"),
+            pretraining.get("permutation_set"))
+  loss = pretraining["loss"]
+  return _LOSSES_BEFORE_LABELS.get(loss, (loss, None, None))
+
+
 def method_label(run: Dict) -> str:
-  loss = run["pretraining"]["loss"]
-  return LOSS_LABELS.get(loss, loss)
+  return _loss(run)[0]
+
+
+def fixed_set(run: Dict) -> bool:
+  """Whether the run pre-trained on a fixed set of permutations (†)."""
+  return _loss(run)[2] is not None
+
+
+def loss_order(run: Dict) -> Tuple[int, int, str]:
+  """Sort key: the paper's columns in its order, then the others by label."""
+  label, column, _ = _loss(run)
+  return (0, column, label) if column is not None else (1, 0, label)
 
 
 def slicing_label(run: Dict) -> str:
@@ -336,9 +358,7 @@ def _table(header: Sequence[str], rows: Sequence[str]) -> str:
 def _columns(runs: Sequence[Dict]) -> List[Tuple[str, Optional[Dict], str]]:
   """(label, run, baseline) per methods-table column, in the paper's order."""
   by_method = group(runs, method_label)
-  order = list(LOSS_LABELS.values())
-  methods = sorted(by_method, key=lambda m: (order.index(m) if m in order
-                                             else len(order), m))
+  methods = sorted(by_method, key=lambda m: loss_order(by_method[m]))
   with_random = [by_method[m] for m in methods
                  if "random" in next(iter(by_method[m]["results"].values()))]
   with_supervised = [by_method[m] for m in methods if "supervised" in next(
@@ -387,7 +407,7 @@ def methods_table(runs: Sequence[Dict]) -> str:
     cells = [None if baseline != "pretrained" or key not in run.get(
         "upstream", {}) else (run["upstream"][key], None)
              for _, run, baseline in columns]
-    fixed = [baseline == "pretrained" and method_label(run) == FIXED
+    fixed = [baseline == "pretrained" and fixed_set(run)
              for _, run, baseline in columns]
     if any(cells):
       rows.append(format_row(label, cells, lower_is_better=False,
@@ -395,7 +415,8 @@ def methods_table(runs: Sequence[Dict]) -> str:
   rows += representation_rows(columns)
   header = ["Task"] + [label for label, _, _ in columns]
   table = _table(header, rows)
-  if any(label == FIXED for label, _, _ in columns):
+  if any(baseline == "pretrained" and fixed_set(run)
+         for _, run, baseline in columns):
     table += FIXED_NOTE
   return table
 
@@ -640,9 +661,8 @@ def sweep_table(runs: Sequence[Dict], expected: Sequence[str] = ()) -> str:
   stems = {run["pretraining"]["loss"]: os.path.basename(run["path"])[
       :-len(".json")].rsplit("_lr", 1)[0] for run in runs}
   rates = sorted({lr for _, ranked in chosen.values() for lr, _ in ranked})
-  order = list(LOSS_LABELS)
-  losses = sorted(chosen, key=lambda l: (order.index(l) if l in order
-                                         else len(order), l))
+  one_run = {run["pretraining"]["loss"]: run for run in runs}
+  losses = sorted(chosen, key=lambda l: loss_order(one_run[l]))
   rows = []
   for loss in losses:
     best, ranked = chosen[loss]
@@ -656,7 +676,7 @@ def sweep_table(runs: Sequence[Dict], expected: Sequence[str] = ()) -> str:
                f"pending ({len(ranked)} of {due} rates probed)")
     if len(ranked) < due:
       cells = [c.strip("*") for c in cells]
-    rows.append("| " + " | ".join([LOSS_LABELS.get(loss, loss), *cells,
+    rows.append("| " + " | ".join([method_label(one_run[loss]), *cells,
                                     verdict]) + " |")
   body = ("Score of each learning rate (mean relative gain over the run's "
           "own initial weights, validation split); chosen in bold.\n\n" +
@@ -679,14 +699,14 @@ def sweep_table(runs: Sequence[Dict], expected: Sequence[str] = ()) -> str:
     detail.append("| " + " | ".join(
         [method_label(run), _lr(run["pretraining"]["learning_rate"]), *cells,
          (_format((run["upstream"]["partial_ranks"], None)) +
-          (" †" if method_label(run) == FIXED else ""))
+          (" †" if fixed_set(run) else ""))
          if "partial_ranks" in run.get("upstream", {}) else "–"]) + " |")
   body += ("\nValidation metrics, pre-trained / own initial weights:\n\n" +
            _table(["Loss", "Learning rate",
                    *(row_label(t, _metric(runs, t)) for t in tasks),
                    "Partial ranks (held out)"], detail))
   body += f"\nRule: {selection.RULE}.\n"
-  if any(method_label(run) == FIXED for run in runs):
+  if any(fixed_set(run) for run in runs):
     body += FIXED_NOTE
   return body
 

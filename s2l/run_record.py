@@ -21,8 +21,9 @@ data and the network are built:
 
 `s2l.evaluate` rebuilds the source, slicing and front end from it (`build`,
 `build_source`), never from gin's global state, and a resumed run is checked
-against it (`check_resume`). Parts are rebuilt by class name from `PARTS`:
-a new swappable part joins them there.
+against it (`check_resume`). Parts are rebuilt by class name
+(`part_class`): a loss from `s2l.losses.REGISTRY`, any other swappable part
+from `PARTS`, which a new one joins.
 """
 
 import dataclasses
@@ -54,11 +55,26 @@ ADDED = {"precision": "float32"}
 # The same for constructor arguments that joined a part: {class: {argument:
 # the value runs recorded without it had}}.
 ADDED_ARGS = {"AudioFolder": {"drop_silent": False}}
+# The parts other than losses; a loss is found in `s2l.losses.REGISTRY`.
 PARTS = {cls.__name__: cls for cls in (
     patches.Slicing, frontends.AudioFrontend, frontends.ImageFrontend,
-    frontends.VideoFrontend, audio_folder.AudioFolder,
-    losses.PerturbedFenchelYoungLoss, losses.SoftRankLoss, losses.RankMSELoss,
-    losses.FixedPermutationLoss, losses.ListMLELoss, losses.ApproxNDCGLoss)}
+    frontends.VideoFrontend, audio_folder.AudioFolder)}
+
+
+def part_class(name: str):
+  """The class a record's {"class": name} stands for.
+
+  Raises:
+    RecordError: for a class this version of s2l does not know.
+  """
+  if name in PARTS:
+    return PARTS[name]
+  try:
+    return losses.by_class_name(name)
+  except KeyError:
+    known = sorted([*PARTS, *(c.__name__ for c in losses.REGISTRY.values())])
+    raise RecordError(f"the run record names a {name}, which this version of "
+                      f"s2l does not know; known parts: {known}.") from None
 
 
 class RecordError(ValueError):
@@ -89,7 +105,8 @@ def describe(part) -> Optional[Dict]:
   else:
     raise RecordError(f"cannot record a {type(part).__name__}: give it a "
                       "`config` dict of its constructor arguments and add it "
-                      "to s2l.run_record.PARTS.")
+                      "to s2l.run_record.PARTS (a loss: declare it with "
+                      "s2l.losses.register).")
   return {"class": type(part).__name__, "args": _plain(args)}
 
 
@@ -97,12 +114,9 @@ def build(description: Optional[Dict]):
   """The part a `describe` output stands for (None for None)."""
   if description is None:
     return None
-  name = description["class"]
-  if name not in PARTS:
-    raise RecordError(f"the run record names a {name}, which this version of "
-                      f"s2l does not know; known parts: {sorted(PARTS)}.")
+  cls = part_class(description["class"])
   # JSON turned the tuples (AudioFolder's columns) into lists.
-  return PARTS[name](**{k: tuple(v) if isinstance(v, list) else v
+  return cls(**{k: tuple(v) if isinstance(v, list) else v
                         for k, v in description["args"].items()})
 
 

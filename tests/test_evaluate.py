@@ -87,6 +87,8 @@ def test_probe_writes_results_and_keeps_the_encoder_frozen(run_dir):
   # What the report needs to lay the run out: its pretext and upstream.
   assert output["pretraining"] == {
       "source": "synthetic_notes_tiny", "loss": "PerturbedFenchelYoungLoss",
+      "loss_label": "Perturbed F-Y", "loss_column": 2,
+      "permutation_set": None,
       "slicing": {"nx": 1, "ny": 10}, "train_steps": 10,
       "learning_rate": 1e-5, "seed": 0}
   upstream = output["upstream"]

@@ -1,15 +1,19 @@
 """Tests for s2l/losses.py."""
 
 import math
+import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_ranking as tfr
+import gin
 
+from s2l import configurables
 from s2l import losses
 from s2l import metrics
 from s2l import ranking
+from s2l import training  # pylint: disable=unused-import (gin: train)
 
 NONE = tf.keras.losses.Reduction.NONE
 RNG = np.random.default_rng(7)
@@ -356,3 +360,38 @@ def test_bfloat16_scores_give_float32_losses_that_match_float32(name):
   flips = 0.1 if name == "fenchel_young" else 0.0
   np.testing.assert_allclose(half_grad, grad, rtol=BF16_EPS,
                              atol=BF16_EPS * np.abs(grad).max() + flips)
+
+
+# ---------------------------------------------------------------------------
+# The registry: each loss declared once.
+
+def test_every_registered_loss_has_its_config_and_every_config_a_loss():
+  folder = os.path.join(configurables.GIN_DIR, "losses")
+  shipped = {f[:-len(".gin")] for f in os.listdir(folder)}
+  assert shipped == set(losses.REGISTRY)
+  for name, cls in losses.REGISTRY.items():
+    gin.clear_config()
+    configurables.parse_gin([os.path.join(folder, f"{name}.gin")], [])
+    # The config builds the class registered under its name, and the name
+    # builds the same class.
+    assert gin.query_parameter("train.loss").configurable.wrapped is cls
+    assert type(losses.get(name)) is cls
+    assert cls.registered_name == name and cls.label
+    assert losses.by_class_name(cls.__name__) is cls
+  gin.clear_config()
+
+
+def test_the_paper_losses_in_its_column_order():
+  assert losses.paper_losses() == ("fixed_permutations100", "fast_soft_ranking",
+                                   "perturbed_fenchel_young", "mse")
+  assert [losses.REGISTRY[n].label for n in losses.paper_losses()] == [
+      "Fixed Permutation", "Fast Soft Ranking", "Perturbed F-Y", "MSE"]
+
+
+def test_register_refuses_a_taken_name_and_a_class_that_is_no_loss():
+  with pytest.raises(ValueError, match="taken by RankMSELoss"):
+    losses.register("mse", "Again")(type("Again", (losses.PermutationLoss,),
+                                         {}))
+  with pytest.raises(ValueError, match="not a PermutationLoss"):
+    losses.register("plain", "Plain")(object)
+  assert "plain" not in losses.REGISTRY

@@ -78,7 +78,8 @@ def test_methods_table_layout_and_best_cells(tmp_path):
   # left out of the comparison even when it scores highest.
   assert rows["Partial Ranks Accuracy"] == ["–", "0.300 †", "**0.500**", "0.400"]
   assert rows["Exact Permutation Accuracy"][2] == "**0.250**"
-  assert "† Fixed Permutation" in open(written[0]).read()
+  assert "† Pre-trained and evaluated on its own fixed set" in open(
+      written[0]).read()
   _write(folder, "fixed", _run("FixedPermutationLoss", partial_ranks=0.98))
   rows = _rows(open(report.render(str(folder))[0]).read())
   assert rows["Partial Ranks Accuracy"] == ["–", "0.980 †", "**0.500**", "0.400"]
@@ -306,3 +307,23 @@ def test_a_killed_writers_temporary_file_is_not_a_result(tmp_path):
   (folder / ".mse.tmp-123-abcd1234.json").write_text("{\"results\": ")
   assert [os.path.basename(r["path"])
           for r in report.load_results(str(folder))] == ["pfy.json"]
+
+
+def test_labels_and_columns_come_from_the_probe(tmp_path):
+  """A probe written since s2l.evaluate records the loss's label, paper
+  column and permutation set: a loss the report has never heard of gets its
+  own label, after the paper's columns, without the report importing it."""
+  folder = tmp_path / "table1"
+  toy = _run("ToyLoss", family=(0.9, 0.9), baselines=("pretrained", "random"))
+  toy["pretraining"].update(loss_label="Toy", loss_column=None,
+                            permutation_set=None)
+  fixed = _run("FixedPermutationLoss", family=(0.6, 0.6))
+  fixed["pretraining"].update(loss_label="Fixed (L=24)", loss_column=0,
+                              permutation_set=24)
+  _write(folder, "toy", toy)
+  _write(folder, "fixed", fixed)
+  _write(folder, "mse", _run("RankMSELoss"))  # Written before labels were.
+  rows = _rows(open(report.render(str(folder))[0]).read())
+  assert rows["Task"] == ["Random Embedding", "Fixed (L=24)", "MSE", "Toy"]
+  assert rows["Partial Ranks Accuracy"][1].endswith("†")
+  assert not rows["Partial Ranks Accuracy"][3].endswith("†")

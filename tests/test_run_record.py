@@ -164,3 +164,18 @@ def test_the_record_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
     run_record.write(str(tmp_path), {**old, "seed": 1})
   assert run_record.read(str(tmp_path))["seed"] == 0
   assert os.listdir(tmp_path) == [run_record.RECORD_FILE]
+
+
+@pytest.mark.parametrize("name", sorted(losses.REGISTRY))
+def test_every_registered_loss_round_trips_through_the_record(name):
+  loss = losses.get(name)
+  description = json.loads(json.dumps(run_record.describe(loss)))
+  rebuilt = run_record.build(description)
+  assert type(rebuilt) is type(loss)
+  assert rebuilt.get_config() == loss.get_config()
+
+
+def test_an_unknown_part_names_the_known_ones():
+  with pytest.raises(run_record.RecordError, match="ListMLELoss.*Slicing|"
+                     "Slicing.*ListMLELoss"):
+    run_record.build({"class": "GoneLoss", "args": {}})

@@ -19,6 +19,7 @@ import tensorflow_datasets as tfds
 
 from s2l import evaluation as evaluate_lib
 from s2l import locks
+from s2l import losses
 from s2l import run_record
 from s2l import configurables
 from s2l import training as train_lib
@@ -251,6 +252,32 @@ def test_a_loss_can_be_named_as_in_the_readme(tmp_path, data_dir):
               "train.loss = 'fast_soft_ranking'")
   train_lib.train(str(tmp_path))
   assert run_record.read(str(tmp_path))["loss"]["class"] == "SoftRankLoss"
+
+
+def test_a_loss_declared_once_trains_by_name_and_is_recorded(tmp_path,
+                                                             data_dir):
+  """README "Extending s2l": one decorated class is a loss for all of s2l."""
+
+  @losses.register("toy_l1", "Toy L1")
+  class ToyL1Loss(losses.PermutationLoss):
+    """Mean absolute error between the scores and the ranks."""
+
+    def call(self, y_true, y_pred):
+      theta = tf.convert_to_tensor(y_pred)
+      y_true = self._checked(y_true, theta)
+      return tf.reduce_mean(tf.abs(theta - tf.cast(y_true, theta.dtype)),
+                            axis=-1)
+
+  try:
+    _tiny_notes(data_dir, "train.train_steps = 2",
+                "train.steps_per_checkpoint = 2", "train.loss = 'toy_l1'")
+    history = train_lib.train(str(tmp_path))
+    assert np.isfinite(history.history["loss"]).all()
+    record = run_record.read(str(tmp_path))
+    assert record["loss"]["class"] == "ToyL1Loss"
+    assert isinstance(run_record.build(record["loss"]), ToyL1Loss)
+  finally:
+    del losses.REGISTRY["toy_l1"]
 
 
 def test_resuming_with_another_setting_is_refused(tmp_path, data_dir):

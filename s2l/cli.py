@@ -3,10 +3,12 @@
 `python -m s2l.train` and `python -m s2l.evaluate` (s2l/train.py,
 s2l/evaluate.py) define their flags here and keep only their `main`; the
 library modules (`s2l.training`, `s2l.evaluation`) hold no flags. `--help`
-lists the shipped configs, losses, slicings and data sources.
+lists the shipped configs, losses, slicings and data sources. Both keep the
+libraries' routine chatter off the console (`quiet_libraries`).
 """
 
 import glob
+import logging
 import os
 from typing import List, Sequence
 
@@ -20,8 +22,7 @@ from s2l.data import sources
 def _names(folder: str) -> List[str]:
   return sorted(os.path.relpath(p, os.path.dirname(configurables.GIN_DIR))
                 for p in glob.glob(os.path.join(configurables.GIN_DIR, folder,
-                                                "*.gin"))
-                if not p.endswith("common.gin"))
+                                                "*.gin")))
 
 
 def shipped() -> str:
@@ -52,3 +53,34 @@ def check_args(argv: Sequence[str]) -> None:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   if not flags.FLAGS.model_dir:
     raise app.UsageError("--model_dir is required.")
+
+
+# Messages of the libraries that tell a user of s2l nothing: TFDS noting,
+# for every split it opens, that it reuses the data set already prepared and
+# how it reads it, and its notice that its own features use TF dtypes; and
+# TensorFlow's retracing warning, which every probe set off, since each
+# probe head is a new Keras model with its own predict function (the traces
+# are of different models, not one function traced again). What TFDS says
+# while it prepares a data set, and every other warning, still shows.
+CHATTER = (
+    "Load dataset info from", "Reusing dataset", "Creating a tf.data.Dataset",
+    "Constructing tf.data.Dataset", "You use TensorFlow DType",
+    "triggered tf.function retracing")
+
+
+class _Chatter(logging.Filter):
+
+  def filter(self, record: logging.LogRecord) -> bool:
+    if record.levelno > logging.WARNING:
+      return True
+    message = record.getMessage()
+    return not any(m in message for m in CHATTER)
+
+
+def quiet_libraries() -> None:
+  """Drops `CHATTER` from the loggers that absl, TFDS and TensorFlow write to
+  (idempotent)."""
+  for name in ("absl", "tensorflow"):
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, _Chatter) for f in logger.filters):
+      logger.addFilter(_Chatter())

@@ -1,6 +1,6 @@
 """Registers the swappable parts of s2l with gin, and parses configs.
 
-Library modules stay free of gin (STYLE.md: gin only at the edges); entry
+Library modules stay free of gin (gin only at the edges); entry
 points and tests import this module before parsing gin files, after which a
 config can say, for example::
 
@@ -55,7 +55,7 @@ GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(
 def parse_gin(gin_files: Sequence[str], gin_params: Sequence[str]) -> None:
   """Parses gin files and bindings, failing on any unknown name.
 
-  `include` paths are relative to the repository root ("gin/common.gin"),
+  `include` paths are relative to the repository root ("gin/sources/nsynth.gin"),
   which is also a search path, so configs run from any working directory.
   """
   for path in gin_files:

@@ -25,6 +25,7 @@ FLAGS = flags.FLAGS
 
 def main(argv):
   cli.check_args(argv)
+  cli.quiet_libraries()
   model_dir = evaluation.run_dir(FLAGS.model_dir)
   configurables.parse_gin(FLAGS.gin_file, FLAGS.gin_param)
   output = evaluation.evaluate(model_dir)

@@ -27,7 +27,8 @@ def scalars(model_dir: str, subdir: str = "train",
   pattern = os.path.join(model_dir, subdir, "events.out.tfevents.*")
   for path in sorted(tf.io.gfile.glob(pattern)):
     try:
-      for event in tf.compat.v1.train.summary_iterator(path):
+      for record in tf.data.TFRecordDataset(path):
+        event = tf.compat.v1.Event.FromString(record.numpy())
         for value in event.summary.value:
           if value.tag.startswith(prefix):
             steps, values = curves.setdefault(value.tag, ([], []))

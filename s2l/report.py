@@ -2,28 +2,32 @@ r"""The paper's tables and figures from probe results, as markdown and PNG.
 
     python -m s2l.report RESULTS_DIR
 
-`RESULTS_DIR` holds one folder per experiment, named after the paper's table
-or figure it reproduces, with one `s2l.evaluate` JSON per pre-training run
-(the scripts of `experiments/` write them so):
+`RESULTS_DIR` holds one folder per experiment, with one `s2l.evaluate` JSON
+per pre-training run and the `experiment.json` that `s2l.experiments` writes
+(the scripts of `experiments/` run it):
 
-    RESULTS_DIR/table1/perturbed_fenchel_young.json, ...
+    RESULTS_DIR/table1/experiment.json
+    RESULTS_DIR/table1/freq10_perturbed_fenchel_young.json, ...
 
 Each folder becomes `RESULTS_DIR/<name>.md`, and figures also
-`RESULTS_DIR/<name>.png`. The layout follows the folder's name:
+`RESULTS_DIR/<name>.png`. The layout is the one `experiment.json` names
+(`s2l.plans.LAYOUTS`):
 
-- `table2*`: slicing table (paper table 2): rows are tasks, columns the
-  slicings (frequency, time, time-frequency) of the pre-trained encoders.
-- other `table*` (tables 1, 3, 4, 5, 6): methods table: rows are tasks (one
-  row per number of labelled examples when there are several) and the
-  upstream metrics, columns the methods: Random Embedding, the pre-training
-  losses, and "Without pre-training" when the supervised baseline ran.
-- `figure4*`: downstream metrics and upstream partial ranks against the number
-  of frequency bands of the pretext task (paper figure 4).
-- other `figure*` (figure 3): each method's metric against the number of
-  labelled examples, one panel per task (paper figure 3).
-
-- a `sweep` (`s2l.plans.lr_sweep`): each loss's score under `s2l.selection`'s
+- `slicing` (paper table 2): rows are tasks, columns the slicings
+  (frequency, time, time-frequency) of the pre-trained encoders.
+- `methods` (tables 1, 3, 4, 5, 6): rows are tasks (one row per number of
+  labelled examples when there are several) and the upstream metrics, columns
+  the methods: Random Embedding, the pre-training losses, and "Without
+  pre-training" when the supervised baseline ran.
+- `bands` (figure 4): downstream metrics and upstream partial ranks against
+  the number of frequency bands of the pretext task.
+- `labels` (figure 3): each method's metric against the number of labelled
+  examples, one panel per task.
+- `sweep` (`s2l.plans.lr_sweep`): each loss's score under `s2l.selection`'s
   rule at each learning rate, and the rate chosen once all are probed.
+
+A folder without `experiment.json` (one made before `s2l.experiments` wrote
+it, or by hand) is laid out by its name instead (`layout`).
 
 Runs of one setting that differ only in their pre-training seed are pooled
 into one column (`pool`). Cells are mean ± sample standard deviation over

@@ -30,6 +30,7 @@ FLAGS = flags.FLAGS
 
 def main(argv):
   cli.check_args(argv)
+  cli.quiet_libraries()
   configurables.parse_gin(FLAGS.gin_file, FLAGS.gin_param)
   tf.io.gfile.makedirs(FLAGS.model_dir)
   with tf.io.gfile.GFile(os.path.join(FLAGS.model_dir, "flags.txt"),

@@ -1,5 +1,6 @@
 """Tests for s2l/cli.py and the thin entry points s2l/train.py, evaluate.py."""
 
+import logging
 import os
 import subprocess
 import sys
@@ -16,7 +17,6 @@ def test_shipped_lists_configs_losses_and_sources():
   assert "gin/slicing/time10.gin" in text
   assert "gin/sources/audio_folder.gin" in text
   assert "soundfont_notes_tiny" in text
-  assert "gin/common.gin" not in text
 
 
 def test_library_modules_define_no_flags():
@@ -63,3 +63,31 @@ def test_a_finished_run_ends_with_what_it_reached_and_what_to_run_next(
           in done.stdout)
   assert f"Encoder: {tmp_path}/encoder" in done.stdout
   assert f"python -m s2l.evaluate --model_dir={tmp_path}" in done.stdout
+
+
+def _passes(logger_name, level, message):
+  record = logging.makeLogRecord({"name": logger_name, "levelno": level,
+                                  "levelname": logging.getLevelName(level),
+                                  "msg": message})
+  return bool(logging.getLogger(logger_name).filter(record))
+
+
+def test_the_libraries_routine_chatter_is_kept_off_the_console():
+  cli.quiet_libraries()
+  cli.quiet_libraries()  # Once is enough; twice changes nothing.
+  assert sum(isinstance(f, cli._Chatter)  # pylint: disable=protected-access
+             for f in logging.getLogger("absl").filters) == 1
+  info, warning = logging.INFO, logging.WARNING
+  # What TFDS and TensorFlow say on every split and every probe: dropped.
+  assert not _passes("absl", info, "Reusing dataset s2l_soundfont_notes (/d)")
+  assert not _passes("absl", info, "Load dataset info from /d/1.0.0")
+  assert not _passes("absl", warning, "You use TensorFlow DType <dtype: "
+                     "'int16'> in tfds.features This will soon be deprecated")
+  assert not _passes("tensorflow", warning, "5 out of the last 9 calls to <f>"
+                     " triggered tf.function retracing. Tracing is expensive")
+  # s2l's own progress, TFDS preparing a data set, other warnings and any
+  # error: kept.
+  assert _passes("absl", info, "pitch pretrained 1000 labels: mse 56.7")
+  assert _passes("absl", info, "Generating dataset s2l_soundfont_notes (/d)")
+  assert _passes("tensorflow", warning, "Gradients do not exist for variables")
+  assert _passes("absl", logging.ERROR, "Reusing dataset failed")

@@ -149,6 +149,25 @@ class StopOnNonFinite(tf.keras.callbacks.Callback):
     recent.append(loss)
 
 
+class StopAtStep(tf.keras.callbacks.Callback):
+  """Ends training once the optimizer has taken `last_step` steps.
+
+  `fit` runs epochs of `steps_per_checkpoint` steps from the epoch a run
+  resumes in. A run resumed from a step between two checkpoints (one stopped
+  by a signal) would otherwise end that many steps past its budget. The
+  epoch cut short still evaluates and checkpoints (Keras runs both after
+  `stop_training`), at the last step.
+  """
+
+  def __init__(self, last_step: int):
+    super().__init__()
+    self.last_step = last_step
+
+  def on_train_batch_end(self, batch, logs=None):
+    if int(self.model.optimizer.iterations.numpy()) >= self.last_step:
+      self.model.stop_training = True
+
+
 class SaveCheckpoint(tf.keras.callbacks.Callback):
   """Saves `manager`'s checkpoint, numbered by the step, after every epoch.
 

@@ -50,8 +50,8 @@ from s2l import diagnostics
 from s2l import events
 from s2l import losses
 from s2l import probe
+from s2l import run_directory
 from s2l import run_record
-from s2l import training as train_lib
 from s2l.data import pipeline
 from s2l.data import sources
 
@@ -221,13 +221,13 @@ def random_encoder(model_dir: str, pretrained: tf.keras.Model
   Returns:
     (frozen encoder, "run initialisation" or "fresh initialisation, seed 0").
   """
-  init_dir = os.path.join(model_dir, train_lib.INIT_ENCODER_DIR)
+  init_dir = os.path.join(model_dir, run_directory.INIT_ENCODER_DIR)
   if tf.io.gfile.exists(init_dir):
     encoder, origin = tf.keras.models.load_model(init_dir, compile=False), \
         "run initialisation"
   else:
     logging.warning("%s has no %s: the random baseline is a fresh draw.",
-                    model_dir, train_lib.INIT_ENCODER_DIR)
+                    model_dir, run_directory.INIT_ENCODER_DIR)
     tf.keras.utils.set_random_seed(0)
     encoder = tf.keras.models.clone_model(pretrained)
     origin = "fresh initialisation, seed 0"
@@ -304,7 +304,7 @@ def evaluate(model_dir: str,
     if baseline not in BASELINES:
       raise ValueError(f"baselines must be among {BASELINES}, got "
                        f"{baseline!r}.")
-  encoder_dir = os.path.join(model_dir, train_lib.ENCODER_DIR)
+  encoder_dir = os.path.join(model_dir, run_directory.ENCODER_DIR)
   if not tf.io.gfile.exists(encoder_dir):
     raise FileNotFoundError(
         f"no exported encoder in {encoder_dir}: run s2l.train to completion "
@@ -342,8 +342,7 @@ def evaluate(model_dir: str,
 
   output = output or os.path.join(model_dir, RESULTS_FILE)
   frozen = [name for name in ("pretrained", "random") if name in baselines]
-  has_init = tf.io.gfile.exists(os.path.join(model_dir,
-                                             train_lib.INIT_ENCODER_DIR))
+  has_init = run_directory.has_initial_encoder(model_dir)
   store = cells.CellStore(f"{output}{CELLS_SUFFIX}", {
       "encoder_step": record["encoder_step"], "source": source.name,
       "head": head, "epochs": epochs, "supervised_epochs": supervised_epochs,
@@ -443,12 +442,5 @@ def evaluate(model_dir: str,
 
 
 def run_dir(path: str) -> str:
-  """The training run of `path`: itself, or the run whose exported encoder
-  (`RUN/encoder`, a SavedModel) `path` is."""
-  path = path.rstrip("/")
-  parent = os.path.dirname(path)
-  if (tf.io.gfile.exists(os.path.join(path, "saved_model.pb")) and
-      os.path.basename(path) == train_lib.ENCODER_DIR and
-      tf.io.gfile.exists(os.path.join(parent, run_record.RECORD_FILE))):
-    return parent
-  return path
+  """The training run of `path` (`run_directory.run_of`)."""
+  return run_directory.run_of(path)

@@ -21,6 +21,7 @@ import tensorflow as tf
 from s2l import cli
 from s2l import configurables
 from s2l import events
+from s2l import run_directory
 from s2l import training
 
 cli.define_flags()
@@ -54,7 +55,7 @@ def summary(model_dir: str) -> str:
       for tag, label in (("epoch_partial_ranks", "held-out partial ranks"),
                          ("epoch_exact_permutation", "exact permutations"))
       if tag in curves)
-  encoder = os.path.join(model_dir, training.ENCODER_DIR)
+  encoder = os.path.join(model_dir, run_directory.ENCODER_DIR)
   return (f"Done: {reached or 'no held-out evaluation recorded'}.\n"
           f"Encoder: {encoder}\nProbe it with:\n  python -m s2l.evaluate "
           f"--model_dir={shlex.quote(model_dir)}")

@@ -28,6 +28,7 @@ from s2l import locks
 from s2l import losses
 from s2l import precision as precision_lib
 from s2l import pretext_model
+from s2l import run_directory
 from s2l import run_record
 from s2l.data import frontends
 from s2l.data import model_inputs
@@ -35,12 +36,6 @@ from s2l.data import patches as patches_lib
 from s2l.data import pipeline
 from s2l.data import sources
 from s2l.models import cfn
-
-ENCODER_DIR = "encoder"
-# The encoder before any training: the probes' random baseline.
-INIT_ENCODER_DIR = "encoder_init"
-CHECKPOINT_DIR = "checkpoints"
-
 
 def _datasets(source, slicing, frontend, loss, batch_size, seed, cache,
               data_dir, eval_batches, placement):
@@ -170,8 +165,9 @@ def train(model_dir: str,
     # Checkpoints are numbered by step, so a resumed run knows its step before
     # building anything, and draws new permutations rather than replaying the
     # ones before the checkpoint.
-    latest = readable_checkpoint(os.path.join(write_dir, CHECKPOINT_DIR))
-    start_step = _checkpoint_step(latest) if latest else 0
+    latest = run_directory.readable_checkpoint(
+        run_directory.checkpoints(write_dir))
+    start_step = run_directory.checkpoint_step(latest) if latest else 0
     # The data says how many patches there are; the loss learns it here.
     num_patches = pipeline.num_patches(source, slicing, frontend)
     loss.bind(num_patches)
@@ -221,10 +217,10 @@ def train(model_dir: str,
                         "(train.override_record):\n  %s", model_dir,
                         "\n  ".join(changed))
     # The exported encoder's step carries over until a new export.
-    encoder_step = _encoder_step(write_dir)
+    encoder_step = run_directory.encoder_step(write_dir)
     run_record.write(write_dir, {**record, "encoder_step": encoder_step})
     manager = tf.train.CheckpointManager(
-        checkpoint, os.path.join(write_dir, CHECKPOINT_DIR), max_to_keep=3)
+        checkpoint, run_directory.checkpoints(write_dir), max_to_keep=3)
     if manager.latest_checkpoint:
       # Optimizer slots are restored when the first step creates them.
       checkpoint.restore(manager.latest_checkpoint).expect_partial()
@@ -234,7 +230,7 @@ def train(model_dir: str,
     step = int(model.optimizer.iterations.numpy())
 
     # The model and data are built: the config is now complete.
-    with tf.io.gfile.GFile(os.path.join(write_dir, "operative_config.gin"),
+    with tf.io.gfile.GFile(os.path.join(write_dir, run_directory.OPERATIVE_CONFIG),
                            "w") as f:
       f.write(gin.operative_config_str())
     if step >= train_steps:
@@ -242,7 +238,7 @@ def train(model_dir: str,
                    step, train_steps)
       if chief and encoder_step != step:
         # Stopped between its last checkpoint and the export: finish it.
-        _export(network, model_dir, record, step)
+        run_directory.export_encoder(network, model_dir, record, step)
       history = tf.keras.callbacks.History()
       history.epoch, history.history = [], {}
       return history
@@ -250,10 +246,7 @@ def train(model_dir: str,
       logging.info("Resuming from %s at step %d.", manager.latest_checkpoint,
                    step)
     elif chief:
-      # The untrained encoder, so that probes compare pre-training against the
-      # very weights it started from.
-      cfn.embedding_model(network).save(os.path.join(model_dir,
-                                                     INIT_ENCODER_DIR))
+      run_directory.export_initial_encoder(network, model_dir)
 
     train_writer = tf.summary.create_file_writer(os.path.join(write_dir,
                                                               "train"))
@@ -278,6 +271,7 @@ def train(model_dir: str,
         steps_per_epoch=steps_per_checkpoint, verbose=0,
         callbacks=[
             callbacks.Progress(train_steps, log_every, train_writer),
+            callbacks.StopAtStep(train_steps),
             stopper,
             tf.keras.callbacks.TensorBoard(write_dir, update_freq="epoch",
                                            profile_batch=0),
@@ -292,7 +286,7 @@ def train(model_dir: str,
       train_writer.flush()
       raise Preempted(preemption.signal, preemption.step, preemption.path)
     if chief:
-      _export(network, model_dir, record,
+      run_directory.export_encoder(network, model_dir, record,
               int(model.optimizer.iterations.numpy()))
     return history
 
@@ -318,76 +312,6 @@ class Preempted(Exception):
     self.message = (f"{name}: training stopped at step {step}; {saved}. "
                     "Rerun the same command to resume from it.")
     super().__init__(self.message)
-
-
-def _checkpoint_step(prefix: str) -> int:
-  return int(os.path.basename(prefix)[len("ckpt-"):])
-
-
-def readable_checkpoint(directory: str) -> Optional[str]:
-  """The newest checkpoint of `directory` whose every tensor reads back.
-
-  Checkpoints are found from their `ckpt-N.index` files, not from TF's
-  `checkpoint` state file, which is rewritten to name the one chosen (a
-  garbled state file is thus rebuilt). An unreadable newer checkpoint (a
-  machine stopped mid-write) is named in a warning and passed over.
-
-  Returns:
-    The checkpoint's path prefix, or None if the directory holds none.
-
-  Raises:
-    FileNotFoundError: if it holds checkpoints and none reads back, naming
-      them.
-  """
-  pattern = os.path.join(directory, "ckpt-*.index")
-  prefixes = sorted((p[:-len(".index")] for p in tf.io.gfile.glob(pattern)
-                     if os.path.basename(p)[len("ckpt-"):-len(".index")
-                                            ].isdigit()),
-                    key=_checkpoint_step, reverse=True)
-  state = os.path.join(directory, "checkpoint")
-  if not prefixes:
-    if tf.io.gfile.exists(state):
-      tf.io.gfile.remove(state)  # Names nothing that exists.
-    return None
-  unreadable = []
-  for prefix in prefixes:
-    try:
-      reader = tf.train.load_checkpoint(prefix)
-      for name in reader.get_variable_to_shape_map():
-        reader.get_tensor(name)
-    except (tf.errors.OpError, ValueError, IndexError) as error:
-      logging.warning("Checkpoint %s cannot be read (%s); trying the one "
-                      "before.", prefix, str(error).splitlines()[0][:200])
-      unreadable.append(prefix)
-      continue
-    older = [p for p in reversed(prefixes)
-             if p not in unreadable and _checkpoint_step(p) <=
-             _checkpoint_step(prefix)]
-    tf.compat.v1.train.update_checkpoint_state(
-        directory, prefix, all_model_checkpoint_paths=older)
-    return prefix
-  raise FileNotFoundError(
-      f"No checkpoint of {directory} can be read: {unreadable}. Delete them "
-      "(the run restarts from step 0) or restore them from a copy.")
-
-
-def _encoder_step(model_dir: str) -> Optional[int]:
-  """The step of the encoder exported in `model_dir`, None if none is."""
-  if not tf.io.gfile.exists(os.path.join(model_dir, ENCODER_DIR,
-                                         "saved_model.pb")):
-    return None
-  try:
-    return run_record.read(model_dir).get("encoder_step")
-  except run_record.RecordError:
-    return None
-
-
-def _export(network, model_dir: str, record, step: int) -> None:
-  """Exports the encoder, then records its step (`encoder_step`)."""
-  cfn.embedding_model(network).save(os.path.join(model_dir, ENCODER_DIR))
-  run_record.write(model_dir, {**record, "encoder_step": step})
-  logging.info("Exported the encoder at step %d to %s.", step,
-               os.path.join(model_dir, ENCODER_DIR))
 
 
 _POSITIVE_INTS = ("batch_size", "train_steps", "steps_per_checkpoint",

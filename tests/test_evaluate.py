@@ -15,6 +15,7 @@ import pytest
 import tensorflow as tf
 
 from s2l import evaluation as evaluate_lib
+from s2l import run_directory
 from s2l import run_record
 from s2l import configurables
 from s2l import training as train_lib
@@ -54,7 +55,7 @@ def _run_dir(tmp_path_factory):
 
 
 def test_probe_writes_results_and_keeps_the_encoder_frozen(run_dir):
-  encoder_dir = os.path.join(run_dir, train_lib.ENCODER_DIR)
+  encoder_dir = os.path.join(run_dir, run_directory.ENCODER_DIR)
   before = tf.keras.models.load_model(encoder_dir).get_weights()
   _probe_config([
       "evaluate.num_examples = (8, 16)", "evaluate.seeds = (0, 1)",
@@ -153,7 +154,7 @@ def test_output_path_and_upstream_metrics(run_dir, tmp_path):
 
 
 def test_the_exported_encoder_stands_for_its_run(run_dir, tmp_path):
-  encoder = os.path.join(run_dir, train_lib.ENCODER_DIR)
+  encoder = os.path.join(run_dir, run_directory.ENCODER_DIR)
   assert evaluate_lib.run_dir(encoder) == run_dir
   assert evaluate_lib.run_dir(encoder + "/") == run_dir
   assert evaluate_lib.run_dir(run_dir) == run_dir
@@ -166,7 +167,7 @@ def test_errors_say_what_to_do(run_dir, tmp_path):
     evaluate_lib.evaluate(str(tmp_path))
   with pytest.raises(ValueError, match="baselines must be among"):
     evaluate_lib.evaluate(run_dir, baselines=("pretrained", "fixed"))
-  (tmp_path / train_lib.ENCODER_DIR).mkdir()
+  (tmp_path / run_directory.ENCODER_DIR).mkdir()
   with pytest.raises(run_record.RecordError, match="written by s2l.train"):
     evaluate_lib.evaluate(str(tmp_path))
   (tmp_path / run_record.RECORD_FILE).write_text("{not json")
@@ -311,9 +312,9 @@ def test_video_and_images_train_and_probe_end_to_end(
 
 def test_random_baseline_is_the_runs_initial_encoder(run_dir):
   init = tf.keras.models.load_model(
-      os.path.join(run_dir, train_lib.INIT_ENCODER_DIR), compile=False)
+      os.path.join(run_dir, run_directory.INIT_ENCODER_DIR), compile=False)
   trained = tf.keras.models.load_model(
-      os.path.join(run_dir, train_lib.ENCODER_DIR), compile=False)
+      os.path.join(run_dir, run_directory.ENCODER_DIR), compile=False)
   encoder, origin = evaluate_lib.random_encoder(run_dir, trained)
   assert origin == "run initialisation" and not encoder.trainable
   for a, b, c in zip(encoder.get_weights(), init.get_weights(),

@@ -20,6 +20,7 @@ import tensorflow_datasets as tfds
 from s2l import evaluation as evaluate_lib
 from s2l import locks
 from s2l import losses
+from s2l import run_directory
 from s2l import run_record
 from s2l import configurables
 from s2l import training as train_lib
@@ -66,7 +67,7 @@ def test_end_to_end_run_writes_everything_and_learns(tmp_path, data_dir):
   config = (tmp_path / "operative_config.gin").read_text()
   assert "train.source = 'synthetic_notes_tiny'" in config
   # The untrained encoder is kept for the probes' random baseline.
-  assert (tmp_path / train_lib.INIT_ENCODER_DIR / "saved_model.pb").exists()
+  assert (tmp_path / run_directory.INIT_ENCODER_DIR / "saved_model.pb").exists()
   tags = set()
   for path in glob.glob(str(tmp_path / "train" / "events.out.tfevents.*")):
     for event in tf.compat.v1.train.summary_iterator(path):
@@ -144,7 +145,7 @@ def test_an_unreadable_checkpoint_falls_back_to_the_one_before(tmp_path,
   (data,) = checkpoints.glob("ckpt-20.data-*")
   data.write_bytes(data.read_bytes()[:100])
   (checkpoints / "checkpoint").write_bytes(b"\xff\xfe garbage")
-  assert train_lib.readable_checkpoint(str(checkpoints)).endswith("ckpt-10")
+  assert run_directory.readable_checkpoint(str(checkpoints)).endswith("ckpt-10")
   assert "ckpt-20 cannot be read" in caplog.text
   gin.clear_config()
   _tiny_notes(data_dir, "train.train_steps = 30",
@@ -157,25 +158,7 @@ def test_an_unreadable_checkpoint_falls_back_to_the_one_before(tmp_path,
     data.write_bytes(b"")
   with pytest.raises(FileNotFoundError, match="No checkpoint of .* can be "
                      "read: .*ckpt-30"):
-    train_lib.readable_checkpoint(str(checkpoints))
-
-
-def test_a_state_file_naming_another_checkpoint_is_rebuilt(tmp_path):
-  # The issue's case: `checkpoint` naming `model.ckpt` (no step in the name).
-  step = tf.Variable(0)
-  manager = tf.train.CheckpointManager(tf.train.Checkpoint(step=step),
-                                       str(tmp_path), max_to_keep=5)
-  for number in (10, 20):
-    step.assign(number)
-    manager.save(checkpoint_number=number)
-  (tmp_path / "checkpoint").write_text(
-      'model_checkpoint_path: "model.ckpt"\n'
-      'all_model_checkpoint_paths: "model.ckpt"\n')
-  assert train_lib.readable_checkpoint(str(tmp_path)).endswith("ckpt-20")
-  assert tf.train.latest_checkpoint(str(tmp_path)).endswith("ckpt-20")
-  state = tf.train.get_checkpoint_state(str(tmp_path))
-  assert [p.rsplit("-", 1)[1] for p in state.all_model_checkpoint_paths
-          ] == ["10", "20"]
+    run_directory.readable_checkpoint(str(checkpoints))
 
 
 def test_a_run_stopped_before_its_export_exports_on_rerun(tmp_path,
@@ -185,10 +168,10 @@ def test_a_run_stopped_before_its_export_exports_on_rerun(tmp_path,
   train_lib.train(str(tmp_path))
   assert run_record.read(str(tmp_path))["encoder_step"] == 10
   # As if killed after the last checkpoint, before the export.
-  shutil.rmtree(tmp_path / train_lib.ENCODER_DIR)
+  shutil.rmtree(tmp_path / run_directory.ENCODER_DIR)
   history = train_lib.train(str(tmp_path))
   assert history.history == {}  # Nothing trained...
-  assert (tmp_path / train_lib.ENCODER_DIR / "saved_model.pb").exists()
+  assert (tmp_path / run_directory.ENCODER_DIR / "saved_model.pb").exists()
   assert run_record.read(str(tmp_path))["encoder_step"] == 10
 
 
@@ -330,6 +313,27 @@ def test_resumes_at_the_checkpoint_and_never_retrains(tmp_path, data_dir):
   assert not train_lib.train(str(tmp_path)).epoch
 
 
+def test_a_run_resumed_between_checkpoints_ends_at_its_budget(tmp_path,
+                                                              data_dir):
+  """A preempted run resumes from a step between two checkpoints: it still
+  trains exactly train_steps steps, and its last epoch, cut short, is
+  evaluated, checkpointed and exported at that step."""
+  _tiny_notes(data_dir, "train.train_steps = 6",
+              "train.steps_per_checkpoint = 3")
+  train_lib.train(str(tmp_path))
+  # Checkpoint at step 6; epochs of 4 steps from epoch 1 would end at 14.
+  gin.clear_config()
+  _tiny_notes(data_dir, "train.train_steps = 12",
+              "train.steps_per_checkpoint = 4")
+  history = train_lib.train(str(tmp_path))
+  assert history.epoch == [1, 2]
+  assert len(history.history["val_partial_ranks"]) == 2
+  assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith(
+      "ckpt-12")
+  assert run_record.read(str(tmp_path))["encoder_step"] == 12
+  assert _steps(tmp_path / "train", "batch_loss")[-1] == 12
+
+
 def test_encoder_export_round_trip(tmp_path, data_dir):
   _tiny_notes(data_dir, "train.train_steps = 10",
               "train.steps_per_checkpoint = 10")
@@ -386,7 +390,7 @@ def _build_only(monkeypatch):
     history.epoch, history.history = [], {}
     return history
   monkeypatch.setattr(tf.keras.Model, "fit", no_fit)
-  monkeypatch.setattr(train_lib, "_export", lambda *args, **kwargs: None)
+  monkeypatch.setattr(run_directory, "export_encoder", lambda *args, **kwargs: None)
 
 
 @pytest.mark.parametrize("config", [os.path.basename(c) for c in TOP_LEVEL])
@@ -555,7 +559,7 @@ def test_a_diverging_run_stops_and_keeps_its_finite_checkpoint(tmp_path,
               "train.steps_per_checkpoint = 10",
               "train.loss = @RankMSELoss()")
   train_lib.train(str(tmp_path))
-  exported = (tmp_path / train_lib.ENCODER_DIR / "saved_model.pb").stat()
+  exported = (tmp_path / run_directory.ENCODER_DIR / "saved_model.pb").stat()
   # Resumed with an absurd learning rate (the config's, not the one in the
   # checkpoint), the scores reach ~1e30 and their
   # squared error overflows float32.
@@ -575,7 +579,7 @@ def test_a_diverging_run_stops_and_keeps_its_finite_checkpoint(tmp_path,
       assert np.all(np.isfinite(value)), name
   # Not re-exported, and the record says the encoder is step 10's of a
   # 40-step run, which s2l.evaluate refuses to probe as the run's.
-  assert (tmp_path / train_lib.ENCODER_DIR / "saved_model.pb").stat(
+  assert (tmp_path / run_directory.ENCODER_DIR / "saved_model.pb").stat(
       ).st_mtime_ns == exported.st_mtime_ns
   record = run_record.read(str(tmp_path))
   assert (record["encoder_step"], record["train_steps"]) == (10, 40)
@@ -636,13 +640,13 @@ def test_bfloat16_trains_end_to_end_on_cpu(tmp_path, data_dir, fitted):
   # them, in bfloat16, and give the probes float32.
   encoders = {directory: tf.keras.models.load_model(
       str(tmp_path / directory), compile=False) for directory in (
-          train_lib.ENCODER_DIR, train_lib.INIT_ENCODER_DIR)}
+          run_directory.ENCODER_DIR, run_directory.INIT_ENCODER_DIR)}
   for encoder in encoders.values():
     assert encoder.get_layer(cfn.EMBEDDING_LAYER).compute_dtype == "bfloat16"
     assert encoder(patches).dtype == tf.float32
     assert encoder(patches).shape == (4, round(256 * 0.03))
   np.testing.assert_allclose(
-      encoders[train_lib.ENCODER_DIR](patches).numpy(),
+      encoders[run_directory.ENCODER_DIR](patches).numpy(),
       cfn.embedding_model(network)(patches).numpy(), rtol=1e-6)
 
 

@@ -1,0 +1,84 @@
+"""Tests for s2l/run_directory.py: a run's layout, checkpoints and encoders."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+from s2l import run_directory
+from s2l import run_record
+from s2l.models import cfn
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _network():
+  tf.keras.utils.set_random_seed(0)
+  return cfn.context_free_network(4, (8, 8, 1), 4, width=0.03, depth=1,
+                                  embedding_size=64)
+
+
+def test_a_state_file_naming_another_checkpoint_is_rebuilt(tmp_path):
+  # The issue's case: `checkpoint` naming `model.ckpt` (no step in the name).
+  step = tf.Variable(0)
+  manager = tf.train.CheckpointManager(tf.train.Checkpoint(step=step),
+                                       str(tmp_path), max_to_keep=5)
+  for number in (10, 20):
+    step.assign(number)
+    manager.save(checkpoint_number=number)
+  (tmp_path / "checkpoint").write_text(
+      'model_checkpoint_path: "model.ckpt"\n'
+      'all_model_checkpoint_paths: "model.ckpt"\n')
+  assert run_directory.readable_checkpoint(str(tmp_path)).endswith("ckpt-20")
+  assert tf.train.latest_checkpoint(str(tmp_path)).endswith("ckpt-20")
+  state = tf.train.get_checkpoint_state(str(tmp_path))
+  assert [p.rsplit("-", 1)[1] for p in state.all_model_checkpoint_paths
+          ] == ["10", "20"]
+
+
+def test_a_garbled_state_file_naming_nothing_is_removed(tmp_path):
+  (tmp_path / "checkpoint").write_text('model_checkpoint_path: "gone"\n')
+  assert run_directory.readable_checkpoint(str(tmp_path)) is None
+  assert not (tmp_path / "checkpoint").exists()
+  assert run_directory.checkpoint_step("/x/checkpoints/ckpt-1331") == 1331
+
+
+def test_encoders_are_exported_and_their_step_recorded(tmp_path):
+  network = _network()
+  record = {"train_steps": 10}
+  assert run_directory.encoder_step(str(tmp_path)) is None
+  assert not run_directory.has_initial_encoder(str(tmp_path))
+  run_directory.export_initial_encoder(network, str(tmp_path))
+  assert run_directory.has_initial_encoder(str(tmp_path))
+  run_directory.export_encoder(network, str(tmp_path), record, 10)
+  assert run_directory.encoder_step(str(tmp_path)) == 10
+  assert run_record.read(str(tmp_path))["encoder_step"] == 10
+  # Both are the embedding of the same weights here: the same features.
+  patches = np.random.default_rng(0).random((2, 4, 8, 8, 1), np.float32)
+  init, trained = (tf.keras.models.load_model(
+      str(tmp_path / name), compile=False)(patches).numpy()
+                   for name in (run_directory.INIT_ENCODER_DIR,
+                                run_directory.ENCODER_DIR))
+  np.testing.assert_allclose(init, trained, rtol=1e-6)
+  # The exported encoder's folder leads back to its run; anything else is
+  # its own run.
+  encoder = str(tmp_path / run_directory.ENCODER_DIR)
+  assert run_directory.run_of(encoder + "/") == str(tmp_path)
+  assert run_directory.run_of(str(tmp_path)) == str(tmp_path)
+  os.remove(tmp_path / run_record.RECORD_FILE)
+  assert run_directory.run_of(encoder) == encoder
+  assert run_directory.encoder_step(str(tmp_path)) is None
+
+
+def test_evaluation_does_not_import_training():
+  code = ("import sys, s2l.evaluation; "
+          "print(sorted(m for m in sys.modules if m.startswith('s2l.')))")
+  out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                       text=True, check=True, cwd=ROOT,
+                       env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+  loaded = json.loads(out.stdout.strip().replace("'", '"'))
+  assert "s2l.run_directory" in loaded
+  assert "s2l.training" not in loaded and "s2l.callbacks" not in loaded

@@ -80,3 +80,22 @@ def test_embedded_tasks_match_their_builders():
   assert sources.get("synthetic_images").tasks["labels"].num_classes == len(
       synthetic_images.CLASS_NAMES)
   assert sources.get("synthetic_images_tiny").tfds_name.endswith("/tiny")
+
+
+def test_numbers_of_classes_come_from_the_builders_features():
+  # Declared without a number: each is read from its TFDS builder's info.
+  for source in sources.SOURCES.values():
+    assert all(t.num_classes is None for t in source.task_specs.values())
+  expected = {
+      "nsynth": {"instrument_family": 11, "instrument": 1006},
+      "imagenet2012": {"label": 1000}, "voc2012": {"labels": 20},
+      "something_something_v2": {"label": 174},
+      "synthetic_notes": {"instrument_family": 8, "instrument": 32},
+      "soundfont_notes": {"instrument_family": 14, "instrument": 112},
+      "synthetic_video": {"label": 10}, "synthetic_images": {"labels": 10}}
+  for name, classes in expected.items():
+    tasks = sources.get(name).tasks
+    assert {n: t.num_classes for n, t in tasks.items()
+            if t.kind != "regression"} == classes, name
+    assert all(t.num_classes is None for t in tasks.values()
+               if t.kind == "regression")

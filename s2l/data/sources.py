@@ -14,6 +14,7 @@ either.
 """
 
 import dataclasses
+import functools
 import importlib
 from typing import Dict, Optional, Tuple
 
@@ -35,7 +36,9 @@ class Task:
       "multilabel" (a list of class ids, read as a multi-hot vector).
     feature: path of the label in the example dict, e.g.
       ("instrument", "family").
-    num_classes: classes of a classification or multi-label task.
+    num_classes: classes of a classification or multi-label task. A
+      registered source's tasks leave it unset: `Source.tasks` reads it from
+      the TFDS builder's features.
   """
   name: str
   kind: str
@@ -71,7 +74,8 @@ class Source:
     modality: "audio", "image" or "video".
     input_feature: the raw input, e.g. "audio".
     splits: our split names ("train", "validation", "test") to TFDS's.
-    tasks: downstream tasks by name.
+    task_specs: downstream tasks by name, as declared (`tasks` completes
+      them).
     builder_module: module whose import registers the TFDS builder (ours).
     embedded: True if s2l generates the data itself, offline.
     how_to_get: what to tell a user whose data_dir lacks the data.
@@ -83,11 +87,21 @@ class Source:
   modality: str
   input_feature: str
   splits: Dict[str, str]
-  tasks: Dict[str, Task]
+  task_specs: Dict[str, Task]
   builder_module: Optional[str] = None
   embedded: bool = False
   how_to_get: str = ""
   twin: Optional[str] = None
+
+  @functools.cached_property
+  def tasks(self) -> Dict[str, Task]:
+    """The downstream tasks by name, each classification or multi-label one
+    with the number of classes its TFDS builder's features declare (read from
+    the builder's info, which needs no data)."""
+    features = self.builder().info.features
+    return {name: task if task.kind == "regression" else dataclasses.replace(
+        task, num_classes=_num_classes(features, task.feature, self.name))
+            for name, task in self.task_specs.items()}
 
   def builder(self, data_dir: Optional[str] = None) -> tfds.core.DatasetBuilder:
     if self.builder_module:
@@ -126,6 +140,20 @@ class Source:
               if self.twin else "")) from error
 
 
+def _num_classes(features, path: Tuple[str, ...], source: str) -> int:
+  """Classes of the ClassLabel at `path` of a TFDS feature dict (of the
+  ClassLabels of a Sequence, for a multi-label task)."""
+  feature = features
+  for key in path:
+    feature = feature[key]
+  if isinstance(feature, tfds.features.Sequence):
+    feature = feature.feature
+  if not isinstance(feature, tfds.features.ClassLabel):
+    raise ValueError(f"{source}: the feature {'/'.join(path)} is a "
+                     f"{type(feature).__name__}, not a ClassLabel.")
+  return feature.num_classes
+
+
 def _offline(build: str) -> str:
   return (f"s2l cannot download it here; on a machine with the data, run "
           f"`{build}`.")
@@ -142,9 +170,9 @@ def _register(source: Source) -> None:
 
 _NSYNTH_TASKS = {
     "instrument_family": Task("instrument_family", "classification",
-                              ("instrument", "family"), 11),
+                              ("instrument", "family")),
     "instrument": Task("instrument", "classification",
-                       ("instrument", "label"), 1006),
+                       ("instrument", "label")),
     "pitch": Task("pitch", "regression", ("pitch",)),
 }
 _register(Source(
@@ -155,7 +183,7 @@ _register(Source(
 _register(Source(
     "imagenet2012", "imagenet2012", "image", "image",
     {"train": "train", "validation": "validation"},
-    {"label": Task("label", "classification", ("label",), 1000)},
+    {"label": Task("label", "classification", ("label",))},
     how_to_get=_offline(
         "tfds build imagenet2012 --data_dir DIR --manual_dir DIR_WITH_TARS"
         " (ILSVRC2012_img_train.tar and ILSVRC2012_img_val.tar)"),
@@ -165,13 +193,13 @@ _register(Source(
     # VOC 2012's test annotations are not public (TFDS's test split has no
     # labels): probes score on the validation split.
     {"train": "train", "validation": "validation"},
-    {"labels": Task("labels", "multilabel", ("labels",), 20)},
+    {"labels": Task("labels", "multilabel", ("labels",))},
     how_to_get=_offline("tfds build voc/2012 --data_dir DIR"),
     twin="synthetic_images"))
 _register(Source(
     "something_something_v2", "something_something_v2", "video", "video",
     {"train": "train", "validation": "validation"},
-    {"label": Task("label", "classification", ("label",), 174)},
+    {"label": Task("label", "classification", ("label",))},
     builder_module="s2l.data.something_something",
     how_to_get=_offline(
         "python -c 'import s2l.data.something_something as m, tensorflow_"
@@ -197,26 +225,26 @@ def _register_embedded(name: str, tfds_name: str, modality: str,
 _register_embedded(
     "synthetic_notes", "s2l_synthetic_notes", "audio", "audio",
     {"instrument_family": Task("instrument_family", "classification",
-                               ("instrument", "family"), 8),
+                               ("instrument", "family")),
      "instrument": Task("instrument", "classification",
-                        ("instrument", "label"), 32),
+                        ("instrument", "label")),
      "pitch": Task("pitch", "regression", ("pitch",))},
     "s2l.data.synthetic_notes")
 _register_embedded(
     "soundfont_notes", "s2l_soundfont_notes", "audio", "audio",
     {"instrument_family": Task("instrument_family", "classification",
-                               ("instrument", "family"), 14),
+                               ("instrument", "family")),
      "instrument": Task("instrument", "classification",
-                        ("instrument", "label"), 112),
+                        ("instrument", "label")),
      "pitch": Task("pitch", "regression", ("pitch",))},
     "s2l.data.soundfont_notes")
 _register_embedded(
     "synthetic_video", "s2l_synthetic_video", "video", "video",
-    {"label": Task("label", "classification", ("label",), 10)},
+    {"label": Task("label", "classification", ("label",))},
     "s2l.data.synthetic_video")
 _register_embedded(
     "synthetic_images", "s2l_synthetic_images", "image", "image",
-    {"labels": Task("labels", "multilabel", ("labels",), 10)},
+    {"labels": Task("labels", "multilabel", ("labels",))},
     "s2l.data.synthetic_images")
 
 

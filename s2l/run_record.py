@@ -35,7 +35,7 @@ import tensorflow as tf
 
 from s2l import atomic
 from s2l import losses
-from s2l.data import audio_folder
+from s2l.datasets import audio_folder
 from s2l.data import frontends
 from s2l.data import patches
 from s2l.data import sources

@@ -1,4 +1,4 @@
-"""Tests for s2l/data/audio_folder.py on audio files written here."""
+"""Tests for s2l/datasets/audio_folder.py on audio files written here."""
 
 import csv
 import logging
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from s2l.data import audio_folder
-from s2l.data.audio_folder import AudioFolder
+from s2l.datasets import audio_folder
+from s2l.datasets.audio_folder import AudioFolder
 
 def _tone(freq, rate, seconds, channels=1):
   """[samples, channels] int16 sine at half scale."""

@@ -75,7 +75,7 @@ def test_a_folder_trains_then_probes_from_the_command_line(tmp_path):
   assert report["source"] == f"audio_folder:{folder}"
   assert report["pretraining"]["source"] == report["source"]
   assert set(report["results"]) == {"family", "pitch"}
-  from s2l.data import audio_folder  # pylint: disable=import-outside-toplevel
+  from s2l.datasets import audio_folder  # pylint: disable=import-outside-toplevel
   splits = audio_folder.AudioFolder(str(folder), duration_s=1.0).splits
   assert report["labelled_pool"] == splits["train"]
   assert splits["validation"] > 0 and sum(splits.values()) == 30

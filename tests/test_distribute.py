@@ -20,7 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def _data_dir(tmp_path_factory):
   data_dir = str(tmp_path_factory.mktemp("tfds"))
   # Build the tiny data once, so concurrent workers only read it.
-  import s2l.data.synthetic_notes  # pylint: disable=import-outside-toplevel,unused-import
+  import s2l.datasets.synthetic_notes  # pylint: disable=import-outside-toplevel,unused-import
   tfds.builder("s2l_synthetic_notes/tiny",
                data_dir=data_dir).download_and_prepare(
                    download_config=tfds.download.DownloadConfig(

@@ -1,9 +1,9 @@
-"""Tests for s2l/data/drawing.py."""
+"""Tests for s2l/datasets/drawing.py."""
 
 import numpy as np
 import pytest
 
-from s2l.data import drawing
+from s2l.datasets import drawing
 
 
 def test_hsv_primaries():

@@ -1,10 +1,10 @@
-"""Tests for s2l/data/embedded.py."""
+"""Tests for s2l/datasets/embedded.py."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from s2l.data import embedded
+from s2l.datasets import embedded
 
 
 def test_example_rng_is_a_function_of_seed_split_and_index():

@@ -10,7 +10,7 @@ import pytest
 
 from s2l import losses
 from s2l import run_record
-from s2l.data import audio_folder
+from s2l.datasets import audio_folder
 from s2l.data import frontends
 from s2l.data import patches
 from s2l.data import sources

@@ -1,4 +1,4 @@
-"""Tests for s2l/data/something_something.py on a tiny release made here."""
+"""Tests for s2l/datasets/something_something.py on a tiny release made here."""
 
 import json
 import logging
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from s2l.data import something_something as ssv2
+from s2l.datasets import something_something as ssv2
 
 # Indices deliberately not in alphabetical order of the templates.
 _LABEL_MAP = {"Pushing something left": "2", "Lifting something": "0",

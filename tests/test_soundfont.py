@@ -1,9 +1,9 @@
-"""Tests for s2l/data/soundfont.py on a SoundFont written here."""
+"""Tests for s2l/datasets/soundfont.py on a SoundFont written here."""
 
 import numpy as np
 import pytest
 
-from s2l.data import soundfont as sf
+from s2l.datasets import soundfont as sf
 import sf2_writer as w
 
 SR = 16000

@@ -1,4 +1,4 @@
-"""Tests for s2l/data/soundfont_notes.py."""
+"""Tests for s2l/datasets/soundfont_notes.py."""
 
 import csv
 import glob
@@ -12,10 +12,10 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from s2l.data import audio_folder
-from s2l.data import embedded
-from s2l.data import soundfont as sf
-from s2l.data import soundfont_notes as sfn
+from s2l.datasets import audio_folder
+from s2l.datasets import embedded
+from s2l.datasets import soundfont as sf
+from s2l.datasets import soundfont_notes as sfn
 import sf2_writer as w
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -243,10 +243,13 @@ def test_write_folder_is_read_by_audio_folder(fixture_build, sf2_path,
         sfn.PROGRAM_NAMES[original["instrument"]["label"]])
 
 
-def test_command_line_writes_a_folder(sf2_path, tmp_path):
+# The module's command line, and the one it had in s2l/data/, which still runs.
+@pytest.mark.parametrize("module", ["s2l.datasets.soundfont_notes",
+                                    "s2l.data.soundfont_notes"])
+def test_command_line_writes_a_folder(sf2_path, tmp_path, module):
   out = tmp_path / "notes"
   result = subprocess.run(
-      [sys.executable, "-m", "s2l.data.soundfont_notes", f"--sf2={sf2_path}",
+      [sys.executable, "-m", module, f"--sf2={sf2_path}",
        f"--output_dir={out}", "--num_train=3", "--num_validation=2",
        "--num_test=2", "--seed=5"],
       cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)

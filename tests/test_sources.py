@@ -61,10 +61,10 @@ def test_each_real_source_declares_its_embedded_twin():
 
 def test_embedded_tasks_match_their_builders():
   # pylint: disable=import-outside-toplevel
-  from s2l.data import soundfont_notes
-  from s2l.data import synthetic_images
-  from s2l.data import synthetic_notes
-  from s2l.data import synthetic_video
+  from s2l.datasets import soundfont_notes
+  from s2l.datasets import synthetic_images
+  from s2l.datasets import synthetic_notes
+  from s2l.datasets import synthetic_video
   notes = sources.get("synthetic_notes").tasks
   assert notes["instrument_family"].num_classes == len(
       synthetic_notes.FAMILY_NAMES)

@@ -1,4 +1,4 @@
-"""Tests for s2l/data/synthetic_images.py."""
+"""Tests for s2l/datasets/synthetic_images.py."""
 
 import collections
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from s2l.data import synthetic_images
+from s2l.datasets import synthetic_images
 
 NUM_CLASSES = len(synthetic_images.CLASS_NAMES)
 SIZE = 64

@@ -1,12 +1,12 @@
-"""Tests for s2l/data/synthetic_notes.py."""
+"""Tests for s2l/datasets/synthetic_notes.py."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from s2l.data import embedded
-from s2l.data import synthetic_notes as sn
+from s2l.datasets import embedded
+from s2l.datasets import synthetic_notes as sn
 
 SR = 16000
 TINY_SIZES = {"train": 24, "validation": 8, "test": 8}

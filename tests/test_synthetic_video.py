@@ -1,4 +1,4 @@
-"""Tests for s2l/data/synthetic_video.py."""
+"""Tests for s2l/datasets/synthetic_video.py."""
 
 import collections
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from s2l.data import synthetic_video
+from s2l.datasets import synthetic_video
 
 NUM_CLASSES = len(synthetic_video.CLASS_NAMES)
 CLIPS_PER_CLASS = 8

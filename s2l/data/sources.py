@@ -200,9 +200,9 @@ _register(Source(
     "something_something_v2", "something_something_v2", "video", "video",
     {"train": "train", "validation": "validation"},
     {"label": Task("label", "classification", ("label",))},
-    builder_module="s2l.data.something_something",
+    builder_module="s2l.datasets.something_something",
     how_to_get=_offline(
-        "python -c 'import s2l.data.something_something as m, tensorflow_"
+        "python -c 'import s2l.datasets.something_something as m, tensorflow_"
         "datasets as tfds; tfds.builder(\"something_something_v2\", data_dir="
         "DIR).download_and_prepare(download_config=tfds.download."
         "DownloadConfig(manual_dir=RELEASE_DIR))' with the official release "
@@ -229,7 +229,7 @@ _register_embedded(
      "instrument": Task("instrument", "classification",
                         ("instrument", "label")),
      "pitch": Task("pitch", "regression", ("pitch",))},
-    "s2l.data.synthetic_notes")
+    "s2l.datasets.synthetic_notes")
 _register_embedded(
     "soundfont_notes", "s2l_soundfont_notes", "audio", "audio",
     {"instrument_family": Task("instrument_family", "classification",
@@ -237,15 +237,15 @@ _register_embedded(
      "instrument": Task("instrument", "classification",
                         ("instrument", "label")),
      "pitch": Task("pitch", "regression", ("pitch",))},
-    "s2l.data.soundfont_notes")
+    "s2l.datasets.soundfont_notes")
 _register_embedded(
     "synthetic_video", "s2l_synthetic_video", "video", "video",
     {"label": Task("label", "classification", ("label",))},
-    "s2l.data.synthetic_video")
+    "s2l.datasets.synthetic_video")
 _register_embedded(
     "synthetic_images", "s2l_synthetic_images", "image", "image",
     {"labels": Task("labels", "multilabel", ("labels",))},
-    "s2l.data.synthetic_images")
+    "s2l.datasets.synthetic_images")
 
 
 def twin(name: str, audio: str = "synthetic_notes") -> str:

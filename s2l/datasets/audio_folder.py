@@ -25,7 +25,7 @@ and why, those that hold no note: no samples at all, fewer than one analysis
 frame of the spectrogram (`MIN_DURATION_S`), non-finite samples (NaN or inf,
 which float WAVs can hold), or digital silence throughout (every sample 0).
 Silent files can instead be dropped and counted (`drop_silent=True`), as the
-SoundFont builder drops silent renders (`s2l.data.soundfont_notes`).
+SoundFont builder drops silent renders (`s2l.datasets.soundfont_notes`).
 """
 
 import csv

@@ -10,7 +10,7 @@ resized to the config's size. Reading the prepared data set is then plain
 `tfds.load("something_something_v2/128", ...)` with no video decoding in the
 `tf.data` path; frame sampling belongs to the input pipeline, not here.
 
-    import s2l.data.something_something  # Registers the builder.
+    import s2l.datasets.something_something  # Registers the builder.
     builder = tfds.builder("something_something_v2/128", data_dir=...)
     builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
         manual_dir="/path/to/ssv2"))

@@ -6,7 +6,7 @@ its action labels, many of which name a direction ("Pulling something from
 right to left"). This module holds `SyntheticVideo`, a TFDS builder
 (`s2l_synthetic_video`) that renders a deterministic offline substitute on
 first use, with the 'video', 'label' and 'id' features of
-`s2l.data.something_something`.
+`s2l.datasets.something_something`.
 
 The classes come in pairs of opposite motions (`reverse_class`): a clip of
 one class played backwards shows the path of the other. Only frame order
@@ -25,7 +25,7 @@ half of the time, a static dull distractor shape, under a per-frame
 illumination flicker that the encoder must learn to ignore. `render_clip` is
 the pure-numpy renderer.
 
-    import s2l.data.synthetic_video  # Registers the builder.
+    import s2l.datasets.synthetic_video  # Registers the builder.
     ds = tfds.load("s2l_synthetic_video", split="train", data_dir=...)
 """
 
@@ -35,10 +35,10 @@ from typing import Dict
 import numpy as np
 import tensorflow_datasets as tfds
 
-from s2l.data import embedded
-from s2l.data.drawing import hsv_to_rgb
-from s2l.data.drawing import shape_coverage
-from s2l.data.drawing import smooth_noise
+from s2l.datasets import embedded
+from s2l.datasets.drawing import hsv_to_rgb
+from s2l.datasets.drawing import shape_coverage
+from s2l.datasets.drawing import smooth_noise
 
 # Pairs (2k, 2k + 1) are time reversals of each other; the even one is drawn.
 CLASS_NAMES = (
@@ -246,7 +246,7 @@ class SyntheticVideo(tfds.core.GeneratorBasedBuilder):
             "rotating; classes come in time-reversed pairs."),
         features=tfds.features.FeaturesDict({
             # Arrays are encoded frame by frame without ffmpeg. JPEG, as in
-            # s2l.data.something_something: several times smaller than PNG.
+            # s2l.datasets.something_something: several times smaller than PNG.
             "video": tfds.features.Video(
                 shape=(config.num_frames, config.height, config.width, 3),
                 dtype=np.uint8, encoding_format="jpeg"),

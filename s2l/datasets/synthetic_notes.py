@@ -20,7 +20,7 @@ can run, be tested and be demonstrated anywhere:
 Every example is a pure function of (config seed, split, index): two builds
 give identical data.
 
-    import s2l.data.synthetic_notes  # Registers the builder.
+    import s2l.datasets.synthetic_notes  # Registers the builder.
     builder = tfds.builder("s2l_synthetic_notes", data_dir=...)
     builder.download_and_prepare()  # Synthesises locally; no download.
     ds = builder.as_dataset(split="train")
@@ -33,7 +33,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from s2l.data import embedded
+from s2l.datasets import embedded
 
 # Alphabetical, as NSynth orders its family names (a subset of its 11).
 FAMILY_NAMES = ("bass", "brass", "flute", "keyboard", "mallet", "organ",

@@ -17,10 +17,10 @@ overlapping and crossing tile borders, among unlabelled clutter. A class is a
 shape whose colour comes from two of five hue families, so colour alone does
 not name it. `render_image` is the pure-numpy renderer.
 
-The shape and colour primitives come from `s2l.data.drawing`, shared with
-`s2l.data.synthetic_video`.
+The shape and colour primitives come from `s2l.datasets.drawing`, shared with
+`s2l.datasets.synthetic_video`.
 
-    import s2l.data.synthetic_images  # Registers the builder.
+    import s2l.datasets.synthetic_images  # Registers the builder.
     ds = tfds.load("s2l_synthetic_images", split="train", data_dir=...)
 """
 
@@ -30,11 +30,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import tensorflow_datasets as tfds
 
-from s2l.data import embedded
-from s2l.data.drawing import coverage as _coverage
-from s2l.data.drawing import hsv_to_rgb
-from s2l.data.drawing import signed_distance as _sdf
-from s2l.data.drawing import smooth_noise
+from s2l.datasets import embedded
+from s2l.datasets.drawing import coverage as _coverage
+from s2l.datasets.drawing import hsv_to_rgb
+from s2l.datasets.drawing import signed_distance as _sdf
+from s2l.datasets.drawing import smooth_noise
 
 # A class is a shape. Its colour comes from one of two of five hue families,
 # each family shared by four classes, so colour narrows a class down but only

@@ -52,6 +52,7 @@ from s2l import losses
 from s2l import probe
 from s2l import run_directory
 from s2l import run_record
+from s2l.data import modalities
 from s2l.data import pipeline
 from s2l.data import sources
 
@@ -115,10 +116,8 @@ def pretraining_description(record: Dict, source) -> Dict:
       "loss_label": loss.label,
       "loss_column": loss.column,
       "permutation_set": args.get("num_permutations"),
-      # Video patches are frames: the slicing is not used.
-      "slicing": None if source.modality == "video" else {
-          "nx": record["slicing"]["args"]["nx"],
-          "ny": record["slicing"]["args"]["ny"]},
+      "slicing": modalities.get(source.modality).slicing_description(
+          record["slicing"]["args"]),
       "train_steps": record["train_steps"],
       "learning_rate": record.get("learning_rate"),
       "seed": record.get("seed"),
@@ -318,7 +317,7 @@ def evaluate(model_dir: str,
         "s2l.train command to finish it, or probe another run.")
   pretraining_source = run_record.build_source(record["source"])
   source = sources.resolve(source) if source else pretraining_source
-  head = head or probe.default_head(source.modality)
+  head = head or modalities.get(source.modality).probe_head
   data = dict(slicing=run_record.build(record["slicing"]),
               frontend=run_record.build(record["frontend"]),
               data_dir=data_dir or record["data_dir"],

@@ -34,11 +34,6 @@ METRICS = {"classification": "accuracy", "regression": "mse",
            "multilabel": "mean_auc"}
 
 
-def default_head(modality: str) -> str:
-  """The paper's head: a linear classifier for images, else a 3-layer MLP."""
-  return "linear" if modality == "image" else "mlp"
-
-
 def make_head(kind: str, num_outputs: int, hidden_units: int = 512,
               name: str = "probe_head") -> tf.keras.Sequential:
   """A head mapping embeddings [B, E] to outputs [B, num_outputs].

@@ -31,6 +31,7 @@ from s2l import pretext_model
 from s2l import run_directory
 from s2l import run_record
 from s2l.data import frontends
+from s2l.data import modalities
 from s2l.data import model_inputs
 from s2l.data import patches as patches_lib
 from s2l.data import pipeline
@@ -150,7 +151,8 @@ def train(model_dir: str,
                      f"steps_per_checkpoint ({steps_per_checkpoint}).")
   tf.keras.utils.set_random_seed(seed)
   source = sources.resolve(source)
-  frontend = frontend or pipeline.default_frontend(source.modality)
+  modality = modalities.get(source.modality)
+  frontend = modality.frontend(frontend)
   model_inputs.check_placement(frontend_placement, source.modality, frontend,
                                slicing)
   loss = losses.get(loss)
@@ -253,8 +255,8 @@ def train(model_dir: str,
     with train_writer.as_default(step=step):
       tf.summary.text("operative_config", gin.markdown(
           gin.operative_config_str()))
-    grid = (1, 1) if num_patches != slicing.num_patches else (slicing.nx,
-                                                               slicing.ny)
+    grid = (1, 1) if modality.frames_are_patches else (slicing.nx,
+                                                       slicing.ny)
     # The callbacks look at the held-out patches themselves, read whole once
     # (a cache read in part warns that it discards what it read).
     held_out = [batch if pretext_inputs is None else pretext_inputs(batch)

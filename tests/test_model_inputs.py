@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from s2l import permutations
 from s2l.data import frontends
+from s2l.data import modalities
 from s2l.data import model_inputs
 from s2l.data import patches as patches_lib
 from s2l.data import pipeline
@@ -63,8 +64,8 @@ def test_the_ranks_undo_the_shuffle_the_model_applied(data_dir):
   shuffled, ranks = layer(batch)
   # The unshuffled patches, computed one waveform at a time on the host path.
   original = tf.stack([
-      patches_lib.make_patches(frontends.log_spectrogram(audio, FRONTEND),
-                               FREQ10, "audio")
+      modalities.AUDIO.make_patches(frontends.log_spectrogram(audio, FRONTEND),
+                                    FREQ10)
       for audio in batch[model_inputs.AUDIO]])
   assert not np.allclose(shuffled.numpy(), original.numpy(), atol=0.1)
   np.testing.assert_allclose(shuffling.unshuffle(shuffled, ranks).numpy(),

@@ -58,37 +58,6 @@ def test_gap_and_jitter():
                                   values[top:top + 6, left:left + 6])
 
 
-def test_a_batch_is_cut_as_each_example_alone():
-  batch = tf.random.stateless_normal([4, 30, 31, 2], [5, 6])
-  for slicing in (Slicing(nx=1, ny=10), Slicing(nx=3, ny=3, gap=4)):
-    got = patches_lib.make_patches(batch, slicing, "audio")
-    assert got.shape[:2] == (4, slicing.num_patches)
-    for example, patches in zip(batch, got):
-      np.testing.assert_allclose(
-          patches.numpy(),
-          patches_lib.make_patches(example, slicing, "audio").numpy(),
-          atol=1e-6)
-  with pytest.raises(ValueError, match="one \\[H, W, C\\] input at a time"):
-    patches_lib.grid_patches(batch, Slicing(nx=3, ny=3, gap=4, jitter=True),
-                             seed=[0, 1])
-
-
-def test_normalisation_and_tf_data():
-  image = tf.random.stateless_uniform([12, 12, 3], [0, 1]) * 5 + 2
-  slicing = Slicing(nx=2, ny=2)
-  eager = patches_lib.make_patches(image, slicing, "image")
-  np.testing.assert_allclose(tf.reduce_mean(eager, [1, 2, 3]), 0, atol=1e-5)
-  np.testing.assert_allclose(tf.math.reduce_std(eager, [1, 2, 3]), 1,
-                             atol=1e-3)
-  ds = tf.data.Dataset.from_tensors(image).map(
-      lambda x: patches_lib.make_patches(x, slicing, "image"))
-  np.testing.assert_allclose(next(iter(ds)).numpy(), eager.numpy(),
-                             rtol=1e-6)
-  video = tf.random.stateless_uniform([5, 4, 4, 3], [0, 2])
-  assert patches_lib.make_patches(video, slicing, "video").shape == (5, 4, 4,
-                                                                     3)
-
-
 def test_errors_name_the_problem():
   with pytest.raises(ValueError, match="at least 2 patches"):
     Slicing(nx=1, ny=1)
@@ -96,5 +65,3 @@ def test_errors_name_the_problem():
     Slicing(nx=2, ny=2, jitter=True)
   with pytest.raises(ValueError, match="leaves no pixels"):
     patches_lib.grid_patches(_image(8, 8), Slicing(nx=1, ny=10))
-  with pytest.raises(ValueError, match="modality must be"):
-    patches_lib.make_patches(_image(8, 8), Slicing(nx=2, ny=2), "text")

@@ -7,6 +7,7 @@ import tensorflow_datasets as tfds
 
 from s2l import permutations
 from s2l.data import frontends
+from s2l.data import modalities
 from s2l.data import model_inputs
 from s2l.data import patches as patches_lib
 from s2l.data import pipeline
@@ -79,8 +80,8 @@ def test_placed_in_the_model_it_ships_raw_audio_and_seeds(mock_tfds):
   for b in range(4):
     order = shuffling.uniform_permutation(10, raw[model_inputs.SEED][b])
     np.testing.assert_array_equal(ranks[b], order.numpy() + 1)
-    alone = patches_lib.make_patches(frontends.log_spectrogram(
-        raw[model_inputs.AUDIO][b]), FREQ10, "audio")
+    alone = modalities.AUDIO.make_patches(frontends.log_spectrogram(
+        raw[model_inputs.AUDIO][b]), FREQ10)
     np.testing.assert_allclose(patches[b], tf.gather(alone, order).numpy(),
                                atol=1e-4)
   with pytest.raises(ValueError, match="frontend_placement must be one of"):

@@ -9,7 +9,8 @@ barely outpaces the CPU training step (the issue measured 1.3×), so a GPU
 would wait for its data.
 
 It is a placement, not another setting. The layer calls the same functions
-as the tf.data path (`frontends.log_spectrogram`, `patches.make_patches`, and
+as the tf.data path (`frontends.log_spectrogram`,
+`modalities.AUDIO.make_patches`, and
 `shuffling.shuffle_batch`, which draws each example's permutation exactly as
 `shuffling.shuffle` does from the seed the host path would have used), so
 the same waveform gives the same log-mel patches up to float rounding, and
@@ -28,6 +29,7 @@ import tensorflow as tf
 
 from s2l import permutations
 from s2l.data import frontends
+from s2l.data import modalities
 from s2l.data import patches as patches_lib
 from s2l.data import shuffling
 
@@ -55,7 +57,7 @@ def check_placement(placement: str, modality: str, frontend=None,
                      f"{placement!r}.")
   if placement == "data":
     return
-  if modality != "audio":
+  if not modalities.get(modality).frontend_in_model:
     raise ValueError(
         f"frontend_placement='model' runs the audio front end in the model; "
         f"this source's modality is {modality!r}, whose front end stays in "
@@ -109,7 +111,7 @@ class PretextInputs(tf.keras.layers.Layer):
       shuffled[b, i] = patches[b, ranks[b, i] − 1] as in `shuffling`.
     """
     spectrograms = frontends.log_spectrogram(inputs[AUDIO], self.frontend)
-    patches = patches_lib.make_patches(spectrograms, self.slicing, "audio")
+    patches = modalities.AUDIO.make_patches(spectrograms, self.slicing)
     shuffled = shuffling.shuffle_batch(patches, inputs[SEED],
                                        self.permutation_set)
     return shuffled["patches"], shuffled["ranks"]

@@ -116,28 +116,3 @@ def normalize_patches(patches: tf.Tensor, epsilon: float = 1e-5) -> tf.Tensor:
   """Standardises each patch of [..., n, h, w, C] over its [h, w, C]."""
   mean, variance = tf.nn.moments(patches, [-3, -2, -1], keepdims=True)
   return (patches - mean) * tf.math.rsqrt(variance + epsilon)
-
-
-def make_patches(inputs: tf.Tensor, slicing: Slicing, modality: str,
-                 seed=None) -> tf.Tensor:
-  """Patches of one example, for any modality.
-
-  Args:
-    inputs: [..., H, W, C] for "audio" (a spectrogram) and "image" (a batch
-      only without jitter); [..., T, H, W, C] frames for "video", whose
-      frames are the patches (slicing is ignored except for `normalize`).
-    slicing: the grid.
-    modality: "audio", "image" or "video".
-    seed: stateless seed for the jitter.
-
-  Returns:
-    [..., n, *patch_shape] float32.
-  """
-  if modality == "video":
-    patches = tf.convert_to_tensor(inputs)
-  elif modality in ("audio", "image"):
-    patches = grid_patches(inputs, slicing, seed)
-  else:
-    raise ValueError(f"modality must be 'audio', 'image' or 'video', got "
-                     f"{modality!r}.")
-  return normalize_patches(patches) if slicing.normalize else patches

@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from s2l import permutations
-from s2l.data import frontends
+from s2l.data import modalities
 from s2l.data import model_inputs
 from s2l.data import patches as patches_lib
 from s2l.data import shuffling
@@ -34,26 +34,12 @@ AUTOTUNE = tf.data.AUTOTUNE
 Frontend = Callable[[tf.Tensor], tf.Tensor]
 
 
-def default_frontend(modality: str) -> Frontend:
-  """The paper's settings: log-mel spectrogram, 128×128 images, 20 frames."""
-  if modality == "audio":
-    return frontends.AudioFrontend()
-  if modality == "image":
-    return frontends.ImageFrontend(size=128)
-  if modality == "video":
-    return frontends.VideoFrontend(num_frames=20, size=64)
-  raise ValueError(f"unknown modality {modality!r}")
-
-
 def num_patches(source, slicing: patches_lib.Slicing,
                 frontend: Optional[Frontend] = None) -> int:
   """n, the patches per example: the slicing's tiles, or the video front
   end's frames (video frames are the patches, the slicing is not used)."""
   source = sources_lib.resolve(source)
-  if source.modality == "video":
-    frontend = frontend or default_frontend(source.modality)
-    return frontend.num_frames
-  return slicing.num_patches
+  return modalities.get(source.modality).num_patches(slicing, frontend)
 
 
 def _inputs(source, split: str, frontend: Optional[Frontend],
@@ -65,7 +51,7 @@ def _inputs(source, split: str, frontend: Optional[Frontend],
   `indices` keeps only those examples of the split (positions in its fixed
   order), before the front end runs.
   """
-  frontend = frontend or default_frontend(source.modality)
+  frontend = modalities.get(source.modality).frontend(frontend)
   ds = source.load(split, data_dir)
   if max_examples is not None:
     ds = ds.take(max_examples)
@@ -134,6 +120,7 @@ def pretext_dataset(source, split: str = "train", *,
       waveforms of varying length with placement "model".
   """
   source = sources_lib.resolve(source)
+  modality = modalities.get(source.modality)
   model_inputs.check_placement(placement, source.modality, frontend, slicing)
   if placement == "model":
     # The cache then holds raw waveforms, the model's input.
@@ -155,8 +142,7 @@ def pretext_dataset(source, split: str = "train", *,
         _example_seed(seed, counter), 2)
     if placement == "model":
       return {model_inputs.AUDIO: pair[0], model_inputs.SEED: seeds[1]}
-    patches = patches_lib.make_patches(pair[0], slicing, source.modality,
-                                       seeds[0])
+    patches = modality.make_patches(pair[0], slicing, seeds[0])
     shuffled = shuffling.shuffle(patches, seeds[1], permutation_set)
     return shuffled["patches"], shuffled["ranks"]
 
@@ -202,6 +188,7 @@ def downstream_dataset(source, split: str, task: str, *,
     raise ValueError(f"{source.name} has tasks {sorted(source.tasks)}, got "
                      f"{task!r}.")
   task_spec = source.tasks[task]
+  modality = modalities.get(source.modality)
   ds = _inputs(source, split, frontend, data_dir, num_examples, cache,
                keep=task_spec.label, indices=indices)
   if shuffle_buffer:
@@ -210,8 +197,8 @@ def downstream_dataset(source, split: str, task: str, *,
     ds = ds.repeat()
 
   def to_example(counter, pair):
-    patches = patches_lib.make_patches(pair[0], slicing, source.modality,
-                                       _example_seed(seed, counter))
+    patches = modality.make_patches(pair[0], slicing,
+                                    _example_seed(seed, counter))
     return shuffling.identity(patches)["patches"], pair[1]
 
   ds = ds.enumerate().map(to_example, num_parallel_calls=AUTOTUNE)

@@ -22,7 +22,8 @@ from absl import logging
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-MODALITIES = ("audio", "image", "video")
+from s2l.data import modalities
+
 TASK_KINDS = ("classification", "regression", "multilabel")
 
 
@@ -71,7 +72,7 @@ class Source:
   Attributes:
     name: s2l's name for it, e.g. "nsynth" or "synthetic_notes".
     tfds_name: TFDS name, with a config if any, e.g. "voc/2012".
-    modality: "audio", "image" or "video".
+    modality: the name of its `s2l.data.modalities` entry ("audio", ...).
     input_feature: the raw input, e.g. "audio".
     splits: our split names ("train", "validation", "test") to TFDS's.
     task_specs: downstream tasks by name, as declared (`tasks` completes
@@ -163,8 +164,7 @@ SOURCES: Dict[str, Source] = {}
 
 
 def _register(source: Source) -> None:
-  if source.modality not in MODALITIES:
-    raise ValueError(f"unknown modality {source.modality!r}")
+  modalities.get(source.modality)  # ValueError for an unknown one.
   SOURCES[source.name] = source
 
 
@@ -254,7 +254,7 @@ def twin(name: str, audio: str = "synthetic_notes") -> str:
   source = get(name)
   if source.embedded:
     return name
-  return audio if source.modality == "audio" else source.twin
+  return audio if get(audio).modality == source.modality else source.twin
 
 
 def resolve(source) -> Source:

@@ -2,14 +2,20 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
+import gin
 import numpy as np
 import tensorflow as tf
 
+from s2l import configurables
+from s2l import evaluation
+from s2l import report
 from s2l import run_directory
 from s2l import run_record
+from s2l import training
 from s2l.models import cfn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -82,3 +88,50 @@ def test_evaluation_does_not_import_training():
   loaded = json.loads(out.stdout.strip().replace("'", '"'))
   assert "s2l.run_directory" in loaded
   assert "s2l.training" not in loaded and "s2l.callbacks" not in loaded
+
+
+# A run directory and its probe.json as s2l wrote them at commit 9050200
+# (before the loss registry, the modality objects and s2l/datasets/): 10
+# steps on the tiny synthetic notes, probed at 8 labels, seed 0.
+FIXTURE = os.path.join(ROOT, "tests", "data", "run_9050200")
+_TINY = ["train.width = 0.03", "train.depth = 2", "train.embedding_size = 64",
+         "train.batch_size = 8", "train.eval_batches = 1",
+         "train.log_every = 5", "train.source = 'synthetic_notes_tiny'",
+         "AudioFrontend.frame_step = 512", "train.learning_rate = 3e-3",
+         "train.train_steps = 10", "train.steps_per_checkpoint = 5"]
+
+
+def test_a_run_written_by_an_earlier_version_resumes_probes_and_reports(
+    tmp_path):
+  run = tmp_path / "run"
+  shutil.copytree(FIXTURE, run)
+  data_dir = str(tmp_path / "tfds")
+  # Its config today builds the same record: the run is complete.
+  configurables.parse_gin(
+      [os.path.join(configurables.GIN_DIR, "synthetic_notes_freq10.gin")],
+      _TINY + [f"train.data_dir = '{data_dir}'"])
+  assert not training.train(str(run)).epoch
+  gin.clear_config()
+  # Probed again as it was, it scores what it scored then.
+  configurables.parse_gin([], [
+      "evaluate.num_examples = (8,)", "evaluate.seeds = (0,)",
+      "evaluate.epochs = 2",
+      "evaluate.tasks = ('instrument_family', 'pitch')",
+      "evaluate.baselines = ('pretrained', 'random')"])
+  output = evaluation.evaluate(str(run), data_dir=data_dir,
+                               output=str(tmp_path / "again.json"))
+  gin.clear_config()
+  with open(os.path.join(FIXTURE, "probe.json")) as f:
+    before = json.load(f)
+  for task, baselines in before["results"].items():
+    for baseline, cells in baselines.items():
+      np.testing.assert_allclose(
+          output["results"][task][baseline]["8"]["values"],
+          cells["8"]["values"], rtol=1e-4, err_msg=f"{task} {baseline}")
+  assert output["pretraining"]["loss_label"] == "Perturbed F-Y"
+  # Its probe.json, written before labels were, still reports.
+  folder = tmp_path / "results" / "table1"
+  folder.mkdir(parents=True)
+  shutil.copy(os.path.join(FIXTURE, "probe.json"), folder / "pfy.json")
+  written = report.render(str(folder))
+  assert "Perturbed F-Y" in open(written[0]).read()

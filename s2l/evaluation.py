@@ -52,6 +52,7 @@ from s2l import losses
 from s2l import probe
 from s2l import run_directory
 from s2l import run_record
+from s2l import run_spec
 from s2l.data import modalities
 from s2l.data import pipeline
 from s2l.data import sources
@@ -234,6 +235,8 @@ def random_encoder(model_dir: str, pretrained: tf.keras.Model
   return encoder, origin
 
 
+# The configurable root of the probes: one argument per knob a gin binding
+# sets (hence more than ten).
 @gin.configurable(denylist=["model_dir"])
 def evaluate(model_dir: str,
              tasks: Optional[Sequence[str]] = None,
@@ -303,30 +306,13 @@ def evaluate(model_dir: str,
     if baseline not in BASELINES:
       raise ValueError(f"baselines must be among {BASELINES}, got "
                        f"{baseline!r}.")
-  encoder_dir = os.path.join(model_dir, run_directory.ENCODER_DIR)
-  if not tf.io.gfile.exists(encoder_dir):
-    raise FileNotFoundError(
-        f"no exported encoder in {encoder_dir}: run s2l.train to completion "
-        f"with --model_dir={model_dir} first.")
-  record = run_record.read(model_dir)
-  if record.get("encoder_step") != record["train_steps"]:
-    raise run_record.RecordError(
-        f"{encoder_dir} was exported at step {record.get('encoder_step')}, "
-        f"but the run is set for {record['train_steps']} steps (a run "
-        "stopped, or resumed and diverged, before its export): rerun its "
-        "s2l.train command to finish it, or probe another run.")
-  pretraining_source = run_record.build_source(record["source"])
-  source = sources.resolve(source) if source else pretraining_source
+  record = finished_record(model_dir)
+  run = run_spec.from_record(record)
+  source = sources.resolve(source) if source else run.source
   head = head or modalities.get(source.modality).probe_head
-  data = dict(slicing=run_record.build(record["slicing"]),
-              frontend=run_record.build(record["frontend"]),
-              data_dir=data_dir or record["data_dir"],
-              batch_size=batch_size)
-  tasks = list(tasks or source.tasks)
-  for task_name in tasks:
-    if task_name not in source.tasks:
-      raise ValueError(f"{source.name} has tasks {sorted(source.tasks)}, got "
-                       f"{task_name!r}.")
+  data = dict(slicing=run.slicing, frontend=run.frontend,
+              data_dir=data_dir or run.data_dir, batch_size=batch_size)
+  tasks = _checked_tasks(source, tasks)
   test_split = scored_split(source, score_split)
   counts = {"train": labelled_pool, test_split: test_examples}
   labels = {(name, split): task_labels(source, split, source.tasks[name],
@@ -340,7 +326,6 @@ def evaluate(model_dir: str,
         + (f", first {labelled_pool}" if labelled_pool else "") + ").")
 
   output = output or os.path.join(model_dir, RESULTS_FILE)
-  frozen = [name for name in ("pretrained", "random") if name in baselines]
   has_init = run_directory.has_initial_encoder(model_dir)
   store = cells.CellStore(f"{output}{CELLS_SUFFIX}", {
       "encoder_step": record["encoder_step"], "source": source.name,
@@ -350,76 +335,27 @@ def evaluate(model_dir: str,
       "labelled_subsets": labelled_subsets, "standardize": standardize,
       "test_split": test_split, "test_examples": test_examples,
       "random_from_run": has_init})
-  grid = [(task_name, name, count, seed) for task_name in tasks
-          for name in baselines for count in num_examples for seed in seeds]
-  needs = [("representation", name) for name in frozen] + grid
+  probes = _Probes(source, data, labels, store, head=head, epochs=epochs,
+                   supervised_epochs=supervised_epochs,
+                   learning_rate=learning_rate, hidden_units=hidden_units,
+                   standardize=standardize, precision=record["precision"])
+  frozen = [name for name in ("pretrained", "random") if name in baselines]
+  needs = [("representation", name) for name in frozen] + [
+      (task_name, name, count, seed) for task_name in tasks
+      for name in baselines for count in num_examples for seed in seeds]
   reused = store.count(needs)
   logging.info("%d of %d probe cells to do; %d reused from %s.",
                len(needs) - reused, len(needs), reused, store.path)
-
-  pretrained = tf.keras.models.load_model(encoder_dir, compile=False)
-  pretrained.trainable = False
-  encoders, random_origin = {"pretrained": pretrained}, None
-  if "random" in baselines:
-    encoders["random"], random_origin = random_encoder(model_dir, pretrained)
-  embeddings = {}
+  random_origin = probes.load_encoders(model_dir, baselines)
   if store.count(k for k in needs if k[1] in frozen) < len(
       [k for k in needs if k[1] in frozen]):
-    # Embeddings do not depend on the task: one pass per encoder and split.
-    embeddings = {
-        (name, split): probe.embed(encoders[name], pipeline.downstream_dataset(
-            source, split, tasks[0], num_examples=count, **data))[0]
-        for name in frozen for split, count in counts.items()}
-  representation = {}
-  for name in frozen:
-    representation[name] = store.get_or_put(
-        ("representation", name),
-        lambda name=name: diagnostics.collapse(embeddings[name, "train"]))
-    logging.info("%s embedding: %.0f%% dead units, effective dimension %.1f",
-                 name, 100 * representation[name]["dead_fraction"],
-                 representation[name]["effective_dimension"])
-
-  def frozen_cell(task, name, count, seed, subset, test):
-    train = lambda: (embeddings[name, "train"][subset],
-                     labels[task.name, "train"][subset])
-    return store.get_or_put((task.name, name, count, seed), lambda: _floats(
-        probe.train_head(task, head, train(), test, seed, epochs,
-                         learning_rate=learning_rate,
-                         hidden_units=hidden_units, standardize=standardize)))
-
-  def supervised_cell(task, count, seed, subset, test_ds):
-    return store.get_or_put((task.name, "supervised", count, seed),
-                     lambda: _floats(probe.train_supervised(
-                         task, pretrained, head, pipeline.downstream_dataset(
-                             source, "train", task.name, indices=subset,
-                             shuffle_buffer=count, seed=seed, **data),
-                         test_ds, seed, supervised_epochs, learning_rate,
-                         hidden_units, record["precision"])))
-
+    probes.embed(frozen, counts, tasks[0])
+  representation = {name: probes.representation(name) for name in frozen}
   results = {}
   for task_name in tasks:
-    task = source.tasks[task_name]
-    pool = labels[task_name, "train"]
-    subsets = {(count, seed): probe.labelled_subset(task, pool, count, seed,
-                                                    labelled_subsets)
-               for count in num_examples for seed in seeds}
-    results[task_name] = {}
-    for name in baselines:
-      if name in frozen:
-        test = (embeddings.get((name, test_split)),
-                labels[task_name, test_split])
-        run_cell = lambda count, seed, name=name, test=test: frozen_cell(
-            task, name, count, seed, subsets[count, seed], test)
-      else:
-        test_ds = pipeline.downstream_dataset(
-            source, test_split, task_name, num_examples=test_examples, **data)
-        run_cell = lambda count, seed, test_ds=test_ds: supervised_cell(
-            task, count, seed, subsets[count, seed], test_ds)
-      results[task_name][name] = {}
-      for count in num_examples:
-        results[task_name][name][str(count)] = _summary(
-            [run_cell(count, seed) for seed in seeds])
-        _log(task_name, name, count, results[task_name][name][str(count)])
+    results[task_name] = probes.task(
+        source.tasks[task_name], baselines, num_examples, seeds,
+        labelled_subsets, test_split, test_examples)
   report = {"source": source.name, "head": head, "model_dir": model_dir,
             "encoder_step": record["encoder_step"],
             "test_split": test_split,
@@ -427,8 +363,7 @@ def evaluate(model_dir: str,
             "labelled_subsets": labelled_subsets,
             "standardize": standardize,
             "random_baseline": random_origin,
-            "pretraining": pretraining_description(record,
-                                                   pretraining_source),
+            "pretraining": pretraining_description(record, run.source),
             "upstream": upstream_metrics(model_dir,
                                          record["steps_per_checkpoint"]),
             "representation": representation,
@@ -438,6 +373,143 @@ def evaluate(model_dir: str,
     tf.io.gfile.makedirs(os.path.dirname(output))
   atomic.write_json(output, report, indent=2)
   return report
+
+
+def finished_record(model_dir: str) -> Dict:
+  """The record of a run whose encoder was exported at its last step.
+
+  Raises:
+    FileNotFoundError: without an exported encoder.
+    run_record.RecordError: for an encoder of another step than the last.
+  """
+  encoder_dir = os.path.join(model_dir, run_directory.ENCODER_DIR)
+  if not tf.io.gfile.exists(encoder_dir):
+    raise FileNotFoundError(
+        f"no exported encoder in {encoder_dir}: run s2l.train to completion "
+        f"with --model_dir={model_dir} first.")
+  record = run_record.read(model_dir)
+  if record.get("encoder_step") != record["train_steps"]:
+    raise run_record.RecordError(
+        f"{encoder_dir} was exported at step {record.get('encoder_step')}, "
+        f"but the run is set for {record['train_steps']} steps (a run "
+        "stopped, or resumed and diverged, before its export): rerun its "
+        "s2l.train command to finish it, or probe another run.")
+  return record
+
+
+def _checked_tasks(source, tasks: Optional[Sequence[str]]) -> list:
+  """The tasks to probe (all of the source's if None), each one it has."""
+  tasks = list(tasks or source.tasks)
+  for task_name in tasks:
+    if task_name not in source.tasks:
+      raise ValueError(f"{source.name} has tasks {sorted(source.tasks)}, got "
+                       f"{task_name!r}.")
+  return tasks
+
+
+class _Probes:
+  """The probe cells of one evaluation, each kept in `store` as it finishes.
+
+  Args:
+    source: the downstream source.
+    data: the downstream pipeline's slicing, front end, data_dir and batch
+      size (`pipeline.downstream_dataset`'s keywords).
+    labels: {(task, split): labels of the labelled pool or the test split}.
+    store: the evaluation's `cells.CellStore`.
+    head, epochs, supervised_epochs, learning_rate, hidden_units,
+      standardize: the probe settings (see `evaluate`).
+    precision: the run's precision, for the supervised baseline.
+  """
+
+  def __init__(self, source, data: Dict, labels: Dict, store, *, head: str,
+               epochs: int, supervised_epochs: int, learning_rate: float,
+               hidden_units: int, standardize: bool, precision: str):
+    self.source, self.data, self.labels, self.store = (source, data, labels,
+                                                       store)
+    self.head, self.epochs = head, epochs
+    self.supervised_epochs = supervised_epochs
+    self.learning_rate, self.hidden_units = learning_rate, hidden_units
+    self.standardize, self.precision = standardize, precision
+    self.encoders, self.embeddings = {}, {}
+
+  def load_encoders(self, model_dir: str, baselines: Sequence[str]):
+    """Loads the frozen encoders; where the random one comes from."""
+    pretrained = tf.keras.models.load_model(
+        os.path.join(model_dir, run_directory.ENCODER_DIR), compile=False)
+    pretrained.trainable = False
+    self.encoders["pretrained"], random_origin = pretrained, None
+    if "random" in baselines:
+      self.encoders["random"], random_origin = random_encoder(model_dir,
+                                                              pretrained)
+    return random_origin
+
+  def embed(self, frozen: Sequence[str], counts: Dict, task_name: str):
+    """Embeds the pool and the test split once per frozen encoder
+    (embeddings do not depend on the task)."""
+    self.embeddings = {
+        (name, split): probe.embed(
+            self.encoders[name], pipeline.downstream_dataset(
+                self.source, split, task_name, num_examples=count,
+                **self.data))[0]
+        for name in frozen for split, count in counts.items()}
+
+  def representation(self, name: str) -> Dict:
+    """The collapse diagnostics of a frozen encoder's pool embeddings."""
+    found = self.store.get_or_put(
+        ("representation", name),
+        lambda: diagnostics.collapse(self.embeddings[name, "train"]))
+    logging.info("%s embedding: %.0f%% dead units, effective dimension %.1f",
+                 name, 100 * found["dead_fraction"],
+                 found["effective_dimension"])
+    return found
+
+  def _frozen(self, task, name, count, seed, subset, test):
+    train = lambda: (self.embeddings[name, "train"][subset],
+                     self.labels[task.name, "train"][subset])
+    return self.store.get_or_put((task.name, name, count, seed), lambda: (
+        _floats(probe.train_head(
+            task, self.head, train(), test, seed, self.epochs,
+            learning_rate=self.learning_rate,
+            hidden_units=self.hidden_units, standardize=self.standardize))))
+
+  def _supervised(self, task, count, seed, subset, test_ds):
+    return self.store.get_or_put(
+        (task.name, "supervised", count, seed), lambda: _floats(
+            probe.train_supervised(
+                task, self.encoders["pretrained"], self.head,
+                pipeline.downstream_dataset(
+                    self.source, "train", task.name, indices=subset,
+                    shuffle_buffer=count, seed=seed, **self.data),
+                test_ds, seed, self.supervised_epochs, self.learning_rate,
+                self.hidden_units, self.precision)))
+
+  def task(self, task, baselines: Sequence[str], num_examples: Sequence[int],
+           seeds: Sequence[int], labelled_subsets: str, test_split: str,
+           test_examples: Optional[int]) -> Dict:
+    """{baseline: {count: summary over seeds}} of one task."""
+    pool = self.labels[task.name, "train"]
+    subsets = {(count, seed): probe.labelled_subset(task, pool, count, seed,
+                                                    labelled_subsets)
+               for count in num_examples for seed in seeds}
+    results = {}
+    for name in baselines:
+      if name == "supervised":
+        test_ds = pipeline.downstream_dataset(
+            self.source, test_split, task.name, num_examples=test_examples,
+            **self.data)
+        cell = lambda count, seed, test_ds=test_ds: self._supervised(
+            task, count, seed, subsets[count, seed], test_ds)
+      else:
+        test = (self.embeddings.get((name, test_split)),
+                self.labels[task.name, test_split])
+        cell = lambda count, seed, name=name, test=test: self._frozen(
+            task, name, count, seed, subsets[count, seed], test)
+      results[name] = {}
+      for count in num_examples:
+        results[name][str(count)] = _summary([cell(count, seed)
+                                              for seed in seeds])
+        _log(task.name, name, count, results[name][str(count)])
+    return results
 
 
 def run_dir(path: str) -> str:

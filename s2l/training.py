@@ -2,7 +2,9 @@ r"""Upstream training: learn to reorder shuffled patches (paper sections 2, 3).
 
 The command line is `python -m s2l.train` (`s2l/train.py`).
 `train(model_dir, ...)` is the one configurable root: gin files set its
-arguments and the swappable parts (data source, slicing, front end, loss).
+arguments and the swappable parts (data source, slicing, front end, loss),
+which it resolves and checks once into a `run_spec.RunSpec`; `train_spec`
+trains a spec in named steps (build, record, restore, fit, export).
 The run describes itself in `model_dir/run.json` (`s2l.run_record`: source,
 slicing, front end, loss, network, precision, schedule, seed), which the
 probes read, and keeps its operative gin config and flags beside it. It
@@ -12,6 +14,7 @@ does nothing when the run is already complete, and exports the encoder (up to
 the embedding layer) as a SavedModel in `model_dir/encoder`.
 """
 
+import dataclasses
 import os
 import signal as signal_lib
 from typing import Optional, Union
@@ -21,7 +24,6 @@ import gin
 import tensorflow as tf
 
 from s2l import callbacks
-from s2l import checks
 from s2l import configurables  # pylint: disable=unused-import (gin names)
 from s2l import distribute
 from s2l import locks
@@ -30,28 +32,27 @@ from s2l import precision as precision_lib
 from s2l import pretext_model
 from s2l import run_directory
 from s2l import run_record
-from s2l.data import frontends
-from s2l.data import modalities
+from s2l import run_spec
 from s2l.data import model_inputs
 from s2l.data import patches as patches_lib
 from s2l.data import pipeline
-from s2l.data import sources
 from s2l.models import cfn
 
-def _datasets(source, slicing, frontend, loss, batch_size, seed, cache,
-              data_dir, eval_batches, placement):
-  common = dict(slicing=slicing, batch_size=batch_size, frontend=frontend,
-                permutation_set=loss.permutation_set, cache=cache,
-                data_dir=data_dir, placement=placement)
-  train_ds = pipeline.pretext_dataset(source, "train", seed=seed, **common)
+def _datasets(spec: run_spec.RunSpec, seed: int):
+  """The shuffled training batches and the fixed held-out ones."""
+  common = dict(slicing=spec.slicing, batch_size=spec.batch_size,
+                frontend=spec.frontend,
+                permutation_set=spec.loss.permutation_set,
+                data_dir=spec.data_dir, placement=spec.execution.placement)
+  train_ds = pipeline.pretext_dataset(spec.source, "train", seed=seed,
+                                      cache=spec.execution.cache, **common)
   # A fixed held-out set: the same examples and permutations at every eval,
   # cached whole once drawn. Only the examples it uses are read (a cache of
   # the whole split, read in part, is what tf.data warns about discarding).
-  common.update(cache=False)
-  eval_ds = pipeline.pretext_dataset(source, "validation", seed=1,
-                                     shuffle_buffer=0,
-                                     max_examples=eval_batches * batch_size,
-                                     **common)
+  eval_batches = spec.schedule.eval_batches
+  eval_ds = pipeline.pretext_dataset(
+      spec.source, "validation", seed=1, shuffle_buffer=0, cache=False,
+      max_examples=eval_batches * spec.batch_size, **common)
   return train_ds, eval_ds.take(eval_batches).cache()
 
 
@@ -64,6 +65,8 @@ def _patches_spec(train_ds, pretext_inputs) -> tf.TensorShape:
   return traced.structured_outputs[0].shape
 
 
+# The configurable root: one argument per knob a gin file binds (hence more
+# than ten), resolved at once into a `run_spec.RunSpec`.
 @gin.configurable(denylist=["model_dir"])
 def train(model_dir: str,
           source: str = "synthetic_notes",
@@ -140,107 +143,63 @@ def train(model_dir: str,
     ValueError: for a knob out of range (the message names it), or a resume
       under another setting (`run_record.RecordError`).
   """
-  check_knobs(learning_rate=learning_rate, batch_size=batch_size,
-              train_steps=train_steps,
-              steps_per_checkpoint=steps_per_checkpoint,
-              eval_batches=eval_batches, log_every=log_every, width=width,
-              depth=depth, embedding_size=embedding_size, dropout=dropout,
-              seed=seed, precision=precision)
-  if train_steps % steps_per_checkpoint:
-    raise ValueError(f"train_steps ({train_steps}) must be a multiple of "
-                     f"steps_per_checkpoint ({steps_per_checkpoint}).")
-  tf.keras.utils.set_random_seed(seed)
-  source = sources.resolve(source)
-  modality = modalities.get(source.modality)
-  frontend = modality.frontend(frontend)
-  model_inputs.check_placement(frontend_placement, source.modality, frontend,
-                               slicing)
-  loss = losses.get(loss)
-  distribution = distribute.make_strategy(strategy)
+  spec = run_spec.resolve(
+      source, slicing, frontend, loss,
+      run_spec.Network(width, depth, embedding_size, dropout),
+      run_spec.Schedule(learning_rate, train_steps, steps_per_checkpoint,
+                        eval_batches, log_every),
+      run_spec.Execution(strategy, frontend_placement, cache, jit_compile),
+      precision, batch_size, seed, data_dir)
+  return train_spec(model_dir, spec, override_record)
+
+
+@dataclasses.dataclass
+class _Built:
+  """What a run builds before it trains."""
+  train_ds: tf.data.Dataset
+  eval_ds: tf.data.Dataset
+  pretext_inputs: Optional[model_inputs.PretextInputs]
+  patch_shape: tf.TensorShape
+  network: tf.keras.Model
+  model: pretext_model.PretextModel
+  checkpoint: tf.train.Checkpoint
+
+
+def train_spec(model_dir: str, spec: run_spec.RunSpec,
+               override_record: bool = False) -> tf.keras.callbacks.History:
+  """Trains the run `spec` describes in `model_dir` (see `train`)."""
+  tf.keras.utils.set_random_seed(spec.seed)
+  distribution = distribute.make_strategy(spec.execution.strategy)
   chief = distribute.is_chief()
   write_dir = model_dir if chief else os.path.join(
       model_dir, "workers", str(os.getpid()))
   tf.io.gfile.makedirs(write_dir)
   # One writer per run directory: a second one would write the same
   # checkpoint numbers and summaries.
-  with locks.run_lock(write_dir), precision_lib.policy(precision):
+  with locks.run_lock(write_dir), precision_lib.policy(spec.precision):
     # Checkpoints are numbered by step, so a resumed run knows its step before
     # building anything, and draws new permutations rather than replaying the
     # ones before the checkpoint.
     latest = run_directory.readable_checkpoint(
         run_directory.checkpoints(write_dir))
     start_step = run_directory.checkpoint_step(latest) if latest else 0
-    # The data says how many patches there are; the loss learns it here.
-    num_patches = pipeline.num_patches(source, slicing, frontend)
-    loss.bind(num_patches)
-    # XLA cannot compile the labels' run-time check; the pipeline makes them.
-    loss.check_labels = not jit_compile
-    train_ds, eval_ds = _datasets(source, slicing, frontend, loss, batch_size,
-                                  seed + 7919 * start_step, cache, data_dir,
-                                  eval_batches, frontend_placement)
-    pretext_inputs = None if frontend_placement == "data" else \
-        model_inputs.PretextInputs(frontend, slicing, loss.permutation_set)
-    patches_spec = _patches_spec(train_ds, pretext_inputs)
-    if patches_spec[1] != num_patches:
-      raise ValueError(f"the pipeline gives {patches_spec[1]}"
-                       f" patches per example, expected {num_patches}.")
-    patch_shape = patches_spec[2:]
-    outputs = loss.num_outputs
-    with distribution.scope():
-      network = cfn.context_free_network(
-          num_patches, patch_shape, outputs, width=width,
-          depth=depth, embedding_size=embedding_size, dropout=dropout)
-      model = pretext_model.PretextModel(network, loss, pretext_inputs)
-      optimizer = precision_lib.optimizer(
-          tf.keras.optimizers.Adam(learning_rate), precision)
-      model.compile(optimizer, jit_compile=jit_compile)
-      checkpoint = tf.train.Checkpoint(network=network,
-                                       optimizer=model.optimizer)
-    record = {
-        "source": run_record.describe_source(source),
-        "slicing": run_record.describe(slicing),
-        "frontend": run_record.describe(frontend),
-        "loss": run_record.describe(loss),
-        "network": {"num_patches": num_patches,
-                    "patch_shape": patch_shape.as_list(),
-                    "num_outputs": outputs, "width": width,
-                    "depth": depth, "embedding_size": embedding_size,
-                    "dropout": dropout},
-        "precision": precision,
-        "learning_rate": learning_rate, "batch_size": batch_size,
-        "train_steps": train_steps,
-        "steps_per_checkpoint": steps_per_checkpoint,
-        "eval_batches": eval_batches, "seed": seed, "data_dir": data_dir}
-    if latest:
-      changed = run_record.check_resume(write_dir, record,
-                                        override=override_record)
-      if changed:
-        logging.warning("Resuming %s under another setting "
-                        "(train.override_record):\n  %s", model_dir,
-                        "\n  ".join(changed))
-    # The exported encoder's step carries over until a new export.
-    encoder_step = run_directory.encoder_step(write_dir)
-    run_record.write(write_dir, {**record, "encoder_step": encoder_step})
-    manager = tf.train.CheckpointManager(
-        checkpoint, run_directory.checkpoints(write_dir), max_to_keep=3)
-    if manager.latest_checkpoint:
-      # Optimizer slots are restored when the first step creates them.
-      checkpoint.restore(manager.latest_checkpoint).expect_partial()
-      # The checkpoint holds the optimizer's learning rate: the config's wins,
-      # so a resumed run can change it.
-      model.optimizer.learning_rate.assign(learning_rate)
-    step = int(model.optimizer.iterations.numpy())
-
+    built = _build(spec, distribution, start_step)
+    record = spec.record(built.patch_shape.as_list())
+    encoder_step = _write_record(model_dir, write_dir, record,
+                                 resuming=bool(latest),
+                                 override=override_record)
+    manager = _restore(spec, built, write_dir)
+    step = int(built.model.optimizer.iterations.numpy())
     # The model and data are built: the config is now complete.
-    with tf.io.gfile.GFile(os.path.join(write_dir, run_directory.OPERATIVE_CONFIG),
-                           "w") as f:
+    with tf.io.gfile.GFile(os.path.join(
+        write_dir, run_directory.OPERATIVE_CONFIG), "w") as f:
       f.write(gin.operative_config_str())
-    if step >= train_steps:
+    if step >= spec.schedule.train_steps:
       logging.info("%s holds %d of %d steps: nothing to train.", model_dir,
-                   step, train_steps)
+                   step, spec.schedule.train_steps)
       if chief and encoder_step != step:
         # Stopped between its last checkpoint and the export: finish it.
-        run_directory.export_encoder(network, model_dir, record, step)
+        run_directory.export_encoder(built.network, model_dir, record, step)
       history = tf.keras.callbacks.History()
       history.epoch, history.history = [], {}
       return history
@@ -248,49 +207,114 @@ def train(model_dir: str,
       logging.info("Resuming from %s at step %d.", manager.latest_checkpoint,
                    step)
     elif chief:
-      run_directory.export_initial_encoder(network, model_dir)
-
-    train_writer = tf.summary.create_file_writer(os.path.join(write_dir,
-                                                              "train"))
-    with train_writer.as_default(step=step):
-      tf.summary.text("operative_config", gin.markdown(
-          gin.operative_config_str()))
-    grid = (1, 1) if modality.frames_are_patches else (slicing.nx,
-                                                       slicing.ny)
-    # The callbacks look at the held-out patches themselves, read whole once
-    # (a cache read in part warns that it discards what it read).
-    held_out = [batch if pretext_inputs is None else pretext_inputs(batch)
-                for batch in eval_ds]
-    stopper = callbacks.StopOnNonFinite(manager)
-    # Workers of several processes must agree on the step they stop at:
-    # s2l's handler is for one process (default and mirrored strategies).
-    preemption = (callbacks.Preemption(manager, guard=stopper)
-                  if strategy in SIGNAL_STRATEGIES else None)
-    history = model.fit(
-        train_ds, validation_data=eval_ds,
-        initial_epoch=step // steps_per_checkpoint,
-        epochs=train_steps // steps_per_checkpoint,
-        steps_per_epoch=steps_per_checkpoint, verbose=0,
-        callbacks=[
-            callbacks.Progress(train_steps, log_every, train_writer),
-            callbacks.StopAtStep(train_steps),
-            stopper,
-            tf.keras.callbacks.TensorBoard(write_dir, update_freq="epoch",
-                                           profile_batch=0),
-            callbacks.Reassembly(held_out[0], *grid, train_writer),
-            callbacks.Collapse(cfn.collapse_probe_model(network), held_out,
-                               train_writer),
-            callbacks.SaveCheckpoint(manager, guard=stopper),
-        ] + ([preemption] if preemption else []))
-    if stopper.error:
-      raise FloatingPointError(stopper.error)
-    if preemption and preemption.step is not None:
-      train_writer.flush()
-      raise Preempted(preemption.signal, preemption.step, preemption.path)
+      run_directory.export_initial_encoder(built.network, model_dir)
+    history = _fit(spec, built, manager, write_dir, step)
     if chief:
-      run_directory.export_encoder(network, model_dir, record,
-              int(model.optimizer.iterations.numpy()))
+      run_directory.export_encoder(
+          built.network, model_dir, record,
+          int(built.model.optimizer.iterations.numpy()))
     return history
+
+
+def _build(spec: run_spec.RunSpec, distribution,
+           start_step: int) -> _Built:
+  """The data (seeded by the step the run starts at) and the model."""
+  train_ds, eval_ds = _datasets(spec, spec.seed + 7919 * start_step)
+  pretext_inputs = None if spec.execution.placement == "data" else \
+      model_inputs.PretextInputs(spec.frontend, spec.slicing,
+                                 spec.loss.permutation_set)
+  patches_spec = _patches_spec(train_ds, pretext_inputs)
+  if patches_spec[1] != spec.num_patches:
+    raise ValueError(f"the pipeline gives {patches_spec[1]}"
+                     f" patches per example, expected {spec.num_patches}.")
+  patch_shape = patches_spec[2:]
+  with distribution.scope():
+    network = cfn.context_free_network(
+        spec.num_patches, patch_shape, spec.loss.num_outputs,
+        **dataclasses.asdict(spec.network))
+    model = pretext_model.PretextModel(network, spec.loss, pretext_inputs)
+    optimizer = precision_lib.optimizer(
+        tf.keras.optimizers.Adam(spec.schedule.learning_rate), spec.precision)
+    model.compile(optimizer, jit_compile=spec.execution.jit_compile)
+    checkpoint = tf.train.Checkpoint(network=network,
+                                     optimizer=model.optimizer)
+  return _Built(train_ds, eval_ds, pretext_inputs, patch_shape, network,
+                model, checkpoint)
+
+
+def _write_record(model_dir: str, write_dir: str, record,
+                  resuming: bool, override: bool) -> Optional[int]:
+  """Checks a resumed run's record against this one, then writes it; the
+  step of the encoder exported so far (None: none)."""
+  if resuming:
+    changed = run_record.check_resume(write_dir, record, override=override)
+    if changed:
+      logging.warning("Resuming %s under another setting "
+                      "(train.override_record):\n  %s", model_dir,
+                      "\n  ".join(changed))
+  # The exported encoder's step carries over until a new export.
+  encoder_step = run_directory.encoder_step(write_dir)
+  run_record.write(write_dir, {**record, "encoder_step": encoder_step})
+  return encoder_step
+
+
+def _restore(spec: run_spec.RunSpec, built: _Built,
+             write_dir: str) -> tf.train.CheckpointManager:
+  """The run's checkpoint manager, its latest checkpoint restored."""
+  manager = tf.train.CheckpointManager(
+      built.checkpoint, run_directory.checkpoints(write_dir), max_to_keep=3)
+  if manager.latest_checkpoint:
+    # Optimizer slots are restored when the first step creates them.
+    built.checkpoint.restore(manager.latest_checkpoint).expect_partial()
+    # The checkpoint holds the optimizer's learning rate: the config's wins,
+    # so a resumed run can change it.
+    built.model.optimizer.learning_rate.assign(spec.schedule.learning_rate)
+  return manager
+
+
+def _fit(spec: run_spec.RunSpec, built: _Built,
+         manager: tf.train.CheckpointManager, write_dir: str,
+         step: int) -> tf.keras.callbacks.History:
+  """Trains from `step` to the end of the schedule, with the callbacks that
+  log, stop, evaluate, look at the embedding and checkpoint."""
+  schedule = spec.schedule
+  train_writer = tf.summary.create_file_writer(os.path.join(write_dir,
+                                                            "train"))
+  with train_writer.as_default(step=step):
+    tf.summary.text("operative_config", gin.markdown(
+        gin.operative_config_str()))
+  # The callbacks look at the held-out patches themselves, read whole once
+  # (a cache read in part warns that it discards what it read).
+  held_out = [batch if built.pretext_inputs is None else
+              built.pretext_inputs(batch) for batch in built.eval_ds]
+  stopper = callbacks.StopOnNonFinite(manager)
+  # Workers of several processes must agree on the step they stop at:
+  # s2l's handler is for one process (default and mirrored strategies).
+  preemption = (callbacks.Preemption(manager, guard=stopper)
+                if spec.execution.strategy in SIGNAL_STRATEGIES else None)
+  history = built.model.fit(
+      built.train_ds, validation_data=built.eval_ds,
+      initial_epoch=step // schedule.steps_per_checkpoint,
+      epochs=schedule.train_steps // schedule.steps_per_checkpoint,
+      steps_per_epoch=schedule.steps_per_checkpoint, verbose=0,
+      callbacks=[
+          callbacks.Progress(schedule.train_steps, schedule.log_every,
+                             train_writer),
+          callbacks.StopAtStep(schedule.train_steps),
+          stopper,
+          tf.keras.callbacks.TensorBoard(write_dir, update_freq="epoch",
+                                         profile_batch=0),
+          callbacks.Reassembly(held_out[0], *spec.grid, train_writer),
+          callbacks.Collapse(cfn.collapse_probe_model(built.network),
+                             held_out, train_writer),
+          callbacks.SaveCheckpoint(manager, guard=stopper),
+      ] + ([preemption] if preemption else []))
+  if stopper.error:
+    raise FloatingPointError(stopper.error)
+  if preemption and preemption.step is not None:
+    train_writer.flush()
+    raise Preempted(preemption.signal, preemption.step, preemption.path)
+  return history
 
 
 # Strategies under which a SIGTERM or SIGINT stops training at a checkpoint.
@@ -314,30 +338,3 @@ class Preempted(Exception):
     self.message = (f"{name}: training stopped at step {step}; {saved}. "
                     "Rerun the same command to resume from it.")
     super().__init__(self.message)
-
-
-_POSITIVE_INTS = ("batch_size", "train_steps", "steps_per_checkpoint",
-                  "eval_batches", "log_every", "embedding_size")
-
-
-def check_knobs(**knobs) -> None:
-  """Checks `train`'s numeric arguments and precision before anything is
-  built.
-
-  Raises:
-    ValueError: naming the argument and its value.
-  """
-  for name in _POSITIVE_INTS:
-    checks.positive("train", name, knobs[name], integer=True)
-  for name in ("learning_rate", "width"):
-    checks.positive("train", name, knobs[name])
-  seed, depth, dropout = knobs["seed"], knobs["depth"], knobs["dropout"]
-  checks.require("train", "seed", seed, checks.is_integer(seed, 0),
-                 "a non-negative integer")
-  checks.require("train", "depth", depth,
-                 checks.is_integer(depth, 1) and depth <= 5,
-                 "an integer from 1 to 5 (AlexNet's convolutions)")
-  checks.require("train", "dropout", dropout,
-                 checks.is_number(dropout) and 0 <= dropout < 1,
-                 "a number in [0, 1)")
-  precision_lib.check("train", "precision", knobs["precision"])

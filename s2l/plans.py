@@ -18,7 +18,8 @@ from s2l import atomic
 from s2l import losses
 from s2l.data import sources
 
-LAYOUTS = ("methods", "slicing", "bands", "labels", "sweep", "none")
+LAYOUTS = ("methods", "slicing", "bands", "labels", "sweep", "ablations",
+           "none")
 DATA = ("embedded", "real")
 NOTES = ("synthetic", "soundfont")
 
@@ -112,14 +113,19 @@ class Pretraining:
 
 @dataclasses.dataclass(frozen=True)
 class Probe:
-  """One `s2l.evaluate` call, written to RESULTS/<experiment>/<run>.json.
+  """One `s2l.evaluate` call, written to RESULTS/<experiment>/<name>.json.
 
   Attributes:
     run: the `Pretraining.name` it probes.
     bindings: its `evaluate.*` bindings (the seeds and output are added).
+    name: the JSON's name; the run's base name if empty (two probes of one
+      run need names).
+    description: what it changes, for the report (ablations).
   """
   run: str
   bindings: Tuple[str, ...] = ()
+  name: str = ""
+  description: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -320,6 +326,87 @@ def lr_sweep(s: Setting) -> Experiment:
                                 for r in runs), s.budget.probe_seeds)
 
 
+@dataclasses.dataclass(frozen=True)
+class Ablation:
+  """One change from the audio twin's setting, for `ablations`.
+
+  Attributes:
+    name: short name, also the probe's file name.
+    change: what differs, in words.
+    train: gin bindings of the pre-training.
+    probe: gin bindings of the probe.
+    run: the ablation whose pre-training it probes (probe-only changes); its
+      own if empty.
+  """
+  name: str
+  change: str
+  train: Tuple[str, ...] = ()
+  probe: Tuple[str, ...] = ()
+  run: str = ""
+
+
+_FORMER = ("train.learning_rate = 1e-4", "train.train_steps = 2000")
+ABLATIONS = (
+    Ablation("default", "the twin as shipped before: Adam 1e-3, 2000 steps, "
+             "width 0.25, depth 3, no dropout, normalised bands",
+             train=("train.learning_rate = 1e-3",
+                    "train.train_steps = 2000")),
+    Ablation("lr1e-4", "learning rate 1e-4", train=_FORMER),
+    Ablation("lr1e-5", "learning rate 1e-5",
+             train=("train.learning_rate = 1e-5", "train.train_steps = 2000")),
+    Ablation("lr1e-6", "learning rate 1e-6 (the paper's)",
+             train=("train.learning_rate = 1e-6", "train.train_steps = 2000")),
+    Ablation("lr1e-5_steps10000", "learning rate 1e-5 for 10000 steps (the "
+             "new setting)", train=("train.learning_rate = 1e-5",
+                                    "train.train_steps = 10000")),
+    # One suspect at a time from Adam 1e-4, 2000 steps.
+    Ablation("unnormalised_lr1e-4", "bands not standardised, at 1e-4",
+             train=_FORMER + ("Slicing.normalize = False",)),
+    Ablation("dropout_lr1e-4", "dropout 0.5 after fc6 and the embedding, "
+             "at 1e-4", train=_FORMER + ("train.dropout = 0.5",)),
+    Ablation("depth5_lr1e-4", "AlexNet's 5 convolutions (width 0.25), at "
+             "1e-4", train=_FORMER + ("train.depth = 5",)),
+    Ablation("steps500_lr1e-4", "500 steps at 1e-4",
+             train=("train.learning_rate = 1e-4", "train.train_steps = 500")),
+    Ablation("steps6000_lr1e-4", "6000 steps at 1e-4",
+             train=("train.learning_rate = 1e-4", "train.train_steps = 6000")),
+    # Other pre-training seeds of the new setting (Adam 1e-5, 10000 steps):
+    # other initial weights (the random column) and another run.
+    Ablation("seed1", "seed 1 (weights, data order, permutations) of the "
+             "new setting", train=("train.learning_rate = 1e-5",
+                                   "train.train_steps = 10000",
+                                   "train.seed = 1")),
+    Ablation("seed2", "seed 2 of the new setting",
+             train=("train.learning_rate = 1e-5", "train.train_steps = 10000",
+                    "train.seed = 2")),
+    # The probe protocol, on the former default's collapsed run.
+    Ablation("probe_raw", "probe on raw embeddings (no standardising or "
+             "clipping)", probe=("evaluate.standardize = False",),
+             run="default"),
+    Ablation("probe_first", "labelled examples: the first 1000 in file "
+             "order, the same for every seed",
+             probe=("evaluate.labelled_subsets = 'first'",), run="default"),
+)
+
+
+def ablations(s: Setting) -> Experiment:
+  """The collapse ablations of the audio twin: one suspect of its setting or
+  of the probe protocol changed at a time, each probed at 1000 labels
+  against the run's own initial weights."""
+  base = f"gin/{s.audio}_freq10.gin"
+  runs = tuple(Pretraining(f"{s.audio}/ablations/{a.name}", (base,),
+                           s.train_bindings() + a.train)
+               for a in ABLATIONS if not a.run)
+  probes = tuple(Probe(f"{s.audio}/ablations/{a.run or a.name}",
+                       ("evaluate.num_examples = (1000,)",
+                        "evaluate.baselines = ('pretrained', 'random')")
+                       + a.probe, name=a.name, description=a.change)
+                 for a in ABLATIONS)
+  return Experiment("ablations", "Ablations of the collapse: pre-trained / "
+                    "own initial weights, 1000 labels", "ablations", runs,
+                    probes, s.budget.probe_seeds)
+
+
 TWINS = ("synthetic_notes_freq10", "synthetic_notes_time10",
          "synthetic_notes_time_frequency3x3", "synthetic_video_frames20",
          "synthetic_images_grid3x3")
@@ -334,25 +421,31 @@ def pretrain_twins(s: Setting) -> Experiment:
 
 PLANS: Dict[str, Callable[[Setting], Experiment]] = {
     f.__name__: f for f in (table1, table2, table3, table4, table5, table6,
-                            figure3, figure4, lr_sweep,
+                            figure3, figure4, lr_sweep, ablations,
                             pretrain_twins)}
 
 
 def output_path(experiment: Experiment, probe: Probe, results_dir: str) -> str:
-  """Where a probe's JSON goes: RESULTS/<experiment>/<run basename>.json."""
+  """Where a probe's JSON goes: RESULTS/<experiment>/<name>.json (the run's
+  base name unless the probe has a name)."""
   return os.path.join(results_dir, experiment.name,
-                      os.path.basename(probe.run) + ".json")
+                      (probe.name or os.path.basename(probe.run)) + ".json")
 
 
 def layout_record(experiment: Experiment, setting: Setting,
                   budget: str) -> Dict:
   """What RESULTS/<experiment>/experiment.json holds for `s2l.report`."""
-  return {"name": experiment.name, "title": experiment.title,
-          "layout": experiment.layout,
-          "setting": {"data": setting.data, "notes": setting.notes,
-                      "budget": budget},
-          "probes": [os.path.basename(output_path(experiment, p, ""))
-                     for p in experiment.probes]}
+  record = {"name": experiment.name, "title": experiment.title,
+            "layout": experiment.layout,
+            "setting": {"data": setting.data, "notes": setting.notes,
+                        "budget": budget},
+            "probes": [os.path.basename(output_path(experiment, p, ""))
+                       for p in experiment.probes]}
+  descriptions = {os.path.basename(output_path(experiment, p, "")):
+                  p.description for p in experiment.probes if p.description}
+  if descriptions:
+    record["descriptions"] = descriptions
+  return record
 
 
 def write_layout(experiment: Experiment, setting: Setting, results_dir: str,

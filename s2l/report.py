@@ -25,6 +25,8 @@ Each folder becomes `RESULTS_DIR/<name>.md`, and figures also
   examples, one panel per task.
 - `sweep` (`s2l.plans.lr_sweep`): each loss's score under `s2l.selection`'s
   rule at each learning rate, and the rate chosen once all are probed.
+- `ablations` (`s2l.plans.ablations`): one row per change, each metric
+  pre-trained / own initial weights, with the collapse diagnostics.
 
 A folder without `experiment.json` (one made before `s2l.experiments` wrote
 it, or by hand) is laid out by its name instead (`layout`).
@@ -118,6 +120,16 @@ def layout(folder: str) -> Dict[str, str]:
   return {"name": name, "layout": kind,
           "title": name.replace("table", "Table ").replace("figure",
                                                            "Figure ")}
+
+
+def planned_descriptions(folder: str) -> Dict[str, str]:
+  """{probe file: what it changes} of an experiment (experiment.json's
+  "descriptions"), empty for folders without them."""
+  path = os.path.join(folder, LAYOUT_FILE)
+  if not os.path.exists(path):
+    return {}
+  with open(path) as f:
+    return dict(json.load(f).get("descriptions", {}))
 
 
 def planned_probes(folder: str) -> List[str]:
@@ -715,6 +727,57 @@ def sweep_table(runs: Sequence[Dict], expected: Sequence[str] = ()) -> str:
   return body
 
 
+def _ablation_cell(run: Dict, task: str, baseline: str) -> str:
+  """`mean ± sample std` of a probe's one regime, 3 decimals (1 for MSE)."""
+  (regime,) = run["results"][task][baseline]
+  mean, std = _cell(run, task, baseline, int(regime))
+  digits = 1 if run["results"][task][baseline][regime]["metric"] == "mse" \
+      else 3
+  return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def ablation_table(runs: Sequence[Dict], expected: Sequence[str] = (),
+                   descriptions: Optional[Dict[str, str]] = None) -> str:
+  """One row per ablation, in the plan's order: each task's metric
+  pre-trained / own initial weights, the held-out partial ranks, and the
+  probed embedding's dead units and effective dimension (pre-trained /
+  initial).
+
+  Args:
+    runs: the probe results (one regime each).
+    expected: the plan's probe files (experiment.json), for the order.
+    descriptions: {probe file: what it changes}.
+  """
+  descriptions = descriptions or {}
+  by_file = {os.path.basename(run["path"]): run for run in runs}
+  order = [f for f in expected if f in by_file] + sorted(
+      set(by_file) - set(expected))
+  tasks = _task_names(runs)
+  rows = []
+  for name in order:
+    run, rep = by_file[name], by_file[name]["representation"]
+    change = descriptions.get(name)
+    rows.append("| " + " | ".join([
+        f"`{name[:-len('.json')]}`" + (f": {change}" if change else ""),
+        *(f"{_ablation_cell(run, t, 'pretrained')} / "
+          f"{_ablation_cell(run, t, 'random')}" for t in tasks),
+        f"{run.get('upstream', {}).get('partial_ranks', float('nan')):.3f}",
+        f"{100 * rep['pretrained']['dead_fraction']:.0f}% / "
+        f"{100 * rep['random']['dead_fraction']:.0f}%",
+        f"{rep['pretrained']['effective_dimension']:.1f} / "
+        f"{rep['random']['effective_dimension']:.1f}"]) + " |")
+  missing = [f[:-len(".json")] for f in expected if f not in by_file]
+  body = ("Each cell is pre-trained / the run's own initial weights. Dead "
+          "units and effective dimension are those of the probed layer on "
+          "the labelled pool.\n\n" + _table(
+              ["Ablation", *(row_label(t, _metric(runs, t)) for t in tasks),
+               "Partial ranks (held out)", "Dead units",
+               "Effective dimension"], rows))
+  if missing:
+    body += "\nNot probed yet: " + ", ".join(missing) + ".\n"
+  return body
+
+
 def _values(runs: Sequence[Dict], read) -> str:
   """The distinct values of `read(run)` over runs, as text ("?" unknown)."""
   values = []
@@ -779,9 +842,15 @@ def render(folder: str, output_dir: Optional[str] = None) -> List[str]:
       "slicing": (slicing_table, None),
       "methods": (methods_table, None),
       "sweep": (sweep_table, None),
+      "ablations": (ablation_table, None),
   }[meta["layout"]]
-  body = (sweep_table(runs, planned_probes(folder))
-          if meta["layout"] == "sweep" else body(runs))
+  if meta["layout"] == "sweep":
+    body = sweep_table(runs, planned_probes(folder))
+  elif meta["layout"] == "ablations":
+    body = ablation_table(runs, planned_probes(folder),
+                          planned_descriptions(folder))
+  else:
+    body = body(runs)
   if plot is not None:
     png = os.path.join(output_dir, f"{name}.png")
     plot(runs, png, f"{title}\n{setting_line(runs)}")

@@ -111,7 +111,7 @@ def train(model_dir: str,
       default, the embedded twins' setting, is 1e-5 for 10000 steps: Adam at
       1e-3 kills most ReLUs of the per-patch layer within 200 steps and the
       probed embedding collapses, while 1e-6 for 2000 steps leaves the
-      encoder at its initialisation (results/ablations.md).
+      encoder at its initialisation (results/soundfont_notes/ablations.md).
     batch_size: global batch size (the paper: 32), split across replicas.
     train_steps: optimizer steps in total.
     steps_per_checkpoint: steps between checkpoints and held-out evals.

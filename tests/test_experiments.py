@@ -27,7 +27,7 @@ with open(os.path.join(ROOT, "tests", "data",
 BUDGETS = {name: configurables.load_budget(name) for name in ("small",
                                                               "full")}
 gin.clear_config()
-PAPER = sorted(set(plans.PLANS) - {"pretrain_twins", "lr_sweep"})
+PAPER = sorted(set(plans.PLANS) - {"pretrain_twins", "lr_sweep", "ablations"})
 
 
 def _commands(name, data="embedded", budget="small", notes="synthetic",
@@ -142,6 +142,41 @@ def test_the_sweep_runs_every_loss_at_every_rate_and_probes_validation():
              for p in experiment.probes)
   assert [plans.lr_label(lr) for lr in (3e-6, 1e-5, 2.5e-4, 0.1)] == [
       "3e-6", "1e-5", "2.5e-4", "1e-1"]
+
+
+def test_the_ablations_change_one_thing_each_and_name_their_probes():
+  setting = plans.Setting(notes="soundfont", budget=BUDGETS["small"])
+  experiment = plans.ablations(setting)
+  runs = {r.name: r for r in experiment.pretrainings}
+  probes = {p.name: p for p in experiment.probes}
+  assert list(probes) == [a.name for a in plans.ABLATIONS]
+  for ablation in plans.ABLATIONS:
+    probe = probes[ablation.name]
+    assert probe.description == ablation.change
+    # 1000 labels against the run's own initial weights, then the change.
+    assert probe.bindings == ("evaluate.num_examples = (1000,)",
+                              "evaluate.baselines = ('pretrained', 'random')"
+                              ) + ablation.probe
+    if ablation.run:  # A probe-only change probes the default's run.
+      assert probe.run == "soundfont_notes/ablations/default"
+      assert probe.run in runs and not ablation.train
+    else:
+      run = runs[probe.run]
+      assert run.gin_files == ("gin/soundfont_notes_freq10.gin",)
+      assert run.bindings == ablation.train
+  assert "train.learning_rate = 1e-6" in runs[
+      "soundfont_notes/ablations/lr1e-6"].bindings
+  assert "train.dropout = 0.5" in runs[
+      "soundfont_notes/ablations/dropout_lr1e-4"].bindings
+  # Two probes of one run write two files; the report reads each change.
+  outputs = [plans.output_path(experiment, p, "/res")
+             for p in experiment.probes]
+  assert "/res/ablations/probe_raw.json" in outputs
+  assert len(set(outputs)) == len(outputs)
+  record = plans.layout_record(experiment, setting, "small")
+  assert record["layout"] == "ablations"
+  assert record["descriptions"]["probe_first.json"].startswith(
+      "labelled examples: the first 1000")
 
 
 def test_pretrain_twins_covers_every_synthetic_twin():

@@ -327,3 +327,34 @@ def test_labels_and_columns_come_from_the_probe(tmp_path):
   assert rows["Task"] == ["Random Embedding", "Fixed (L=24)", "MSE", "Toy"]
   assert rows["Partial Ranks Accuracy"][1].endswith("†")
   assert not rows["Partial Ranks Accuracy"][3].endswith("†")
+
+
+def _ablation(family, dead, partial_ranks=0.5):
+  run = _run("PerturbedFenchelYoungLoss", family=(family, family + 0.02),
+             baselines=("pretrained", "random"), partial_ranks=partial_ranks)
+  run["representation"] = {
+      "pretrained": {"dead_fraction": dead, "effective_dimension": 2.5},
+      "random": {"dead_fraction": 0.1, "effective_dimension": 9.0}}
+  return run
+
+
+def test_ablations_are_laid_out_in_the_plans_order_with_their_changes(
+    tmp_path):
+  folder = tmp_path / "ablations"
+  _write(folder, "lr1e-4", _ablation(0.6, 0.19))
+  _write(folder, "default", _ablation(0.4, 0.36))
+  (folder / "experiment.json").write_text(json.dumps({
+      "name": "ablations", "title": "Ablations", "layout": "ablations",
+      "probes": ["default.json", "lr1e-4.json", "seed1.json"],
+      "descriptions": {"default.json": "Adam 1e-3",
+                       "lr1e-4.json": "learning rate 1e-4"}}))
+  text = open(report.render(str(folder))[0]).read()
+  rows = _rows(text)
+  names = [k for k in rows if k.startswith("`")]
+  assert names == ["`default`: Adam 1e-3", "`lr1e-4`: learning rate 1e-4"]
+  # Pre-trained / initial weights, sample std over the probe seeds (of 0.4
+  # and 0.42: 0.014), 3 decimals; MSE 1; the collapse diagnostics.
+  default = rows["`default`: Adam 1e-3"]
+  assert default[0] == "0.510 ± 0.014 / 0.210 ± 0.014"
+  assert default[-3:] == ["0.500", "36% / 10%", "2.5 / 9.0"]
+  assert "Not probed yet: seed1." in text

@@ -421,6 +421,7 @@ class _Probes:
     precision: the run's precision, for the supervised baseline.
   """
 
+  # The probe settings of `evaluate`, one per knob (hence more than ten).
   def __init__(self, source, data: Dict, labels: Dict, store, *, head: str,
                epochs: int, supervised_epochs: int, learning_rate: float,
                hidden_units: int, standardize: bool, precision: str):

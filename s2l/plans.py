@@ -168,6 +168,8 @@ def _tuple(values: Sequence) -> str:
                                                       else "") + ")"
 
 
+# Every table and figure that compares losses is one call (hence more than
+# ten arguments: what differs between them).
 def _compare_losses(name: str, title: str, layout: str, s: Setting,
                     base: str, prefix: str, losses: Sequence[str],
                     regimes: Sequence[int], first_baselines: Sequence[str],

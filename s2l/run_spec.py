@@ -151,6 +151,7 @@ def check_knobs(**knobs) -> None:
                      f"({knobs['steps_per_checkpoint']}).")
 
 
+# `train`'s arguments, grouped (more than ten: one per part of a run).
 def resolve(source, slicing: patches_lib.Slicing,
             frontend: Optional[Frontend], loss, network: Network,
             schedule: Schedule, execution: Execution, precision: str,

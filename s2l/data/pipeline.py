@@ -74,6 +74,7 @@ def _example_seed(seed: int, counter: tf.Tensor) -> tf.Tensor:
   return tf.stack([tf.constant(seed, tf.int64), counter])
 
 
+# Keyword-only knobs of one pipeline (more than ten: each a stage's setting).
 def pretext_dataset(source, split: str = "train", *,
                     slicing: patches_lib.Slicing,
                     batch_size: int = 32,
@@ -150,6 +151,7 @@ def pretext_dataset(source, split: str = "train", *,
   return ds.batch(batch_size, drop_remainder=True).prefetch(AUTOTUNE)
 
 
+# Keyword-only knobs of one pipeline (more than ten: each a stage's setting).
 def downstream_dataset(source, split: str, task: str, *,
                        slicing: patches_lib.Slicing,
                        batch_size: int = 32,

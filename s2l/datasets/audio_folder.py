@@ -260,6 +260,8 @@ class AudioFolder:
       split, the splits the manifest names with a split column.
   """
 
+  # One argument per manifest and audio option a gin file binds (hence more
+  # than ten).
   def __init__(self,
                root: str,
                manifest: str = "manifest.csv",

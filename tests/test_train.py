@@ -88,6 +88,9 @@ def test_end_to_end_run_writes_everything_and_learns(tmp_path, data_dir):
   assert (record["train_steps"], record["seed"]) == (60, 0)
 
 
+# ~45 s; `make test-all` runs it. The fast suite checks the layer against the
+# tf.data path patch for patch (tests/test_model_inputs.py).
+@pytest.mark.slow
 def test_the_front_end_in_the_model_trains_the_same_run(tmp_path, data_dir):
   histories = {}
   for placement in ("model", "data"):
@@ -411,8 +414,15 @@ def test_every_config_builds_its_model_and_pipeline(config, tmp_path,
   assert (tmp_path / "operative_config.gin").exists()
 
 
-@pytest.mark.parametrize("loss", sorted(os.listdir(os.path.join(GIN_DIR,
-                                                                "losses"))))
+# The default loss and the fixed-set one (other outputs, other labels) in the
+# fast suite; the others, whose Keras training tests/test_losses.py covers and
+# whose configs tests/test_losses.py parses, in `make test-all` (~12 s each).
+_FAST_LOSSES = ("perturbed_fenchel_young.gin", "fixed_permutations100.gin")
+
+
+@pytest.mark.parametrize("loss", [
+    name if name in _FAST_LOSSES else pytest.param(name, marks=pytest.mark.slow)
+    for name in sorted(os.listdir(os.path.join(GIN_DIR, "losses")))])
 def test_every_loss_config_trains_a_step(loss, tmp_path, data_dir):
   _tiny_notes(data_dir, "train.train_steps = 2",
               "train.steps_per_checkpoint = 2",
@@ -421,9 +431,16 @@ def test_every_loss_config_trains_a_step(loss, tmp_path, data_dir):
   assert np.isfinite(history.history["loss"]).all()
 
 
-@pytest.mark.parametrize("slicing", sorted(
-    s for s in os.listdir(os.path.join(GIN_DIR, "slicing"))
-    if s != "grid3x3.gin"))
+# The paper's three slicings in the fast suite; the other band counts, cut by
+# the same code, in `make test-all` (~7 s each).
+_FAST_SLICINGS = ("freq10.gin", "time10.gin", "time_frequency3x3.gin")
+
+
+@pytest.mark.parametrize("slicing", [
+    name if name in _FAST_SLICINGS else pytest.param(name,
+                                                     marks=pytest.mark.slow)
+    for name in sorted(os.listdir(os.path.join(GIN_DIR, "slicing")))
+    if name != "grid3x3.gin"])
 def test_every_audio_slicing_config_builds(slicing, tmp_path, data_dir,
                                            build_only):
   del build_only
@@ -481,7 +498,9 @@ def test_sigkill_loses_at_most_one_checkpoint_interval(tmp_path, data_dir):
   assert history.epoch == [saved // 10]
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+# SIGINT takes the same path as SIGTERM: it runs in `make test-all` (~28 s).
+@pytest.mark.parametrize("signum", [
+    signal.SIGTERM, pytest.param(signal.SIGINT, marks=pytest.mark.slow)])
 def test_a_signal_checkpoints_the_step_it_reached_and_the_rerun_resumes(
     tmp_path, data_dir, signum):
   # Checkpoints every 1000 steps: none is due before the signal.

@@ -239,13 +239,16 @@ def table2(s: Setting) -> Experiment:
       "slicing", tuple(runs), _own_random_probes(runs), s.budget.probe_seeds)
 
 
+# A probe at 1000 labels beside the run's own initial weights.
+OWN_RANDOM_1000 = ("evaluate.num_examples = (1000,)",
+                   "evaluate.baselines = ('pretrained', 'random')")
+
+
 def _own_random_probes(runs: Sequence[Pretraining]) -> Tuple[Probe, ...]:
   """1000 labels, each run beside its own initial weights: the slicing and
   the number of bands change what an untrained encoder scores, so each
   needs its own random encoder."""
-  return tuple(Probe(r.name, ("evaluate.num_examples = (1000,)",
-                              "evaluate.baselines = ('pretrained', 'random')"))
-               for r in runs)
+  return tuple(Probe(r.name, OWN_RANDOM_1000) for r in runs)
 
 
 BANDS = (2, 4, 6, 8, 10, 12, 16, 20)
@@ -321,10 +324,8 @@ def lr_sweep(s: Setting) -> Experiment:
                   s.train_bindings() + (f"train.learning_rate = {lr!r}",))
       for loss in PAPER_LOSSES for lr in LEARNING_RATES)
   return Experiment("lr_sweep", "Learning rate per pretext loss", "sweep",
-                    runs, tuple(Probe(r.name, (
-                        "evaluate.num_examples = (1000,)",
-                        "evaluate.baselines = ('pretrained', 'random')",
-                        "evaluate.score_split = 'validation'"))
+                    runs, tuple(Probe(r.name, OWN_RANDOM_1000 + (
+                        "evaluate.score_split = 'validation'",))
                                 for r in runs), s.budget.probe_seeds)
 
 
@@ -400,9 +401,8 @@ def ablations(s: Setting) -> Experiment:
                            s.train_bindings() + a.train)
                for a in ABLATIONS if not a.run)
   probes = tuple(Probe(f"{s.audio}/ablations/{a.run or a.name}",
-                       ("evaluate.num_examples = (1000,)",
-                        "evaluate.baselines = ('pretrained', 'random')")
-                       + a.probe, name=a.name, description=a.change)
+                       OWN_RANDOM_1000 + a.probe, name=a.name,
+                       description=a.change)
                  for a in ABLATIONS)
   return Experiment("ablations", "Ablations of the collapse: pre-trained / "
                     "own initial weights, 1000 labels", "ablations", runs,

@@ -108,10 +108,8 @@ def layout(folder: str) -> Dict[str, str]:
   name: table2* is a slicing table, figure4* a bands figure, other figure*
   label-count curves, anything else a table of methods.
   """
-  path = os.path.join(folder, LAYOUT_FILE)
-  if os.path.exists(path):
-    with open(path) as f:
-      meta = json.load(f)
+  meta = _experiment_json(folder)
+  if meta:
     return {k: meta[k] for k in ("name", "title", "layout")}
   name = os.path.basename(os.path.normpath(folder))
   kind = ("bands" if name.startswith("figure4") else
@@ -122,24 +120,25 @@ def layout(folder: str) -> Dict[str, str]:
                                                            "Figure ")}
 
 
-def planned_descriptions(folder: str) -> Dict[str, str]:
-  """{probe file: what it changes} of an experiment (experiment.json's
-  "descriptions"), empty for folders without them."""
+def _experiment_json(folder: str) -> Dict:
+  """The folder's experiment.json, or {} for folders without one."""
   path = os.path.join(folder, LAYOUT_FILE)
   if not os.path.exists(path):
     return {}
   with open(path) as f:
-    return dict(json.load(f).get("descriptions", {}))
+    return json.load(f)
+
+
+def planned_descriptions(folder: str) -> Dict[str, str]:
+  """{probe file: what it changes} of an experiment (experiment.json's
+  "descriptions"), empty for folders without them."""
+  return dict(_experiment_json(folder).get("descriptions", {}))
 
 
 def planned_probes(folder: str) -> List[str]:
   """The probe files an experiment plans (experiment.json's "probes"), or
   none for folders without one."""
-  path = os.path.join(folder, LAYOUT_FILE)
-  if not os.path.exists(path):
-    return []
-  with open(path) as f:
-    return list(json.load(f).get("probes", []))
+  return list(_experiment_json(folder).get("probes", []))
 
 
 def _result_paths(folder: str) -> List[str]:

@@ -649,14 +649,15 @@ def _lr(value: float) -> str:
   return f"{value:g}"
 
 
-def _planned_rates(expected: Sequence[str]) -> Dict[str, int]:
-  """{run name stem: how many rates the plan probes} from the plan's probe
-  file names, `<stem>_lr<rate>.json`."""
-  stems = collections.Counter()
+def _planned_rates(expected: Sequence[str]) -> Dict[str, List[float]]:
+  """{run name stem: the rates the plan probes} from the plan's probe file
+  names, `<stem>_lr<rate>.json` (rates spelt as `s2l.plans.lr_label`)."""
+  stems = collections.defaultdict(list)
   for name in expected:
     if "_lr" in name:
-      stems[name[:-len(".json")].rsplit("_lr", 1)[0]] += 1
-  return dict(stems)
+      stem, rate = name[:-len(".json")].rsplit("_lr", 1)
+      stems[stem].append(float(rate))
+  return {stem: sorted(rates) for stem, rates in stems.items()}
 
 
 def sweep_table(runs: Sequence[Dict], expected: Sequence[str] = ()) -> str:
@@ -665,8 +666,8 @@ def sweep_table(runs: Sequence[Dict], expected: Sequence[str] = ()) -> str:
   every run's validation metrics against its own initial weights.
 
   With `expected` (the plan's probe file names, from experiment.json), a loss
-  with rates still to probe gets no choice yet ("pending"), and losses not
-  probed at all are named.
+  whose probes so far do not settle its rate (`s2l.selection.settled`) gets
+  no choice yet ("pending"), and losses not probed at all are named.
   """
   try:
     chosen = selection.choose(runs)
@@ -686,10 +687,13 @@ def sweep_table(runs: Sequence[Dict], expected: Sequence[str] = ()) -> str:
     for lr in rates:
       text = "–" if lr not in scores else f"{scores[lr]:+.1%}"
       cells.append(f"**{text}**" if lr == best else text)
-    due = planned.get(stems.get(loss), len(ranked))
-    verdict = (_lr(best) if len(ranked) >= due else
-               f"pending ({len(ranked)} of {due} rates probed)")
-    if len(ranked) < due:
+    grid = planned.get(stems.get(loss), [lr for lr, _ in ranked])
+    if selection.settled(ranked, grid):
+      verdict = _lr(best)
+      if len(ranked) < len(set(grid) | set(scores)):
+        verdict += f" (settled by {len(ranked)} of {len(grid)} rates)"
+    else:
+      verdict = f"pending ({len(ranked)} of {len(grid)} rates probed)"
       cells = [c.strip("*") for c in cells]
     rows.append("| " + " | ".join([method_label(one_run[loss]), *cells,
                                     verdict]) + " |")
@@ -699,7 +703,7 @@ def sweep_table(runs: Sequence[Dict], expected: Sequence[str] = ()) -> str:
   missing = sorted(set(planned) - set(stems.values()))
   if missing:
     body += ("\nNot probed yet: " + ", ".join(
-        f"{stem} ({planned[stem]} rates)" for stem in missing) + ".\n")
+        f"{stem} ({len(planned[stem])} rates)" for stem in missing) + ".\n")
   tasks = _task_names(runs)
   detail = []
   for run in sorted(runs, key=lambda r: (

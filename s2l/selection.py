@@ -13,6 +13,11 @@ relative gain over those weights,
 so that every task counts alike whatever its scale. The candidate with the
 highest score wins; an exact tie goes to the smaller value.
 
+A grid need not be probed whole before a choice is made (`settled`): a
+loss's value is settled once its best probed value's neighbours on the grid
+are probed and score lower, on the assumption that the score has one peak
+along the grid. The same rule stops every loss's sweep.
+
 The inputs are `s2l.evaluate` JSONs (dicts), each with the "pretrained" and
 "random" baselines at one number of labelled examples.
 """
@@ -23,7 +28,10 @@ from typing import Dict, List, Sequence, Tuple
 RULE = ("the highest mean over the downstream tasks of the relative gain "
         "over the run's own initial weights on the validation split "
         "((pretrained − random) / random for accuracy, (random − pretrained) "
-        "/ random for MSE); an exact tie goes to the smaller value")
+        "/ random for MSE); an exact tie goes to the smaller value. A loss's rate "
+        "is settled once the grid rates next to its best probed rate are "
+        "probed and score lower (the score is taken to have one peak along "
+        "the grid), or once every grid rate is probed")
 
 
 class SelectionError(ValueError):
@@ -114,3 +122,27 @@ def choose(results: Sequence[Dict], group: str = "loss",
     best = max(ranked, key=lambda item: (item[1], -item[0]))
     chosen[name] = (best[0], ranked)
   return chosen
+
+
+def settled(ranked: Sequence[Tuple[float, float]],
+            grid: Sequence[float]) -> bool:
+  """Whether the candidates probed so far settle the choice on `grid`.
+
+  Args:
+    ranked: [(value, score), ...] probed so far (as `choose` returns them).
+    grid: every value the plan sweeps.
+
+  Returns:
+    True when every grid value is probed, or when the best probed value's
+    neighbours on the grid (one at an end of the grid, two inside it) are
+    all probed and score lower. With one peak along the grid, no value left
+    to probe can then win.
+  """
+  scores = dict(ranked)
+  grid = sorted(set(grid) | set(scores))
+  if all(value in scores for value in grid):
+    return True
+  best = max(scores.items(), key=lambda item: (item[1], -item[0]))[0]
+  i = grid.index(best)
+  neighbours = grid[max(i - 1, 0):i] + grid[i + 1:i + 2]
+  return all(n in scores and scores[n] < scores[best] for n in neighbours)

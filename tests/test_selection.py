@@ -52,6 +52,22 @@ def test_the_rule_averages_task_gains_and_picks_per_loss():
   assert chosen["SoftRankLoss"][0] == 3e-6
 
 
+def test_a_sweep_settles_once_the_best_rates_grid_neighbours_score_lower():
+  grid = (3e-6, 1e-5, 3e-5, 1e-4)
+  # An interior peak with both neighbours probed and lower: settled.
+  assert selection.settled([(1e-5, 0.0), (3e-5, 0.2), (1e-4, 0.1)], grid)
+  # The same peak with a neighbour not probed yet: not settled.
+  assert not selection.settled([(1e-5, 0.0), (3e-5, 0.2)], grid)
+  # A neighbour that ties the best does not settle it (two peaks possible).
+  assert not selection.settled([(1e-5, 0.2), (3e-5, 0.2), (1e-4, 0.1)], grid)
+  # A peak at the end of the grid needs its one neighbour only.
+  assert selection.settled([(3e-6, -0.1), (1e-5, -0.2)], grid)
+  assert not selection.settled([(1e-5, -0.2), (3e-5, -0.3)], grid)
+  # Every rate probed settles it, whatever the shape.
+  assert selection.settled([(3e-6, 0.1), (1e-5, 0.0), (3e-5, 0.2),
+                            (1e-4, 0.1)], grid)
+
+
 def test_selection_refuses_test_scores_and_ambiguous_candidates():
   with pytest.raises(selection.SelectionError, match="validation probes only"):
     selection.score(_result("RankMSELoss", 1e-5, (0.5, 0.4), (1.0, 2.0),
@@ -78,21 +94,32 @@ def test_the_report_lays_a_sweep_out_with_the_choice_in_bold(tmp_path):
       ("freq10_mse_lr3e-5", _result("RankMSELoss", 3e-5, (0.6, 0.5),
                                     (55.0, 50.0))),
       ("freq10_fixed_lr3e-5", _result("FixedPermutationLoss", 3e-5,
-                                      (0.4, 0.5), (60.0, 50.0)))]:
+                                      (0.4, 0.5), (60.0, 50.0))),
+      ("freq10_fsr_lr1e-5", _result("SoftRankLoss", 1e-5, (0.55, 0.5),
+                                    (50.0, 50.0))),
+      ("freq10_fsr_lr3e-5", _result("SoftRankLoss", 3e-5, (0.5, 0.5),
+                                    (55.0, 50.0)))]:
     run["path"] = f"{name}.json"
     (folder / f"{name}.json").write_text(json.dumps(run))
   (folder / "experiment.json").write_text(json.dumps(
       {"name": "lr_sweep", "title": "Learning rate per pretext loss",
        "layout": "sweep", "probes": [
+           "freq10_mse_lr3e-6.json",
            "freq10_mse_lr1e-5.json", "freq10_mse_lr3e-5.json",
            "freq10_fixed_lr1e-5.json", "freq10_fixed_lr3e-5.json",
-           "freq10_pfy_lr1e-5.json"]}))
+           "freq10_fsr_lr1e-5.json", "freq10_fsr_lr3e-5.json",
+           "freq10_fsr_lr1e-4.json", "freq10_pfy_lr1e-5.json"]}))
   (markdown,) = report.render(str(folder))
   text = open(markdown).read()
-  assert "| MSE | **+15.0%** | +5.0% | 1e-05 |" in text
+  # MSE peaks at 1e-5 with 3e-5 lower; 3e-6 is left, so 1e-5 is not settled.
+  assert "| MSE | +15.0% | +5.0% | pending (2 of 3 rates probed) |" in text
   # A loss with rates still to probe gets no choice yet.
   assert ("| Fixed Permutation | – | -20.0% | pending (1 of 2 rates probed) |"
           in text)
+  # FSR peaks at the low end of its grid, its one neighbour lower: settled
+  # without its 1e-4 run.
+  assert ("| Fast Soft Ranking | **+5.0%** | -5.0% | 1e-05 (settled by 2 of 3 "
+          "rates) |" in text)
   assert "Not probed yet: freq10_pfy (1 rates)." in text
   assert "| MSE | 1e-05 | 0.550 / 0.500 |" in text
   assert "0.400 †" in text and selection.RULE in text

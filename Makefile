@@ -48,10 +48,10 @@ train: $(STAMP) $(KERNEL)
 	  --model_dir=$(MODEL_DIR)
 
 test: $(STAMP) $(KERNEL)
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q -n 2
 
 test-all: $(STAMP) $(KERNEL)
-	$(VENV)/bin/python -m pytest -q -m ""
+	$(VENV)/bin/python -m pytest -q -n 2 -m ""
 
 benchmark: $(STAMP) $(KERNEL)
 	$(VENV)/bin/python benchmarks/ranking_ops.py

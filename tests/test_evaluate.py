@@ -57,16 +57,19 @@ def _run_dir(tmp_path_factory):
 def test_probe_writes_results_and_keeps_the_encoder_frozen(run_dir):
   encoder_dir = os.path.join(run_dir, run_directory.ENCODER_DIR)
   before = tf.keras.models.load_model(encoder_dir).get_weights()
+  # One classification and one regression task (each source's every task is
+  # the default: test_every_task_of_the_source_by_default).
   _probe_config([
       "evaluate.num_examples = (8, 16)", "evaluate.seeds = (0, 1)",
-      "evaluate.epochs = 3", "evaluate.supervised_epochs = 1",
+      "evaluate.epochs = 2", "evaluate.supervised_epochs = 1",
+      "evaluate.tasks = ('instrument_family', 'pitch')",
       "evaluate.baselines = ('pretrained', 'random', 'supervised')"])
   output = evaluate_lib.evaluate(run_dir)
   with open(os.path.join(run_dir, evaluate_lib.RESULTS_FILE)) as f:
     assert json.load(f) == output
   assert output["source"] == "synthetic_notes_tiny" and output["head"] == "mlp"
   results = output["results"]
-  assert set(results) == {"instrument_family", "instrument", "pitch"}
+  assert set(results) == {"instrument_family", "pitch"}
   family = results["instrument_family"]
   assert set(family) == {"pretrained", "random", "supervised"}
   for regime in ("8", "16"):
@@ -99,6 +102,14 @@ def test_probe_writes_results_and_keeps_the_encoder_frozen(run_dir):
   after = tf.keras.models.load_model(encoder_dir).get_weights()
   for old, new in zip(before, after):
     np.testing.assert_array_equal(old, new)
+
+
+def test_every_task_of_the_source_by_default():
+  source = types.SimpleNamespace(name="notes", tasks={"family": 0, "pitch": 1})
+  assert evaluate_lib._checked_tasks(source, None) == ["family", "pitch"]  # pylint: disable=protected-access
+  assert evaluate_lib._checked_tasks(source, ("pitch",)) == ["pitch"]  # pylint: disable=protected-access
+  with pytest.raises(ValueError, match="has tasks"):
+    evaluate_lib._checked_tasks(source, ("loudness",))  # pylint: disable=protected-access
 
 
 @pytest.mark.slow  # ~20 s; `make test-all` runs it.

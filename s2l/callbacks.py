@@ -16,6 +16,9 @@
   probes see them (`s2l.diagnostics`).
 * `Preemption`: on SIGTERM or SIGINT, finishes the step in progress, saves a
   checkpoint at it and stops training; a second signal exits at once.
+* `ClusterPreemption`: the same across the workers of `multi_worker`,
+  through TensorFlow's `PreemptionCheckpointHandler`: the workers agree on
+  a step, each checkpoints it and stops.
 """
 
 import collections
@@ -258,6 +261,97 @@ class Preemption(tf.keras.callbacks.Callback):
     self.step = int(self.model.optimizer.iterations.numpy())
     if self.guard is None or not self.guard.error:
       self.path = save(self.manager, self.model)
+
+  def on_train_end(self, logs=None):
+    for signum, handler in self._previous.items():
+      signal.signal(signum, handler)
+    self._previous = {}
+
+
+class ClusterPreemption(tf.keras.callbacks.Callback):
+  """`Preemption` for the workers of a `MultiWorkerMirroredStrategy`.
+
+  The workers of several processes must stop at one step, or the last
+  collective of one waits forever for the others. TensorFlow's
+  `tf.distribute.experimental.PreemptionCheckpointHandler` agrees on that
+  step through the cluster's coordination service: the worker that receives
+  SIGTERM (or SIGINT) announces the step after the one in progress, every
+  worker saves its checkpoint there through `manager` (numbered by the step,
+  like `SaveCheckpoint`'s), and training stops on every worker. A second
+  signal to a worker exits it at once, without a checkpoint.
+
+  The handler, not this class, watches the cluster and times the save: its
+  `exit_fn` only records that the checkpoint is written, so that `train` can
+  record the run and release its lock before exiting.
+
+  Attributes:
+    signal: the signal this worker received, or SIGTERM when another worker
+      received one; None if none.
+    step: the step the checkpoint was saved at.
+    path: that checkpoint.
+  """
+
+  SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+  def __init__(self, manager: tf.train.CheckpointManager,
+               cluster_resolver):
+    super().__init__()
+    self.manager = manager
+    self.cluster_resolver = cluster_resolver
+    self.handler = None
+    self.signal = None
+    self.step = None
+    self.path = None
+    self._saved = False
+    self._received = None
+    self._previous = {}
+
+  def _exit(self):
+    """The handler's `exit_fn`: its checkpoint is written."""
+    self._saved = True
+
+  def on_train_begin(self, logs=None):
+    if threading.current_thread() is not threading.main_thread():
+      logging.warning("Training runs outside the main thread: SIGTERM and "
+                      "SIGINT are not caught, a signal loses the steps since "
+                      "the last checkpoint.")
+      return
+    previous = {signum: signal.getsignal(signum) for signum in self.SIGNALS}
+    config = tf.distribute.experimental.TerminationConfig(
+        exit_fn=self._exit, grace_period=0)
+    # Watches SIGTERM from here on (its constructor installs the handler).
+    self.handler = tf.distribute.experimental.PreemptionCheckpointHandler(
+        self.cluster_resolver, self.manager, termination_config=config)
+    notify = signal.getsignal(signal.SIGTERM)
+
+    def handle(signum, frame):
+      name = signal.Signals(signum).name
+      if self._received is not None:
+        sys.stderr.write(f"\n{name} again: exiting at once, without a "
+                         "checkpoint of the step in progress.\n")
+        sys.stderr.flush()
+        os._exit(128 + signum)  # pylint: disable=protected-access
+      self._received = signum
+      logging.warning("%s received: the workers agree on a step, checkpoint "
+                      "it and stop (send it again to exit at once).", name)
+      notify(signal.SIGTERM, frame)
+
+    for signum in self.SIGNALS:
+      signal.signal(signum, handle)
+    self._previous = previous
+
+  def on_train_batch_end(self, batch, logs=None):
+    if self.handler is None or self.step is not None:
+      return
+    step = int(self.model.optimizer.iterations.numpy())
+    # Every worker calls this once per step: the handler counts the calls to
+    # find the agreed one, saves there and calls `_exit`.
+    self.handler.save_checkpoint_if_preempted(checkpoint_number=step)
+    if self._saved:
+      self.model.stop_training = True
+      self.step = step
+      self.path = self.manager.latest_checkpoint
+      self.signal = self._received or signal.SIGTERM
 
   def on_train_end(self, logs=None):
     for signum, handler in self._previous.items():

@@ -50,3 +50,11 @@ def is_chief() -> bool:
     return True
   has_chief = "chief" in config.get("cluster", {})
   return task_type == "worker" and task_id == 0 and not has_chief
+
+
+def task_name() -> str:
+  """This process's task in TF_CONFIG as "<type>_<index>" ("chief_0" when
+  TF_CONFIG names none): the same name on every restart of the task, so a
+  worker finds its own scratch directory again."""
+  task = json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {})
+  return f"{task.get('type', 'chief')}_{task.get('index', 0)}"

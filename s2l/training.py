@@ -171,8 +171,10 @@ def train_spec(model_dir: str, spec: run_spec.RunSpec,
   tf.keras.utils.set_random_seed(spec.seed)
   distribution = distribute.make_strategy(spec.execution.strategy)
   chief = distribute.is_chief()
+  # A worker's scratch directory is named by its task, so that a restarted
+  # worker resumes from its own checkpoints.
   write_dir = model_dir if chief else os.path.join(
-      model_dir, "workers", str(os.getpid()))
+      model_dir, "workers", distribute.task_name())
   tf.io.gfile.makedirs(write_dir)
   # One writer per run directory: a second one would write the same
   # checkpoint numbers and summaries.
@@ -288,10 +290,7 @@ def _fit(spec: run_spec.RunSpec, built: _Built,
   held_out = [batch if built.pretext_inputs is None else
               built.pretext_inputs(batch) for batch in built.eval_ds]
   stopper = callbacks.StopOnNonFinite(manager)
-  # Workers of several processes must agree on the step they stop at:
-  # s2l's handler is for one process (default and mirrored strategies).
-  preemption = (callbacks.Preemption(manager, guard=stopper)
-                if spec.execution.strategy in SIGNAL_STRATEGIES else None)
+  preemption = _preemption(spec.execution.strategy, built, manager, stopper)
   history = built.model.fit(
       built.train_ds, validation_data=built.eval_ds,
       initial_epoch=step // schedule.steps_per_checkpoint,
@@ -313,12 +312,31 @@ def _fit(spec: run_spec.RunSpec, built: _Built,
     raise FloatingPointError(stopper.error)
   if preemption and preemption.step is not None:
     train_writer.flush()
-    raise Preempted(preemption.signal, preemption.step, preemption.path)
+    raise Preempted(preemption.signal, preemption.step, preemption.path,
+                    cluster=isinstance(preemption,
+                                       callbacks.ClusterPreemption))
   return history
 
 
-# Strategies under which a SIGTERM or SIGINT stops training at a checkpoint.
-SIGNAL_STRATEGIES = ("default", "mirrored")
+# Strategies under which a SIGTERM or SIGINT stops training at a checkpoint:
+# s2l's own handler in one process, TensorFlow's across the workers of
+# multi_worker. TensorFlow's handler supports TPUs only on Google's internal
+# platform, so under "tpu" a signal ends the process and a rerun resumes from
+# the last periodic checkpoint.
+SIGNAL_STRATEGIES = ("default", "mirrored", "multi_worker")
+
+
+def _preemption(strategy: str, built: _Built,
+                manager: tf.train.CheckpointManager,
+                stopper: callbacks.StopOnNonFinite):
+  """The callback that stops at a checkpoint on SIGTERM or SIGINT under
+  `strategy`, None where none can."""
+  if strategy == "multi_worker":
+    return callbacks.ClusterPreemption(
+        manager, built.model.distribute_strategy.cluster_resolver)
+  if strategy in SIGNAL_STRATEGIES:
+    return callbacks.Preemption(manager, guard=stopper)
+  return None
 
 
 class Preempted(Exception):
@@ -330,11 +348,17 @@ class Preempted(Exception):
     path: the checkpoint (None if the loss had diverged: nothing was saved).
   """
 
-  def __init__(self, signum: int, step: int, path: Optional[str]):
+  def __init__(self, signum: int, step: int, path: Optional[str],
+               cluster: bool = False):
     self.signal, self.step, self.path = signum, step, path
     name = signal_lib.Signals(signum).name
     saved = (f"the checkpoint {path} holds step {step}" if path else
              f"no checkpoint was saved at step {step}")
-    self.message = (f"{name}: training stopped at step {step}; {saved}. "
-                    "Rerun the same command to resume from it.")
+    if cluster:
+      self.message = (f"{name} (to this worker or another): the workers "
+                      f"stopped at step {step}; {saved}. Rerun every "
+                      "worker's command to resume from it.")
+    else:
+      self.message = (f"{name}: training stopped at step {step}; {saved}. "
+                      "Rerun the same command to resume from it.")
     super().__init__(self.message)

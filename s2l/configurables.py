@@ -18,6 +18,8 @@ from s2l import losses
 from s2l import permutations
 from s2l import plans
 from s2l.datasets import audio_folder
+from s2l.datasets import image_folder
+from s2l.datasets import video_folder
 from s2l.data import frontends
 from s2l.data import patches
 from s2l.data import sources
@@ -37,12 +39,14 @@ gin.external_configurable(permutations.FixedPermutationSet.maximal_hamming,
 # Sources are objects gin builds, a registered one by name as a folder by its
 # arguments: `train.source = @registered_source()` with
 # `registered_source.name = 'nsynth'`, or `train.source = @AudioFolder()`
+# (or `@ImageFolder()`, `@VideoFolder()`),
 # (the string form `train.source = 'nsynth'` is the same as the first).
 gin.external_configurable(sources.get, name="registered_source",
                           module="s2l.data")
 
 for _part in (patches.Slicing, frontends.AudioFrontend, frontends.ImageFrontend,
-              frontends.VideoFrontend, audio_folder.AudioFolder):
+              frontends.VideoFrontend, audio_folder.AudioFolder,
+              image_folder.ImageFolder, video_folder.VideoFolder):
   gin.external_configurable(_part, module="s2l.data")
 
 

@@ -36,6 +36,8 @@ import tensorflow as tf
 from s2l import atomic
 from s2l import losses
 from s2l.datasets import audio_folder
+from s2l.datasets import image_folder
+from s2l.datasets import video_folder
 from s2l.data import frontends
 from s2l.data import patches
 from s2l.data import sources
@@ -58,7 +60,8 @@ ADDED_ARGS = {"AudioFolder": {"drop_silent": False}}
 # The parts other than losses; a loss is found in `s2l.losses.REGISTRY`.
 PARTS = {cls.__name__: cls for cls in (
     patches.Slicing, frontends.AudioFrontend, frontends.ImageFrontend,
-    frontends.VideoFrontend, audio_folder.AudioFolder)}
+    frontends.VideoFrontend, audio_folder.AudioFolder,
+    image_folder.ImageFolder, video_folder.VideoFolder)}
 
 
 def part_class(name: str):

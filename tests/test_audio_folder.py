@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from s2l.datasets import audio_folder
+from s2l.datasets import folder
 from s2l.datasets.audio_folder import AudioFolder
 
 def _tone(freq, rate, seconds, channels=1):
@@ -162,7 +163,7 @@ def test_hash_split_is_deterministic_and_order_free(tmp_path):
   sizes = [len(first[s]) for s in audio_folder.SPLITS]
   assert sum(sizes) == 60 and sizes[0] > sizes[1] and sizes[0] > sizes[2]
   # Pinned values: a change of hash would silently reshuffle users' splits.
-  assert [audio_folder._hash_split(f"{i}.wav", (0.5, 0.25, 0.25))
+  assert [folder.hash_split(f"{i}.wav", (0.5, 0.25, 0.25))
           for i in range(6)] == ["train", "train", "test", "train",
                                  "validation", "train"]
   everything = AudioFolder(str(tmp_path), duration_s=0.1,

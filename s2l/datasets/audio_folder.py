@@ -28,9 +28,6 @@ Silent files can instead be dropped and counted (`drop_silent=True`), as the
 SoundFont builder drops silent renders (`s2l.datasets.soundfont_notes`).
 """
 
-import csv
-import hashlib
-import io
 import os
 import re
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -42,8 +39,9 @@ import tensorflow_io as tfio
 
 from s2l.data import frontends
 from s2l.data import sources
+from s2l.datasets import folder
 
-SPLITS = ("train", "validation", "test")
+SPLITS = folder.SPLITS
 # Decoders, by `_kind`: the extension picks the first three; a WAV that is not
 # 16-bit PCM is probed for 32-bit float samples.
 _WAV, _FLAC, _MP3, _WAV_FLOAT = 0, 1, 2, 3
@@ -58,7 +56,6 @@ _KINDS = {".wav": _WAV, ".flac": _FLAC, ".mp3": _MP3}
 MIN_DURATION_S = (frontends.AudioFrontend.frame_length /
                   frontends.AudioFrontend.sample_rate)
 _SILENT = "digital silence: every sample is 0"
-_ON_ERROR = ("raise", "skip")
 _RESERVED = ("audio", "path")
 
 
@@ -198,42 +195,15 @@ def content_problems(audio: np.ndarray, rate: int) -> List[str]:
 
 
 def _refusal(refused, total: int, manifest: str) -> Exception:
-  """The error that names every refused file, its line and its reason.
-
-  Args:
-    refused: [(manifest line, path, reason, exception class)].
-    total: number of files the manifest lists.
-    manifest: its name.
-
-  Returns:
-    FileNotFoundError if every file is missing, else ValueError.
-  """
-  lines = [f"  Line {line}: {path}: {reason}"
-           for line, path, reason, _ in refused]
+  """`folder.refusal`, with advice for broken files and for silent ones."""
   advice = []
   if any(reason != _SILENT for _, _, reason, _ in refused):
-    advice.append("Fix or remove the broken ones, or pass on_error='skip' to "
-                  "leave such files out (listed in `skipped`).")
+    advice.append(folder.SKIP_ADVICE)
   if any(reason == _SILENT for _, _, reason, _ in refused):
     advice.append("Silent files hold no note: remove them, or pass "
                   "drop_silent=True (gin: AudioFolder.drop_silent = True) to "
                   "leave them out (counted in `silent_dropped`).")
-  error = (FileNotFoundError
-           if all(e is FileNotFoundError for *_, e in refused) else ValueError)
-  return error(f"{len(refused)} of the {total} files listed in {manifest} "
-               "cannot be used:\n" + "\n".join(lines) + "\n" +
-               " ".join(advice))
-
-
-def _hash_split(path: str, fractions: Sequence[float]) -> str:
-  """The split of `path`, from a hash of it that is stable across machines."""
-  digest = hashlib.sha256(path.encode("utf-8")).digest()
-  position = int.from_bytes(digest[:8], "big") / 2.0**64
-  for name, bound in zip(SPLITS, np.cumsum(fractions)):
-    if position < bound:
-      return name
-  # Rounding left the cumulative sum just under 1.
-  return [name for name, f in zip(SPLITS, fractions) if f > 0][-1]
+  return folder.refusal(refused, total, manifest, advice)
 
 
 class AudioFolder:
@@ -314,22 +284,11 @@ class AudioFolder:
         usable samples; without drop_silent, silent ones. The message names
         each of them, with its manifest line and reason.
     """
-    if on_error not in _ON_ERROR:
-      raise ValueError(f"on_error must be one of {_ON_ERROR}, got {on_error!r}.")
-    if len(split_fractions) != 3 or min(split_fractions) < 0 or not np.isclose(
-        sum(split_fractions), 1.0):
-      raise ValueError("split_fractions must be 3 non-negative (train, "
-                       f"validation, test) fractions summing to 1, got "
-                       f"{split_fractions}.")
-    if not 0 <= validation_fraction < 1:
-      raise ValueError(f"validation_fraction must be in [0, 1), got "
-                       f"{validation_fraction}.")
+    folder.check_arguments(root, split_fractions, on_error,
+                           validation_fraction, "Audio")
     if sample_rate <= 0 or duration_s <= 0:
       raise ValueError(f"sample_rate and duration_s must be positive, got "
                        f"{sample_rate} and {duration_s}.")
-    if not os.path.isdir(root):
-      raise FileNotFoundError(f"Audio root directory {root} does not exist; "
-                              "pass the folder that holds the audio files.")
     self.root = root
     # The constructor's arguments, for the run record (s2l.run_record).
     self.config = dict(
@@ -345,9 +304,12 @@ class AudioFolder:
     self.num_samples = int(round(duration_s * sample_rate))
     self._label_columns = tuple(label_columns)
     self._regression_columns = tuple(regression_columns)
-    rows = self._read_manifest(os.path.join(root, manifest), path_column,
-                               split_column)
-    self._classes = {c: self._class_values(rows, c) for c in label_columns}
+    rows = folder.read_manifest(
+        os.path.join(root, manifest),
+        [path_column, *label_columns, *regression_columns,
+         *([split_column] if split_column else [])], split_column,
+        [*label_columns, *regression_columns], _RESERVED)
+    self._classes = {c: folder.class_values(rows, c) for c in label_columns}
     self._class_ids = {c: {v: i for i, v in enumerate(names)}
                        for c, names in self._classes.items()}
     self.skipped: List[Tuple[str, str]] = []
@@ -358,7 +320,7 @@ class AudioFolder:
       example, reason, error = self._example(line, row, path_column)
       if reason is None:
         split = (row[split_column] if split_column
-                 else _hash_split(row[path_column], split_fractions))
+                 else folder.hash_split(row[path_column], split_fractions))
         self._examples[split].append(example)
       elif reason == _SILENT and drop_silent:
         self.silent_dropped.append(example["path"])
@@ -386,73 +348,10 @@ class AudioFolder:
 
   def _carve_validation(self, fraction: float) -> None:
     """Moves a hashed `fraction` of the training files to "validation"."""
-    train = self._examples["train"]
-    if len(train) < 2:
-      return
-    count = max(1, int(round(fraction * len(train))))
-    # Salted, so that the choice does not follow the hash split's.
-    order = sorted(range(len(train)), key=lambda i: hashlib.sha256(
-        ("validation:" + train[i]["path"]).encode("utf-8")).digest())
-    chosen = set(order[:count])
-    self._examples["validation"] = [e for i, e in enumerate(train)
-                                    if i in chosen]
-    self._examples["train"] = [e for i, e in enumerate(train)
-                               if i not in chosen]
-    self.carved_validation = count
-    logging.info(
-        "%s has no validation files: %d of its %d training files (%.0f%%, "
-        "chosen by a hash of their paths) are the validation split; name one "
-        "in the manifest's split column to choose it yourself.", self.root,
-        count, len(train), 100 * fraction)
-
-  def _read_manifest(self, path, path_column, split_column):
-    """Returns [(line number, row dict)] after checking columns and splits."""
-    if not os.path.isfile(path):
-      raise FileNotFoundError(f"Manifest {path} does not exist; pass "
-                              "manifest=<CSV file with a header row>.")
-    try:
-      with open(path, newline="", encoding="utf-8-sig") as f:
-        text = f.read()
-    except UnicodeDecodeError as e:
-      raise ValueError(
-          f"Manifest {path} is not UTF-8 text ({e}); re-save it as UTF-8, "
-          f"for example `iconv -f latin1 -t utf-8 {path}`.") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    found = reader.fieldnames or []
-    wanted = [path_column, *self._label_columns, *self._regression_columns]
-    wanted += [split_column] if split_column else []
-    missing = [c for c in wanted if c not in found]
-    if missing:
-      raise ValueError(f"Manifest {path} has no column {missing}; its "
-                       f"columns are {found}.")
-    reserved = [c for c in (*self._label_columns, *self._regression_columns)
-                if c in _RESERVED]
-    if reserved:
-      raise ValueError(f"Label columns {reserved} clash with the output keys "
-                       f"{_RESERVED}; rename them in the manifest.")
-    rows = list(enumerate(reader, start=2))
-    if not rows:
-      raise ValueError(f"Manifest {path} lists no files (a header and no "
-                       "rows); add a line per audio file.")
-    empty = [(line, c) for line, row in rows for c in wanted
-             if not (row[c] or "").strip()]
-    if empty:
-      raise ValueError(f"Manifest {path} has empty cells (line, column): "
-                       f"{empty[:5]}; fill them or drop those rows.")
-    if split_column:
-      bad = sorted({row[split_column] for _, row in rows} - set(SPLITS))
-      if bad:
-        raise ValueError(f"Column {split_column!r} of {path} has values {bad}; "
-                         f"valid splits are {SPLITS}.")
-    return rows
-
-  def _class_values(self, rows, column):
-    """Sorted distinct values of a classification column."""
-    values = {row[column].strip() for _, row in rows}
-    try:
-      return sorted(values, key=int)
-    except ValueError:
-      return sorted(values)
+    train, validation = folder.carve_validation(self._examples["train"],
+                                                fraction, self.root)
+    self._examples["train"], self._examples["validation"] = train, validation
+    self.carved_validation = len(validation)
 
   def _example(self, line, row, path_column):
     """(probed example, None, None) of a manifest row, or (example with its

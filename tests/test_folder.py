@@ -79,3 +79,13 @@ def test_the_refusal_names_every_file_and_says_what_to_do():
   missing = folder.refusal([(2, "a.png", "file not found",
                              FileNotFoundError)], 1, "m.csv", [])
   assert isinstance(missing, FileNotFoundError)
+
+
+def test_one_colour_throughout_is_named_and_noise_of_a_codec_is_not():
+  flat = np.full((4, 8, 8, 3), (10, 20, 30), np.uint8)
+  assert folder.single_colour(flat) == ("a single colour throughout (RGB "
+                                        "10, 20, 30)")
+  flat[0, 0, 0] = (12, 18, 31)  # A level or two of codec noise.
+  assert folder.single_colour(flat) is not None
+  flat[1, 2, 3] = (10, 20, 90)  # Something drawn.
+  assert folder.single_colour(flat) is None

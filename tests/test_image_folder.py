@@ -123,10 +123,14 @@ def test_every_bad_image_is_named_with_its_line(tmp_path):
   (tmp_path / "img_02.jpg").write_text("not a picture")
   (tmp_path / "img_05.png").write_bytes(b"")
   os.remove(tmp_path / "img_06.jpg")
+  tf.io.write_file(str(tmp_path / "img_07.png"), tf.io.encode_png(
+      np.full((20, 20, 3), 128, np.uint8)))
   with pytest.raises(ValueError) as refused:
     ImageFolder(str(tmp_path), label_columns=("shape",))
   message = str(refused.value)
-  assert "3 of the 8 files listed in manifest.csv cannot be used" in message
+  assert "4 of the 8 files listed in manifest.csv cannot be used" in message
+  assert ("Line 9: " in message and "img_07.png: a single colour throughout "
+          "(RGB 128, 128, 128)" in message)
   assert "Line 4: " in message and "img_02.jpg: cannot decode" in message
   assert "Line 7: " in message and "img_05.png: cannot decode" in message
   assert "Line 8: " in message and "img_06.jpg: file not found" in message
@@ -134,8 +138,8 @@ def test_every_bad_image_is_named_with_its_line(tmp_path):
   images = ImageFolder(str(tmp_path), label_columns=("shape",),
                        on_error="skip")
   assert sorted(os.path.basename(p) for p, _ in images.skipped) == [
-      "img_02.jpg", "img_05.png", "img_06.jpg"]
-  assert sum(images.splits.values()) == 5
+      "img_02.jpg", "img_05.png", "img_06.jpg", "img_07.png"]
+  assert sum(images.splits.values()) == 4
   rows[0]["path"] = "notes.txt"
   _write(tmp_path, rows)
   with pytest.raises(ValueError, match="Line 2: notes.txt is not one of the "

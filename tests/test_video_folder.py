@@ -89,18 +89,22 @@ def test_every_bad_clip_is_named_with_its_line(tmp_path):
   (tmp_path / "clip_01.mp4").write_text("not a video")
   _write_clip(tmp_path / "clip_03.mp4", _moving_square("left", length=4))
   os.remove(tmp_path / "clip_04.mp4")
+  _write_clip(tmp_path / "clip_05.mp4", np.full((24, 32, 32, 3), 90,
+                                                np.uint8))
   with pytest.raises(ValueError) as refused:
     VideoFolder(str(tmp_path), label_columns=("action",), num_frames=6,
                 size=16)
   message = str(refused.value)
-  assert "3 of the 6 files listed in manifest.csv cannot be used" in message
+  assert "4 of the 6 files listed in manifest.csv cannot be used" in message
+  assert ("Line 7: " in message and
+          "clip_05.mp4: a single colour throughout" in message)
   assert "Line 3: " in message and "clip_01.mp4: FFmpeg cannot read" in message
   assert ("Line 5: " in message and
           "clip_03.mp4: too short: 4 frames, fewer than the 6" in message)
   assert "Line 6: " in message and "clip_04.mp4: file not found" in message
   clips = VideoFolder(str(tmp_path), label_columns=("action",), num_frames=6,
                       size=16, on_error="skip")
-  assert len(clips.skipped) == 3 and sum(clips.splits.values()) == 3
+  assert len(clips.skipped) == 4 and sum(clips.splits.values()) == 2
   rows[0]["path"] = "clip.gif"
   _write(tmp_path, rows)
   with pytest.raises(ValueError, match="Line 2: clip.gif is not one of"):

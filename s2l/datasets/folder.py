@@ -33,6 +33,20 @@ from s2l.data import sources
 
 SPLITS = ("train", "validation", "test")
 ON_ERROR = ("raise", "skip")
+# An image or clip whose every channel spans at most this many of 255 levels
+# is one colour throughout (lossy codecs leave a level or two of noise): it
+# holds nothing to put in order, as a silent note holds no note.
+FLAT_LEVELS = 2
+
+
+def single_colour(pixels: np.ndarray) -> Optional[str]:
+  """Why [..., 3] uint8 pixels (an image, a clip) cannot be used because
+  they are one colour throughout, or None."""
+  flat = pixels.reshape(-1, pixels.shape[-1])
+  if np.ptp(flat, axis=0).max() <= FLAT_LEVELS:
+    colour = ", ".join(str(int(v)) for v in np.median(flat, axis=0))
+    return f"a single colour throughout (RGB {colour})"
+  return None
 
 
 def check_arguments(root: str, split_fractions: Sequence[float],

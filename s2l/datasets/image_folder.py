@@ -20,7 +20,8 @@ from one 0/1 column per class (`class_columns`).
 
 Opening a folder decodes every image once and refuses, naming every such
 file with its manifest line and why, those that are missing, cannot be
-decoded, or have no pixels; `on_error="skip"` leaves them out instead.
+decoded, have no pixels, or are one colour throughout
+(`folder.single_colour`); `on_error="skip"` leaves them out instead.
 """
 
 import os
@@ -56,6 +57,9 @@ def _check(path: str) -> Tuple[Optional[str], int]:
   height, width = int(image.shape[0]), int(image.shape[1])
   if not height or not width:
     return f"no pixels: {height}×{width}", 0
+  flat = folder.single_colour(image.numpy())
+  if flat:
+    return flat, 0
   return None, os.path.getsize(path)
 
 

@@ -21,9 +21,10 @@ kept in memory (T·S²·3 bytes a clip: 240 KiB at 20 frames of 64 × 64), which
 suits folders of thousands of clips; a larger collection is better made a
 TFDS data set (as `s2l.datasets.something_something`). Opening refuses,
 naming every such file with its manifest line and why, clips that are
-missing, cannot be decoded, have no video stream, or hold fewer frames than
+missing, cannot be decoded, have no video stream, hold fewer frames than
 `num_frames` (their shuffled frames would repeat, and any order of equal
-frames is right); `on_error="skip"` leaves them out instead.
+frames is right), or are one colour throughout; `on_error="skip"` leaves
+them out instead.
 """
 
 import os
@@ -53,14 +54,19 @@ def read_clip(path: str, num_frames: int, size: int) -> np.ndarray:
   """[num_frames, size, size, 3] uint8 frames of a video file.
 
   Raises:
-    ValueError: the file cannot be decoded, has no video stream, or holds
-      fewer than `num_frames` frames; the message says which.
+    ValueError: the file cannot be decoded, has no video stream, holds
+      fewer than `num_frames` frames, or its kept frames are one colour
+      throughout (`folder.single_colour`); the message says which.
   """
   frames = something_something.decode_video(path, size, size)
   if len(frames) < num_frames:
     raise ValueError(f"too short: {len(frames)} frames, fewer than the "
                      f"{num_frames} that are shuffled (num_frames)")
-  return frames[uniform_indices(len(frames), num_frames)]
+  frames = frames[uniform_indices(len(frames), num_frames)]
+  flat = folder.single_colour(frames)
+  if flat:
+    raise ValueError(flat)
+  return frames
 
 
 class VideoFolder:

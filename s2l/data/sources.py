@@ -243,6 +243,10 @@ _register_embedded(
     {"label": Task("label", "classification", ("label",))},
     "s2l.datasets.synthetic_video")
 _register_embedded(
+    "physics_video", "s2l_physics_video", "video", "video",
+    {"label": Task("label", "classification", ("label",))},
+    "s2l.datasets.physics_video")
+_register_embedded(
     "synthetic_images", "s2l_synthetic_images", "image", "image",
     {"labels": Task("labels", "multilabel", ("labels",))},
     "s2l.datasets.synthetic_images")

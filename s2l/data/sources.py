@@ -247,6 +247,11 @@ _register_embedded(
     {"label": Task("label", "classification", ("label",))},
     "s2l.datasets.physics_video")
 _register_embedded(
+    "emoji_images", "s2l_emoji_images", "image", "image",
+    {"labels": Task("labels", "multilabel", ("labels",)),
+     "category": Task("category", "classification", ("category",))},
+    "s2l.datasets.emoji_images")
+_register_embedded(
     "synthetic_images", "s2l_synthetic_images", "image", "image",
     {"labels": Task("labels", "multilabel", ("labels",))},
     "s2l.datasets.synthetic_images")

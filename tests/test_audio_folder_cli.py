@@ -13,6 +13,7 @@ import sys
 import wave
 
 import numpy as np
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["train.width = 0.03", "train.depth = 2", "train.embedding_size = 128",
@@ -53,6 +54,7 @@ def _run(*args):
   assert result.returncode == 0, result.stderr[-3000:]
 
 
+@pytest.mark.slow  # ~45 s; `make test-all` runs it (as the image and video ones).
 def test_a_folder_trains_then_probes_from_the_command_line(tmp_path):
   folder = tmp_path / "notes"
   folder.mkdir()

@@ -48,10 +48,10 @@ train: $(STAMP) $(KERNEL)
 	  --model_dir=$(MODEL_DIR)
 
 test: $(STAMP) $(KERNEL)
-	$(VENV)/bin/python -m pytest -q -n 2
+	$(VENV)/bin/python -m pytest -q -n 2 --dist worksteal
 
 test-all: $(STAMP) $(KERNEL)
-	$(VENV)/bin/python -m pytest -q -n 2 -m ""
+	$(VENV)/bin/python -m pytest -q -n 2 --dist worksteal -m ""
 
 benchmark: $(STAMP) $(KERNEL)
 	$(VENV)/bin/python benchmarks/ranking_ops.py

@@ -195,6 +195,32 @@ def refusal(refused: Sequence[Tuple[int, str, str, type]], total: int,
                " ".join(advice))
 
 
+def settle_splits(examples: Dict[str, List[Dict]], skipped: Sequence,
+                  total: int, manifest: str, split_column: Optional[str],
+                  validation_fraction: float, root: str
+                  ) -> Tuple[Dict[str, List[Dict]], int]:
+  """The splits a folder ends with, once its files are read.
+
+  Logs the files left out (`skipped`, of `total` in `manifest`); carves a
+  validation split from training when none was given (`carve_validation`);
+  keeps only the splits a split column names.
+
+  Returns:
+    ({split: examples}, how many training examples became validation).
+  """
+  if skipped:
+    logging.warning("Skipped %d of %d files listed in %s (on_error='skip'), "
+                    "e.g. %s", len(skipped), total, manifest, skipped[:3])
+  carved = 0
+  if not examples["validation"] and validation_fraction > 0:
+    examples["train"], examples["validation"] = carve_validation(
+        examples["train"], validation_fraction, root)
+    carved = len(examples["validation"])
+  if split_column:  # Only the splits the manifest names.
+    examples = {k: v for k, v in examples.items() if v}
+  return examples, carved
+
+
 SKIP_ADVICE = ("Fix or remove the broken ones, or pass on_error='skip' to "
                "leave such files out (listed in `skipped`).")
 

@@ -27,7 +27,6 @@ decoded, have no pixels, or are one colour throughout
 import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from absl import logging
 import numpy as np
 import tensorflow as tf
 
@@ -180,18 +179,9 @@ class ImageFolder:
         refused.append((line, path, reason, error))
     if refused:
       raise folder.refusal(refused, len(rows), manifest, [folder.SKIP_ADVICE])
-    if self.skipped:
-      logging.warning(
-          "Skipped %d of %d images listed in %s (on_error='skip'), e.g. %s",
-          len(self.skipped), len(rows), manifest, self.skipped[:3])
-    self.carved_validation = 0
-    if not self._examples["validation"] and validation_fraction > 0:
-      self._examples["train"], self._examples["validation"] = (
-          folder.carve_validation(self._examples["train"],
-                                  validation_fraction, root))
-      self.carved_validation = len(self._examples["validation"])
-    if split_column:  # Only the splits the manifest names.
-      self._examples = {k: v for k, v in self._examples.items() if v}
+    self._examples, self.carved_validation = folder.settle_splits(
+        self._examples, self.skipped, len(rows), manifest, split_column,
+        validation_fraction, root)
     self.splits: Dict[str, int] = {k: len(v) for k, v in self._examples.items()}
 
   def class_names(self, task: str) -> List[str]:

@@ -1,5 +1,9 @@
 """Tests for s2l/data/sources.py."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -99,3 +103,20 @@ def test_numbers_of_classes_come_from_the_builders_features():
             if t.kind != "regression"} == classes, name
     assert all(t.num_classes is None for t in tasks.values()
                if t.kind == "regression")
+
+
+def test_reading_part_of_a_small_split_leaves_no_partial_cache(tmp_path):
+  # TFDS caches a small split whole unless told not to; reading part of it
+  # (the held-out batches, a probe's labelled examples) then made tf.data
+  # warn, at every run, that it discarded the partial cache.
+  code = ("from s2l.data import sources\n"
+          "ds = sources.get('synthetic_notes_tiny').load('validation', "
+          f"{str(tmp_path)!r})\n"
+          "assert len(list(ds.take(2))) == 2\n")
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  result = subprocess.run(
+      [sys.executable, "-c", code], capture_output=True, text=True,
+      timeout=300, env={**os.environ, "PYTHONPATH": root,
+                        "TF_CPP_MIN_LOG_LEVEL": "0"})
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert "did not fully read the dataset being cached" not in result.stderr

@@ -131,7 +131,13 @@ class Source:
       builder.download_and_prepare(download_config=tfds.download.
                                    DownloadConfig(try_download_gcs=False))
     try:
-      return builder.as_dataset(split=self.splits[split], shuffle_files=False)
+      # No TFDS autocache: it caches a small split whole, and a read of part
+      # of it (the held-out batches, a probe's labelled examples) makes
+      # tf.data warn that it discards the partial cache. The pipeline caches
+      # the front end's outputs itself.
+      return builder.as_dataset(
+          split=self.splits[split], shuffle_files=False,
+          read_config=tfds.ReadConfig(try_autocache=False))
     except AssertionError as error:  # TFDS's "could not find data" error.
       raise FileNotFoundError(
           f"{self.name}: the TFDS data set {self.tfds_name!r} is not prepared"

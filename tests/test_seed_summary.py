@@ -1,0 +1,57 @@
+"""Tests for experiments/seed_summary.py: probes of several pre-training
+seeds pooled, and the gap in standard deviations."""
+
+import importlib.util
+import json
+import os
+
+import pytest
+
+PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))), "experiments", "seed_summary.py")
+spec = importlib.util.spec_from_file_location("seed_summary", PATH)
+seed_summary = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(seed_summary)
+
+
+def _probe(seed, pretrained, random, metric="accuracy"):
+  cell = lambda values: {"1000": {"metric": metric, "values": values}}
+  return {"pretraining": {"seed": seed},
+          "results": {"t": {"pretrained": cell(pretrained),
+                            "random": cell(random)}}}
+
+
+def test_values_of_every_seed_are_pooled_with_the_sample_std(tmp_path):
+  probes = [_probe(0, [0.6, 0.7], [0.5, 0.5]), _probe(1, [0.8, 0.7],
+                                                      [0.5, 0.7])]
+  cell = seed_summary.summarise(probes)["t"]["1000"]
+  assert cell["pretrained"]["mean"] == pytest.approx(0.7)
+  # Sample std of (0.6, 0.7, 0.8, 0.7): sqrt(0.02 / 3).
+  assert cell["pretrained"]["std"] == pytest.approx((0.02 / 3) ** 0.5)
+  assert cell["random"]["mean"] == pytest.approx(0.55)
+  assert cell["gap"] == pytest.approx(0.15)
+  assert cell["gap_in_std"] == pytest.approx(0.15 / 0.1)
+  assert cell["seeds"] == [0, 1]
+  # Lower is better for MSE: the gap is positive when pre-training wins.
+  mse = seed_summary.summarise([_probe(0, [40.0, 42.0], [50.0, 52.0],
+                                       "mse")])["t"]["1000"]
+  assert mse["gap"] == pytest.approx(10.0)
+
+
+def test_the_command_writes_json_and_markdown(tmp_path, capsys):
+  paths = []
+  for seed in (0, 1):
+    path = tmp_path / f"run_seed{seed}.json"
+    path.write_text(json.dumps(_probe(seed, [0.7, 0.8], [0.5, 0.6])))
+    paths.append(str(path))
+  record = tmp_path / "run_seed0.run.json"
+  record.write_text(json.dumps({"source": "x"}))  # Not a probe: skipped.
+  seed_summary.main([*paths, str(record), f"--output={tmp_path}/summary",
+                     "--title=Mine"])
+  summary = json.loads((tmp_path / "summary.json").read_text())
+  assert summary["probes"] == ["run_seed0.json", "run_seed1.json"]
+  assert summary["summary"]["t"]["1000"]["gap"] == pytest.approx(0.2)
+  text = (tmp_path / "summary.md").read_text()
+  assert text.startswith("# Mine") and "| t | 1000 | accuracy |" in text
+  with pytest.raises(ValueError, match="no probe"):
+    seed_summary.summarise([])

@@ -203,6 +203,14 @@ def save(manager: tf.train.CheckpointManager, model) -> str:
   return path
 
 
+def _exit_at_once(signum: int) -> None:
+  """A second signal: exits with 128 + its number, without a checkpoint."""
+  sys.stderr.write(f"\n{signal.Signals(signum).name} again: exiting at once, "
+                   "without a checkpoint of the step in progress.\n")
+  sys.stderr.flush()
+  os._exit(128 + signum)  # pylint: disable=protected-access
+
+
 class Preemption(tf.keras.callbacks.Callback):
   """Stops at the end of the step in progress on SIGTERM or SIGINT.
 
@@ -236,10 +244,7 @@ class Preemption(tf.keras.callbacks.Callback):
     del frame
     name = signal.Signals(signum).name
     if self.signal is not None:
-      sys.stderr.write(f"\n{name} again: exiting at once, without a "
-                       "checkpoint of the step in progress.\n")
-      sys.stderr.flush()
-      os._exit(128 + signum)  # pylint: disable=protected-access
+      _exit_at_once(signum)
     self.signal = signum
     logging.warning("%s received: finishing the step in progress, then "
                     "saving a checkpoint and stopping (send it again to exit "
@@ -327,10 +332,7 @@ class ClusterPreemption(tf.keras.callbacks.Callback):
     def handle(signum, frame):
       name = signal.Signals(signum).name
       if self._received is not None:
-        sys.stderr.write(f"\n{name} again: exiting at once, without a "
-                         "checkpoint of the step in progress.\n")
-        sys.stderr.flush()
-        os._exit(128 + signum)  # pylint: disable=protected-access
+        _exit_at_once(signum)
       self._received = signum
       logging.warning("%s received: the workers agree on a step, checkpoint "
                       "it and stop (send it again to exit at once).", name)

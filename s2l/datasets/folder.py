@@ -24,7 +24,7 @@ import dataclasses
 import hashlib
 import io
 import os
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from absl import logging
 import numpy as np
@@ -193,6 +193,60 @@ def refusal(refused: Sequence[Tuple[int, str, str, type]], total: int,
   return error(f"{len(refused)} of the {total} files listed in {manifest} "
                "cannot be used:\n" + "\n".join(lines) + "\n" +
                " ".join(advice))
+
+
+def read_files(rows: Sequence[Tuple[int, Dict]], root: str, path_column: str,
+               extensions: Sequence[str], convert_to: str,
+               labels: Callable[[int, Dict], Dict],
+               read: Callable[[str], Tuple[Optional[str], Dict]],
+               split_column: Optional[str], split_fractions: Sequence[float],
+               on_error: str, manifest: str
+               ) -> Tuple[Dict[str, List[Dict]], List[Tuple[str, str]]]:
+  """Reads every file a manifest lists into its split.
+
+  Args:
+    rows: `read_manifest`'s rows.
+    root, path_column: where the files are, and the column naming each.
+    extensions: the file types accepted; another is an error at once,
+      suggesting `convert_to`.
+    labels: (row index, row) -> the example's label fields.
+    read: path -> (why the file cannot be used or None, the fields it
+      adds to the example).
+    split_column, split_fractions: the split of each file (see
+      `hash_split`).
+    on_error: "raise" to refuse every failing file in one error
+      (`refusal`), "skip" to leave them out.
+    manifest: the manifest's name, for the error.
+
+  Returns:
+    ({split: [example dicts with "path"]}, [(path, reason)] skipped).
+  """
+  examples = {name: [] for name in SPLITS}
+  skipped, refused = [], []
+  for i, (line, row) in enumerate(rows):
+    rel_path = row[path_column].strip()
+    path = os.path.join(root, rel_path)
+    if os.path.splitext(path)[1].lower() not in extensions:
+      raise ValueError(f"Line {line}: {rel_path} is not one of the supported "
+                       f"types {tuple(extensions)}; convert it to "
+                       f"{convert_to}.")
+    example = {"path": path, **labels(i, row)}
+    if os.path.isfile(path):
+      (reason, fields), error = read(path), ValueError
+      example.update(fields)
+    else:
+      reason, error = "file not found", FileNotFoundError
+    if reason is None:
+      split = (row[split_column] if split_column
+               else hash_split(rel_path, split_fractions))
+      examples[split].append(example)
+    elif on_error == "skip":
+      skipped.append((path, reason))
+    else:
+      refused.append((line, path, reason, error))
+  if refused:
+    raise refusal(refused, len(rows), manifest, [SKIP_ADVICE])
+  return examples, skipped
 
 
 def settle_splits(examples: Dict[str, List[Dict]], skipped: Sequence,

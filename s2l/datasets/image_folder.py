@@ -149,36 +149,18 @@ class ImageFolder:
     if multi:
       self._classes[multi.task] = multi.classes(rows)
       multi_ids = multi.ids(rows)
-    self.skipped: List[Tuple[str, str]] = []
-    self._examples = {name: [] for name in folder.SPLITS}
-    refused = []
-    for i, (line, row) in enumerate(rows):
-      rel_path = row[path_column].strip()
-      path = os.path.join(root, rel_path)
-      if os.path.splitext(path)[1].lower() not in EXTENSIONS:
-        raise ValueError(f"Line {line}: {rel_path} is not one of the "
-                         f"supported types {EXTENSIONS}; convert it to JPEG "
-                         "or PNG.")
-      example = {"path": path}
-      for column in label_columns:
-        example[column] = self._classes[column].index(row[column].strip())
-      if multi:
-        example[multi.task] = multi_ids[i]
-      if not os.path.isfile(path):
-        reason, error = "file not found", FileNotFoundError
-      else:
-        reason, example["_size"] = _check(path)
-        error = ValueError
-      if reason is None:
-        split = (row[split_column] if split_column
-                 else folder.hash_split(rel_path, split_fractions))
-        self._examples[split].append(example)
-      elif on_error == "skip":
-        self.skipped.append((path, reason))
-      else:
-        refused.append((line, path, reason, error))
-    if refused:
-      raise folder.refusal(refused, len(rows), manifest, [folder.SKIP_ADVICE])
+
+    def labels(i, row):
+      ids = {c: self._classes[c].index(row[c].strip()) for c in label_columns}
+      return {**ids, multi.task: multi_ids[i]} if multi else ids
+
+    def read(path):
+      reason, size = _check(path)
+      return reason, {"_size": size}
+
+    self._examples, self.skipped = folder.read_files(
+        rows, root, path_column, EXTENSIONS, "JPEG or PNG", labels, read,
+        split_column, split_fractions, on_error, manifest)
     self._examples, self.carved_validation = folder.settle_splits(
         self._examples, self.skipped, len(rows), manifest, split_column,
         validation_fraction, root)

@@ -144,40 +144,25 @@ class VideoFolder:
          *([split_column] if split_column else [])], split_column,
         label_columns, _RESERVED)
     self._classes = {c: folder.class_values(rows, c) for c in label_columns}
-    self.skipped: List[Tuple[str, str]] = []
-    self._examples = {name: [] for name in folder.SPLITS}
-    refused = []
-    for number, (line, row) in enumerate(rows, start=1):
-      rel_path = row[path_column].strip()
-      path = os.path.join(root, rel_path)
-      if os.path.splitext(path)[1].lower() not in EXTENSIONS:
-        raise ValueError(f"Line {line}: {rel_path} is not one of the "
-                         f"supported types {EXTENSIONS}; convert it to MP4 "
-                         "or WebM.")
-      example = {"path": path}
-      for column in label_columns:
-        example[column] = self._classes[column].index(row[column].strip())
-      reason, error = None, ValueError
-      if not os.path.isfile(path):
-        reason, error = "file not found", FileNotFoundError
-      else:
-        try:
-          example["video"] = read_clip(path, num_frames, size)
-        except ValueError as e:
-          reason = str(e).replace(path, "the file")
-      if number % 100 == 0:
-        logging.info("Decoded %d of %d clips of %s.", number, len(rows),
+    decoded = [0]
+
+    def labels(i, row):
+      del i
+      return {c: self._classes[c].index(row[c].strip()) for c in label_columns}
+
+    def read(path):
+      decoded[0] += 1
+      if decoded[0] % 100 == 0:
+        logging.info("Decoded %d of %d clips of %s.", decoded[0], len(rows),
                      root)
-      if reason is None:
-        split = (row[split_column] if split_column
-                 else folder.hash_split(rel_path, split_fractions))
-        self._examples[split].append(example)
-      elif on_error == "skip":
-        self.skipped.append((path, reason))
-      else:
-        refused.append((line, path, reason, error))
-    if refused:
-      raise folder.refusal(refused, len(rows), manifest, [folder.SKIP_ADVICE])
+      try:
+        return None, {"video": read_clip(path, num_frames, size)}
+      except ValueError as e:
+        return str(e).replace(path, "the file"), {}
+
+    self._examples, self.skipped = folder.read_files(
+        rows, root, path_column, EXTENSIONS, "MP4 or WebM", labels, read,
+        split_column, split_fractions, on_error, manifest)
     self._examples, self.carved_validation = folder.settle_splits(
         self._examples, self.skipped, len(rows), manifest, split_column,
         validation_fraction, root)

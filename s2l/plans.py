@@ -35,12 +35,15 @@ class Budget:
     figure3_regimes: numbers of labelled examples of figure 3.
     figure3_seeds: probe seeds of figure 3.
     figure3_supervised_epochs: epochs of figure 3's end-to-end baseline.
+    pretrain_seeds: pre-training seeds (`train.seed`) of each cell of the
+      paper's tables and figures; report pools them with the probe seeds.
   """
   probe_seeds: Tuple[int, ...] = (0, 1, 2)
   real_train_steps: Optional[int] = 50000
   figure3_regimes: Tuple[int, ...] = (200, 1000, 5000)
   figure3_seeds: Tuple[int, ...] = (0, 1)
   figure3_supervised_epochs: int = 20
+  pretrain_seeds: Tuple[int, ...] = (0,)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +87,13 @@ class Setting:
   @property
   def images(self) -> str:
     return self._source("imagenet2012")
+
+  def rate(self, source: str, loss: str) -> Tuple[str, ...]:
+    """The binding of `loss`'s chosen learning rate on the embedded twin
+    `source` (`CHOSEN_RATES`), or () for real data or a loss whose rate is
+    not settled (it trains at its config's rate)."""
+    rate = None if self.real else CHOSEN_RATES.get(source, {}).get(loss)
+    return () if rate is None else (f"train.learning_rate = {rate!r}",)
 
   def train_bindings(self) -> Tuple[str, ...]:
     """Bindings every pre-training of this setting takes."""
@@ -168,24 +178,47 @@ def _tuple(values: Sequence) -> str:
                                                       else "") + ")"
 
 
+def seeded(s: Setting, name: str, gin_files: Tuple[str, ...], source: str,
+           loss: str, bindings: Tuple[str, ...] = ()) -> List[Pretraining]:
+  """One pre-training of `loss` per seed of the budget.
+
+  The run is named `name`, then "_lr<rate>" when the loss has a chosen rate
+  on the twin `source` (`CHOSEN_RATES`; it is then bound), then
+  "_seed<k>" for a seed other than 0: seed 0 at a chosen rate is the very
+  run of the learning-rate sweep, which is reused.
+  """
+  rate = s.rate(source, loss)
+  if rate:
+    name += "_lr" + lr_label(CHOSEN_RATES[source][loss])
+  return [Pretraining(name + (f"_seed{seed}" if seed else ""), gin_files,
+                      s.train_bindings() + rate + bindings +
+                      ((f"train.seed = {seed}",) if seed else ()))
+          for seed in s.budget.pretrain_seeds]
+
+
 # Every table and figure that compares losses is one call (hence more than
 # ten arguments: what differs between them).
 def _compare_losses(name: str, title: str, layout: str, s: Setting,
-                    base: str, prefix: str, losses: Sequence[str],
+                    source: str, base: str, losses: Sequence[str],
                     regimes: Sequence[int], first_baselines: Sequence[str],
                     extra: Sequence[str] = (), seeds=None) -> Experiment:
-  """Pre-trains `prefix`_<loss> from `base` for each loss, then probes each
-  on `regimes` labels; the first probe also carries `first_baselines`."""
-  runs = tuple(Pretraining(f"{prefix}_{loss}", (base, _loss_file(loss)),
-                           s.train_bindings()) for loss in losses)
-  probes = []
+  """Pre-trains <source>/<base's slicing>_<loss> from gin/<source>_<...>.gin
+  for each loss and seed, then probes each on `regimes` labels; the first
+  loss's probes also carry `first_baselines` (every loss of one seed starts
+  from the same initial weights)."""
+  runs, probes = [], []
   baselines = first_baselines
-  for run in runs:
-    probes.append(Probe(run.name, (
+  for loss in losses:
+    loss_runs = seeded(s, f"{source}/{base}_{loss}",
+                       (f"gin/{source}_{base}.gin", _loss_file(loss)),
+                       source, loss)
+    runs += loss_runs
+    probes += [Probe(run.name, (
         f"evaluate.num_examples = {_tuple(regimes)}",
-        f"evaluate.baselines = {_tuple(baselines)}", *extra)))
+        f"evaluate.baselines = {_tuple(baselines)}", *extra))
+               for run in loss_runs]
     baselines = ("pretrained",)
-  return Experiment(name, title, layout, runs, tuple(probes),
+  return Experiment(name, title, layout, tuple(runs), tuple(probes),
                     seeds or s.budget.probe_seeds)
 
 
@@ -198,8 +231,7 @@ PAPER_LOSSES = tuple(name for name in LOSSES
 
 def _losses_table(name: str, title: str, regimes: Sequence[int],
                   s: Setting) -> Experiment:
-  return _compare_losses(name, title, "methods", s,
-                         f"gin/{s.audio}_freq10.gin", f"{s.audio}/freq10",
+  return _compare_losses(name, title, "methods", s, s.audio, "freq10",
                          LOSSES, regimes, ("pretrained", "random"))
 
 
@@ -222,13 +254,16 @@ def table6(s: Setting) -> Experiment:
 
 
 def _pfy_runs(s: Setting, slicings: Sequence[str]) -> List[Pretraining]:
-  """Perturbed F-Y runs of the audio twin, one per slicing."""
+  """Perturbed F-Y runs of the audio twin, per slicing and seed."""
   base = f"gin/{s.audio}_freq10.gin"
-  loss = _loss_file("perturbed_fenchel_young")
-  return [Pretraining(f"{s.audio}/{slicing}_perturbed_fenchel_young",
-                      (base, loss) if slicing == "freq10" else
-                      (base, f"gin/slicing/{slicing}.gin", loss),
-                      s.train_bindings()) for slicing in slicings]
+  loss = "perturbed_fenchel_young"
+  runs = []
+  for slicing in slicings:
+    runs += seeded(s, f"{s.audio}/{slicing}_{loss}",
+                   (base, _loss_file(loss)) if slicing == "freq10" else
+                   (base, f"gin/slicing/{slicing}.gin", _loss_file(loss)),
+                   s.audio, loss)
+  return runs
 
 
 def table2(s: Setting) -> Experiment:
@@ -256,11 +291,7 @@ BANDS = (2, 4, 6, 8, 10, 12, 16, 20)
 
 def figure4(s: Setting) -> Experiment:
   """Downstream metrics and partial ranks against the number of bands."""
-  runs = [Pretraining(f"{s.audio}/freq{bands}_perturbed_fenchel_young",
-                      (f"gin/{s.audio}_freq10.gin",
-                       f"gin/slicing/freq{bands}.gin",
-                       _loss_file("perturbed_fenchel_young")),
-                      s.train_bindings()) for bands in BANDS]
+  runs = _pfy_runs(s, [f"freq{bands}" for bands in BANDS])
   return Experiment("figure4", "Figure 4: metrics against frequency bands",
                     "bands", tuple(runs),
                     _own_random_probes(runs), s.budget.probe_seeds)
@@ -270,8 +301,8 @@ def figure3(s: Setting) -> Experiment:
   """Metrics against labelled examples, with the end-to-end baseline."""
   budget = s.budget
   return _compare_losses(
-      "figure3", "Figure 3: metrics against labelled examples", "labels", s, f"gin/{s.audio}_freq10.gin",
-      f"{s.audio}/freq10", PAPER_LOSSES, budget.figure3_regimes,
+      "figure3", "Figure 3: metrics against labelled examples", "labels", s,
+      s.audio, "freq10", PAPER_LOSSES, budget.figure3_regimes,
       ("pretrained", "random", "supervised"),
       (f"evaluate.supervised_epochs = {budget.figure3_supervised_epochs}",),
       seeds=budget.figure3_seeds)
@@ -279,34 +310,43 @@ def figure3(s: Setting) -> Experiment:
 
 def table3(s: Setting) -> Experiment:
   """Video: 20 frames, every loss of the paper."""
-  base = ("gin/something_something_v2_frames20.gin" if s.real else
-          "gin/synthetic_video_frames20.gin")
-  return _compare_losses("table3", "Table 3: video, 20 frames", "methods", s, base,
-                         f"{s.video}/frames20", PAPER_LOSSES,
-                         (3000,) if s.real else (2000,),
+  return _compare_losses("table3", "Table 3: video, 20 frames", "methods", s,
+                         s.video, "frames20", PAPER_LOSSES,
+                         (3000,) if s.real else (1000,),
                          ("pretrained", "random"))
 
 
 def table4(s: Setting) -> Experiment:
   """Images: 3×3 jigsaw, linear probe, 1000 and 3000 labels (on VOC 2012
   after ImageNet pre-training, with real data)."""
-  base = ("gin/imagenet2012_grid3x3.gin" if s.real else
-          "gin/synthetic_images_grid3x3.gin")
   extra = ()
   if s.real:
     extra = ("evaluate.source = 'voc2012'",) + (
         (f"evaluate.data_dir = '{s.data_dir}'",) if s.data_dir else ())
   return _compare_losses("table4", "Table 4: images, 3×3 jigsaw, linear probe",
-                         "methods", s, base,
-                         f"{s.images}/grid3x3", PAPER_LOSSES, (1000, 3000),
+                         "methods", s, s.images, "grid3x3", PAPER_LOSSES,
+                         (1000, 3000),
                          ("pretrained", "random"), extra)
 
 
-# One grid for every pretext loss, around the twins' shipped rate (1e-5).
-# 1e-4 joined when three losses scored best at 3e-5, the grid's top then;
-# `s2l.selection.settled` says when a loss's probes settle its rate before
-# the whole grid is run.
+# One grid for every pretext loss of the audio twins, around their shipped
+# rate (1e-5). 1e-4 joined when three losses scored best at 3e-5, the grid's
+# top then; `s2l.selection.settled` says when a loss's probes settle its rate
+# before the whole grid is run.
 LEARNING_RATES = (3e-6, 1e-5, 3e-5, 1e-4)
+# The video and image twins pre-train for 3000 steps, not 10000: their grid
+# sits one step higher.
+SHORT_LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4)
+
+# Each pretext loss's learning rate per embedded twin, as `s2l.selection`
+# chose it by its rule from the validation probes of that twin's sweep,
+# committed under results/<twin>/lr_sweep/ (tests/test_experiments.py checks
+# that this table is what the rule makes of them). Only settled losses are
+# listed; another trains at its config's rate. Real data: the configs' own.
+CHOSEN_RATES: Dict[str, Dict[str, float]] = {
+    "soundfont_notes": {"perturbed_fenchel_young": 3e-5,
+                        "fixed_permutations100": 3e-6},
+}
 
 
 def lr_label(learning_rate: float) -> str:
@@ -315,21 +355,42 @@ def lr_label(learning_rate: float) -> str:
   return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
 
 
-def lr_sweep(s: Setting) -> Experiment:
-  """Every paper loss at every rate of `LEARNING_RATES`, the same budget
-  each, probed at 1000 labels on the validation split against each run's
-  own initial weights: the data that `s2l.selection` chooses each loss's
-  learning rate from (never the test split)."""
-  base = f"gin/{s.audio}_freq10.gin"
+def _lr_sweep(source: str, base: str, grid: Sequence[float],
+              s: Setting) -> Experiment:
+  """Every paper loss at every rate of `grid`, the same budget each (the
+  twin's config), probed at 1000 labels on the validation split against
+  each run's own initial weights: the data that `s2l.selection` chooses each
+  loss's learning rate from (never the test split)."""
   runs = tuple(
-      Pretraining(f"{s.audio}/freq10_{loss}_lr{lr_label(lr)}",
-                  (base, _loss_file(loss)),
+      Pretraining(f"{source}/{base}_{loss}_lr{lr_label(lr)}",
+                  (f"gin/{source}_{base}.gin", _loss_file(loss)),
                   s.train_bindings() + (f"train.learning_rate = {lr!r}",))
-      for loss in PAPER_LOSSES for lr in LEARNING_RATES)
+      for loss in PAPER_LOSSES for lr in grid)
   return Experiment("lr_sweep", "Learning rate per pretext loss", "sweep",
                     runs, tuple(Probe(r.name, OWN_RANDOM_1000 + (
                         "evaluate.score_split = 'validation'",))
                                 for r in runs), s.budget.probe_seeds)
+
+
+def sweep_grid(source: str) -> Tuple[float, ...]:
+  """The learning rates swept on twin `source`."""
+  audio = sources.get(source).modality == "audio"
+  return LEARNING_RATES if audio else SHORT_LEARNING_RATES
+
+
+def lr_sweep(s: Setting) -> Experiment:
+  """The audio twin's sweep (`LEARNING_RATES`)."""
+  return _lr_sweep(s.audio, "freq10", sweep_grid(s.audio), s)
+
+
+def lr_sweep_video(s: Setting) -> Experiment:
+  """The video twin's sweep (`SHORT_LEARNING_RATES`)."""
+  return _lr_sweep(s.video, "frames20", sweep_grid(s.video), s)
+
+
+def lr_sweep_images(s: Setting) -> Experiment:
+  """The image twin's sweep (`SHORT_LEARNING_RATES`)."""
+  return _lr_sweep(s.images, "grid3x3", sweep_grid(s.images), s)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -413,8 +474,9 @@ def ablations(s: Setting) -> Experiment:
 
 
 TWINS = ("synthetic_notes_freq10", "synthetic_notes_time10",
-         "synthetic_notes_time_frequency3x3", "synthetic_video_frames20",
-         "synthetic_images_grid3x3")
+         "synthetic_notes_time_frequency3x3", "soundfont_notes_freq10",
+         "soundfont_notes_time10", "soundfont_notes_time_frequency3x3",
+         "physics_video_frames20", "emoji_images_grid3x3")
 
 
 def pretrain_twins(s: Setting) -> Experiment:
@@ -426,8 +488,8 @@ def pretrain_twins(s: Setting) -> Experiment:
 
 PLANS: Dict[str, Callable[[Setting], Experiment]] = {
     f.__name__: f for f in (table1, table2, table3, table4, table5, table6,
-                            figure3, figure4, lr_sweep, ablations,
-                            pretrain_twins)}
+                            figure3, figure4, lr_sweep, lr_sweep_video,
+                            lr_sweep_images, ablations, pretrain_twins)}
 
 
 def output_path(experiment: Experiment, probe: Probe, results_dir: str) -> str:

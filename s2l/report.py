@@ -405,6 +405,26 @@ def representation_rows(columns: Sequence[Tuple[str, Optional[Dict], str]]
   return rows
 
 
+def setting_rows(columns: Sequence[Tuple[str, Optional[Dict], str]]
+                 ) -> List[str]:
+  """Each pre-trained column's Adam learning rate and pre-training seeds:
+  with rates chosen per loss, a column's setting is its own."""
+  def text(run, baseline, read):
+    if baseline not in ("pretrained", "random") or run is None:
+      return "–"
+    value = read(run["pretraining"])
+    if value is None:
+      return "?"
+    if isinstance(value, list):
+      return ", ".join(str(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+  rates = [text(run, b, lambda p: p.get("learning_rate")) if b == "pretrained"
+           else "–" for _, run, b in columns]
+  seeds = [text(run, b, lambda p: p.get("seed")) for _, run, b in columns]
+  return ["| " + " | ".join(["Adam learning rate", *rates]) + " |",
+          "| " + " | ".join(["Pre-training seeds", *seeds]) + " |"]
+
+
 def methods_table(runs: Sequence[Dict]) -> str:
   """Paper tables 1, 3, 4, 5, 6: tasks (× regimes) by methods."""
   columns = _columns(runs)
@@ -428,6 +448,7 @@ def methods_table(runs: Sequence[Dict]) -> str:
       rows.append(format_row(label, cells, lower_is_better=False,
                              marked=fixed))
   rows += representation_rows(columns)
+  rows += setting_rows(columns)
   header = ["Task"] + [label for label, _, _ in columns]
   table = _table(header, rows)
   if any(baseline == "pretrained" and fixed_set(run)

@@ -12,22 +12,31 @@ import gin
 import pytest
 
 from s2l import configurables
+from s2l import losses
+from s2l.data import sources
 from s2l import evaluation  # pylint: disable=unused-import (gin: evaluate)
 from s2l import plans
+from s2l import selection
 from s2l import training  # pylint: disable=unused-import (gin: train)
 
 ROOT = os.path.dirname(configurables.GIN_DIR)
 # The commands the experiment scripts printed before the plans replaced them
 # (RUNS=/tmp/runs RESULTS=/tmp/res PYTHON=python DATA_DIR=/data/tfds), but
-# for one deliberate change: table 2's and figure 4's probes now take each
-# run's own random encoder too (evaluate.baselines).
+# for deliberate changes since: table 2's and figure 4's probes take each
+# run's own random encoder too (evaluate.baselines); every cell has three
+# pre-training seeds (runs "_seed1", "_seed2"); on the SoundFont twin a loss
+# whose rate the sweep settled trains at it (runs "_lr<rate>"); the video
+# and image twins are physics_video and emoji_images, table 3 probed at 1000
+# labels; figure 4's 10-band run is table 2's.
 with open(os.path.join(ROOT, "tests", "data",
                        "experiment_commands.json")) as _f:
   BEFORE = json.load(_f)
 BUDGETS = {name: configurables.load_budget(name) for name in ("small",
                                                               "full")}
 gin.clear_config()
-PAPER = sorted(set(plans.PLANS) - {"pretrain_twins", "lr_sweep", "ablations"})
+PAPER = sorted(set(plans.PLANS) - {"pretrain_twins", "lr_sweep",
+                                   "lr_sweep_video", "lr_sweep_images",
+                                   "ablations"})
 
 
 def _commands(name, data="embedded", budget="small", notes="synthetic",
@@ -77,14 +86,15 @@ def test_every_command_parses_and_probes_its_own_runs(name, data):
       # The extra flags come last and win.
       assert gin.query_parameter("train.train_steps") == 200
       source = gin.query_parameter("train.source")
-      assert source.startswith("synthetic_") == (data == "embedded")
+      assert sources.get(source).embedded == (data == "embedded")
       trained[model_dir] = files
     elif module == "s2l.evaluate":
       (model_dir,) = flags["model_dir"]
       assert model_dir in trained, f"{model_dir} is probed, never trained"
       configurables.parse_gin([], flags["gin_param"])
       outputs.append(gin.query_parameter("evaluate.output"))
-      assert os.path.dirname(outputs[-1]) == f"/tmp/res/{name}"
+      folder = plans.PLANS[name](plans.Setting()).name
+      assert os.path.dirname(outputs[-1]) == f"/tmp/res/{folder}"
     else:
       assert command[2:] == ["s2l.report", "/tmp/res"]
   gin.clear_config()
@@ -101,10 +111,13 @@ def test_the_plans_cover_the_papers_tables_and_figures():
   for name in ("table1", "table5", "table6"):
     experiment = plans.PLANS[name](setting)
     assert experiment.layout == "methods"
-    # One probe per pretext loss, the random embedding with the first.
-    assert len(experiment.probes) == len(plans.LOSSES)
+    # One probe per pretext loss and pre-training seed, the random
+    # embedding with the first loss's.
+    seeds = setting.budget.pretrain_seeds
+    assert seeds == (0, 1, 2)
+    assert len(experiment.probes) == len(plans.LOSSES) * len(seeds)
     assert sum("'random'" in b for p in experiment.probes
-               for b in p.bindings) == 1
+               for b in p.bindings) == len(seeds)
     regimes[name] = {b for p in experiment.probes for b in p.bindings
                      if b.startswith("evaluate.num_examples")}
   assert regimes == {"table1": {"evaluate.num_examples = (1000,)"},
@@ -117,6 +130,65 @@ def test_the_plans_cover_the_papers_tables_and_figures():
   assert plans.figure3(setting).seeds == (0, 1)
   assert plans.figure3(plans.Setting(budget=BUDGETS["full"])).seeds == (
       0, 1, 2, 3, 4)
+
+
+def test_cells_have_their_seeds_and_the_rate_chosen_for_their_loss():
+  setting = plans.Setting(notes="soundfont", budget=BUDGETS["small"])
+  runs = {r.name: r for r in plans.table1(setting).pretrainings}
+  sweep = {r.name: r for r in plans.lr_sweep(setting).pretrainings}
+  chosen = plans.CHOSEN_RATES["soundfont_notes"]
+  for loss in plans.LOSSES:
+    name = f"soundfont_notes/freq10_{loss}"
+    if loss in chosen:
+      name += "_lr" + plans.lr_label(chosen[loss])
+      # Seed 0 at the chosen rate is the sweep's run, reused as it is.
+      assert runs[name] == sweep[name]
+    for seed in (0, 1, 2):
+      run = runs[name + (f"_seed{seed}" if seed else "")]
+      gin.clear_config()
+      configurables.parse_gin([os.path.join(ROOT, f) for f in run.gin_files],
+                              list(run.bindings))
+      assert _bound("train.seed", 0) == seed
+      assert _bound("train.learning_rate", 1e-5) == chosen.get(loss, 1e-5)
+  gin.clear_config()
+  # Table 2 and figure 4 share table 1's Perturbed F-Y run of 10 bands.
+  pfy = "soundfont_notes/freq10_perturbed_fenchel_young_lr3e-5"
+  for plan in (plans.table2, plans.figure4):
+    assert runs[pfy] in plan(setting).pretrainings
+  # Real data and other twins keep their configs' rates.
+  real = plans.table1(plans.Setting("real", budget=BUDGETS["small"]))
+  assert not any("learning_rate" in b for r in real.pretrainings
+                 for b in r.bindings)
+
+
+def _bound(key, default):
+  """A gin parameter's bound value, or the function's default."""
+  try:
+    return gin.query_parameter(key)
+  except ValueError:
+    return default
+
+
+def _committed_sweep(source):
+  """The committed validation probes of twin `source`'s sweep."""
+  folder = os.path.join(ROOT, "results", source, "lr_sweep")
+  results = []
+  for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else ():
+    if name.endswith(".json") and name != "experiment.json":
+      with open(os.path.join(folder, name)) as f:
+        results.append(json.load(f))
+  return results
+
+
+@pytest.mark.parametrize("source", ["soundfont_notes", "physics_video",
+                                    "emoji_images"])
+def test_the_chosen_rates_are_what_the_rule_makes_of_the_committed_sweep(
+    source):
+  by_class = {cls.__name__: name for name, cls in losses.REGISTRY.items()}
+  chosen = selection.choose(_committed_sweep(source))
+  settled = {by_class[loss]: rate for loss, (rate, ranked) in chosen.items()
+             if selection.settled(ranked, plans.sweep_grid(source))}
+  assert plans.CHOSEN_RATES.get(source, {}) == settled
 
 
 def test_the_sweep_runs_every_loss_at_every_rate_and_probes_validation():
@@ -179,11 +251,15 @@ def test_the_ablations_change_one_thing_each_and_name_their_probes():
       "labelled examples: the first 1000")
 
 
-def test_pretrain_twins_covers_every_synthetic_twin():
+def test_pretrain_twins_covers_every_twin_of_the_papers_data():
   experiment = plans.pretrain_twins(plans.Setting())
   configs = {os.path.basename(r.gin_files[0]) for r in experiment.pretrainings}
+  names = {"soundfont_notes"} | {s.twin for s in sources.SOURCES.values()
+                                 if s.twin}
+  assert names == {"synthetic_notes", "soundfont_notes", "physics_video",
+                   "emoji_images"}
   twins = {f for f in os.listdir(configurables.GIN_DIR)
-           if f.startswith("synthetic_") and f.endswith(".gin")}
+           if f.endswith(".gin") and any(f.startswith(n + "_") for n in names)}
   assert configs == twins and not experiment.probes
 
 

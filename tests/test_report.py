@@ -240,6 +240,20 @@ def test_pre_training_seeds_pool_into_one_column(tmp_path):
   assert rows["Instr. Family (ACC)"][1] == "**0.85 ± 0.13**"
   assert rows["Partial Ranks Accuracy"][1] == "0.500"
   assert "seed 0, 1" in markdown or "seed [0, 1]" in markdown
+  assert rows["Pre-training seeds"] == ["0, 1", "0, 1"]
+
+
+def test_each_column_states_its_own_learning_rate(tmp_path):
+  folder = tmp_path / "table1"
+  for name, loss, lr in (("pfy", "PerturbedFenchelYoungLoss", 3e-5),
+                         ("mse", "RankMSELoss", 1e-5)):
+    run = _seeded(_run(loss, baselines=("pretrained", "random")), 0)
+    run["pretraining"]["learning_rate"] = lr
+    _write(folder, name, run)
+  rows = _rows(open(report.render(str(folder))[0]).read())
+  # Random (the initial weights), Perturbed F-Y, MSE.
+  assert rows["Adam learning rate"] == ["–", "3e-05", "1e-05"]
+  assert rows["Pre-training seeds"] == ["0", "0", "0"]
 
 
 def test_slicings_and_bands_show_their_own_random_encoder_and_gain(tmp_path):

@@ -60,7 +60,9 @@ def test_each_real_source_declares_its_embedded_twin():
         assert set(twin.tasks) == set(source.tasks)  # ImageNet -> VOC.
   assert sources.twin("nsynth") == "synthetic_notes"
   assert sources.twin("nsynth", "soundfont_notes") == "soundfont_notes"
-  assert sources.twin("voc2012") == "synthetic_images"
+  assert sources.twin("voc2012") == "emoji_images"
+  assert sources.twin("imagenet2012") == "emoji_images"
+  assert sources.twin("something_something_v2") == "physics_video"
 
 
 def test_embedded_tasks_match_their_builders():

@@ -193,7 +193,7 @@ _register(Source(
     how_to_get=_offline(
         "tfds build imagenet2012 --data_dir DIR --manual_dir DIR_WITH_TARS"
         " (ILSVRC2012_img_train.tar and ILSVRC2012_img_val.tar)"),
-    twin="synthetic_images"))
+    twin="emoji_images"))
 _register(Source(
     "voc2012", "voc/2012", "image", "image",
     # VOC 2012's test annotations are not public (TFDS's test split has no
@@ -201,7 +201,7 @@ _register(Source(
     {"train": "train", "validation": "validation"},
     {"labels": Task("labels", "multilabel", ("labels",))},
     how_to_get=_offline("tfds build voc/2012 --data_dir DIR"),
-    twin="synthetic_images"))
+    twin="emoji_images"))
 _register(Source(
     "something_something_v2", "something_something_v2", "video", "video",
     {"train": "train", "validation": "validation"},
@@ -213,7 +213,7 @@ _register(Source(
         "DIR).download_and_prepare(download_config=tfds.download."
         "DownloadConfig(manual_dir=RELEASE_DIR))' with the official release "
         "in RELEASE_DIR"),
-    twin="synthetic_video"))
+    twin="physics_video"))
 
 
 def _register_embedded(name: str, tfds_name: str, modality: str,

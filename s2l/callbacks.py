@@ -28,7 +28,7 @@ import signal
 import sys
 import threading
 import time
-from typing import Optional
+from typing import Callable, Optional, Sequence
 
 from absl import logging
 import numpy as np
@@ -169,6 +169,26 @@ class StopAtStep(tf.keras.callbacks.Callback):
   def on_train_batch_end(self, batch, logs=None):
     if int(self.model.optimizer.iterations.numpy()) >= self.last_step:
       self.model.stop_training = True
+
+
+class ExportAtSteps(tf.keras.callbacks.Callback):
+  """Calls `export(step)` at the end of each epoch that ends on one of
+  `steps` (`train.export_steps`: the encoder at earlier steps, for the gain
+  against pre-training steps), unless `guard` has seen the loss diverge."""
+
+  def __init__(self, export: Callable[[int], object], steps: Sequence[int],
+               guard: Optional[StopOnNonFinite] = None):
+    super().__init__()
+    self.export = export
+    self.steps = frozenset(steps)
+    self.guard = guard
+
+  def on_epoch_end(self, epoch, logs=None):
+    if self.guard is not None and self.guard.error:
+      return
+    step = int(self.model.optimizer.iterations.numpy())
+    if step in self.steps:
+      self.export(step)
 
 
 class SaveCheckpoint(tf.keras.callbacks.Callback):

@@ -77,19 +77,27 @@ def task_labels(source, split: str, task: sources.Task,
       batch.numpy() for batch in examples.map(task.label).batch(1024)])
 
 
-def upstream_metrics(model_dir: str,
-                     steps_per_checkpoint: int) -> Dict[str, float]:
-  """Held-out pretext metrics at the last evaluation of a training run.
+def upstream_metrics(model_dir: str, steps_per_checkpoint: int,
+                     at_step: Optional[int] = None) -> Dict[str, float]:
+  """Held-out pretext metrics at the last evaluation of a training run, or
+  at the evaluation of step `at_step`.
 
   Read from the Keras summaries in `model_dir/validation`: `s2l.train`
   evaluates its fixed held-out batches (`train.eval_batches`) at the end of
   every Keras epoch of `steps_per_checkpoint` steps.
 
   Returns:
-    {"step": the train step of the last evaluation, "partial_ranks": ...,
+    {"step": the train step of that evaluation, "partial_ranks": ...,
      "exact_permutation": ..., "loss": ...}; empty if the run wrote none.
   """
   curves = events.scalars(model_dir, "validation", prefix="epoch_")
+  if at_step is not None:  # Keras numbers evaluations by epoch, from 0.
+    epoch = at_step // steps_per_checkpoint - 1
+    kept = {tag: [i for i, step in enumerate(steps) if step == epoch]
+            for tag, (steps, _) in curves.items()}
+    curves = {tag: ([epoch] * len(kept[tag]),
+                    [curves[tag][1][i] for i in kept[tag]])
+              for tag in curves if kept[tag]}
   last = {tag[len("epoch_"):]: events.last(curve)
           for tag, curve in curves.items()}
   metrics = {name: value for name, (_, value) in last.items()}
@@ -256,6 +264,7 @@ def evaluate(model_dir: str,
              score_split: Optional[str] = None,
              source: Optional[str] = None,
              data_dir: Optional[str] = None,
+             encoder_step: Optional[int] = None,
              output: Optional[str] = None) -> Dict:
   """Probes the encoder of `model_dir` on every downstream task.
 
@@ -290,6 +299,9 @@ def evaluate(model_dir: str,
     source: the downstream data source; the pre-training one if None (the
       paper's images are pre-trained on ImageNet and probed on VOC 2012).
     data_dir: its TFDS data directory; the pre-training one if None.
+    encoder_step: probe the encoder the run exported at this earlier step
+      (`train.export_steps`, `RUN/encoder_steps/<step>`) instead of its
+      last; the run need not be finished.
     output: where to write the JSON; `model_dir/probe.json` if None (the
       experiment scripts write one file per table next to each other).
 
@@ -306,7 +318,7 @@ def evaluate(model_dir: str,
     if baseline not in BASELINES:
       raise ValueError(f"baselines must be among {BASELINES}, got "
                        f"{baseline!r}.")
-  record = finished_record(model_dir)
+  record, encoder_dir = _encoder_to_probe(model_dir, encoder_step)
   run = run_spec.from_record(record)
   source = sources.resolve(source) if source else run.source
   head = head or modalities.get(source.modality).probe_head
@@ -346,7 +358,7 @@ def evaluate(model_dir: str,
   reused = store.count(needs)
   logging.info("%d of %d probe cells to do; %d reused from %s.",
                len(needs) - reused, len(needs), reused, store.path)
-  random_origin = probes.load_encoders(model_dir, baselines)
+  random_origin = probes.load_encoders(model_dir, encoder_dir, baselines)
   if store.count(k for k in needs if k[1] in frozen) < len(
       [k for k in needs if k[1] in frozen]):
     probes.embed(frozen, counts, tasks[0])
@@ -365,7 +377,8 @@ def evaluate(model_dir: str,
             "random_baseline": random_origin,
             "pretraining": pretraining_description(record, run.source),
             "upstream": upstream_metrics(model_dir,
-                                         record["steps_per_checkpoint"]),
+                                         record["steps_per_checkpoint"],
+                                         encoder_step),
             "representation": representation,
             "cells_reused": reused,
             "results": results}
@@ -373,6 +386,32 @@ def evaluate(model_dir: str,
     tf.io.gfile.makedirs(os.path.dirname(output))
   atomic.write_json(output, report, indent=2)
   return report
+
+
+def _encoder_to_probe(model_dir: str, encoder_step: Optional[int]
+                      ) -> Tuple[Dict, str]:
+  """(the run's record, with `encoder_step` the step probed; the encoder's
+  directory): the last encoder of a finished run, or the one exported at
+  `encoder_step`.
+
+  Raises:
+    FileNotFoundError: naming the steps exported, for a step that was not.
+  """
+  if encoder_step is None:
+    return (finished_record(model_dir),
+            os.path.join(model_dir, run_directory.ENCODER_DIR))
+  checks.require("evaluate", "encoder_step", encoder_step,
+                 checks.is_integer(encoder_step, 1),
+                 "None or a positive step of train.export_steps")
+  encoder_dir = run_directory.step_encoder_dir(model_dir, encoder_step)
+  if not tf.io.gfile.exists(encoder_dir):
+    steps = run_directory.exported_steps(model_dir)
+    raise FileNotFoundError(
+        f"{model_dir} exported no encoder at step {encoder_step} "
+        f"(evaluate.encoder_step); it exported "
+        f"{steps or 'none'} (train.export_steps), besides its last step's.")
+  return {**run_record.read(model_dir), "encoder_step": encoder_step}, \
+      encoder_dir
 
 
 def finished_record(model_dir: str) -> Dict:
@@ -433,10 +472,11 @@ class _Probes:
     self.standardize, self.precision = standardize, precision
     self.encoders, self.embeddings = {}, {}
 
-  def load_encoders(self, model_dir: str, baselines: Sequence[str]):
-    """Loads the frozen encoders; where the random one comes from."""
-    pretrained = tf.keras.models.load_model(
-        os.path.join(model_dir, run_directory.ENCODER_DIR), compile=False)
+  def load_encoders(self, model_dir: str, encoder_dir: str,
+                    baselines: Sequence[str]):
+    """Loads the frozen encoders (the pre-trained one from `encoder_dir`);
+    where the random one comes from."""
+    pretrained = tf.keras.models.load_model(encoder_dir, compile=False)
     pretrained.trainable = False
     self.encoders["pretrained"], random_origin = pretrained, None
     if "random" in baselines:

@@ -18,7 +18,8 @@ from s2l import atomic
 from s2l import losses
 from s2l.data import sources
 
-LAYOUTS = ("methods", "slicing", "bands", "labels", "sweep", "ablations",
+LAYOUTS = ("methods", "slicing", "bands", "labels", "steps", "sweep",
+           "ablations",
            "none")
 DATA = ("embedded", "real")
 NOTES = ("synthetic", "soundfont")
@@ -473,6 +474,34 @@ def ablations(s: Setting) -> Experiment:
                     probes, s.budget.probe_seeds)
 
 
+# The encoder steps of `gain_vs_steps`: every run exports its encoder at
+# each but the last (`train.export_steps`), then trains to the last.
+CURVE_STEPS = (1000, 2500, 5000, 10000, 20000)
+
+
+def gain_vs_steps(s: Setting) -> Experiment:
+  """The probe gain against pre-training steps: Perturbed F-Y on the audio
+  twin at its chosen rate, trained for `CURVE_STEPS[-1]` steps per seed,
+  its encoder at each step of `CURVE_STEPS` probed at 1000 labels against
+  the run's own initial weights, on the validation split (the curve may
+  choose a twin's steps)."""
+  loss = "perturbed_fenchel_young"
+  *earlier, last = CURVE_STEPS
+  runs = seeded(s, f"{s.audio}/freq10_{loss}_steps{last}",
+                (f"gin/{s.audio}_freq10.gin", _loss_file(loss)), s.audio,
+                loss, (f"train.train_steps = {last}",
+                       f"train.export_steps = {_tuple(earlier)}"))
+  probes = tuple(
+      Probe(run.name, OWN_RANDOM_1000 + (
+          "evaluate.score_split = 'validation'",) + (
+              (f"evaluate.encoder_step = {step}",) if step != last else ()),
+            name=f"{os.path.basename(run.name)}_at{step}")
+      for run in runs for step in CURVE_STEPS)
+  return Experiment("gain_vs_steps", "Gain over the random encoder against "
+                    "pre-training steps", "steps", tuple(runs), probes,
+                    s.budget.probe_seeds)
+
+
 TWINS = ("synthetic_notes_freq10", "synthetic_notes_time10",
          "synthetic_notes_time_frequency3x3", "soundfont_notes_freq10",
          "soundfont_notes_time10", "soundfont_notes_time_frequency3x3",
@@ -489,7 +518,8 @@ def pretrain_twins(s: Setting) -> Experiment:
 PLANS: Dict[str, Callable[[Setting], Experiment]] = {
     f.__name__: f for f in (table1, table2, table3, table4, table5, table6,
                             figure3, figure4, lr_sweep, lr_sweep_video,
-                            lr_sweep_images, ablations, pretrain_twins)}
+                            lr_sweep_images, gain_vs_steps, ablations,
+                            pretrain_twins)}
 
 
 def output_path(experiment: Experiment, probe: Probe, results_dir: str) -> str:

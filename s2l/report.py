@@ -534,13 +534,30 @@ def _random_rows(label: str, runs: Sequence[Dict], task: str,
 
 
 
+def encoder_step(run: Dict) -> int:
+  """The pre-training step of the probed encoder."""
+  return run["encoder_step"]
+
+
 def bands_table(runs: Sequence[Dict]) -> str:
   """Figure 4's numbers: one row per number of frequency bands."""
-  runs = list(group(sorted(runs, key=num_bands), num_bands).values())
+  return _curve_table(runs, num_bands, "Frequency bands")
+
+
+def steps_table(runs: Sequence[Dict]) -> str:
+  """The gain against pre-training steps: one row per encoder step."""
+  return _curve_table(runs, encoder_step, "Pre-training steps")
+
+
+def _curve_table(runs: Sequence[Dict], key, first: str) -> str:
+  """One row per value of `key(run)`, pooled over pre-training seeds: each
+  task's metric, its own random encoder and the gain over it, and the
+  held-out partial ranks."""
+  runs = list(group(sorted(runs, key=key), key).values())
   regimes = _regimes(runs)
   tasks = _task_names(runs)
   with_random = any(_has_random(run) for run in runs)
-  header = ["Frequency bands"]
+  header = [first]
   for t in tasks:
     for r in regimes:
       label = row_label(t, _metric(runs, t), r if len(regimes) > 1 else None)
@@ -560,7 +577,7 @@ def bands_table(runs: Sequence[Dict]) -> str:
                     _gain(pretrained, random, _metric(runs, t)) or "–"]
     upstream = run.get("upstream", {}).get("partial_ranks")
     texts.append("–" if upstream is None else f"{upstream:.3f}")
-    rows.append("| " + " | ".join([str(num_bands(run))] + texts) + " |")
+    rows.append("| " + " | ".join([str(key(run))] + texts) + " |")
   return _table(header, rows) + _confound_note(runs)
 
 
@@ -623,11 +640,28 @@ def plot_labels_curves(runs: Sequence[Dict], path: str,
 def plot_bands_curves(runs: Sequence[Dict], path: str,
                       title: str = "") -> None:
   """Paper figure 4: metrics vs number of frequency bands."""
+  _plot_curves(runs, path, title, num_bands, "frequency bands (patches)",
+               chance=lambda bands: 1 / bands)
+
+
+def plot_steps_curves(runs: Sequence[Dict], path: str,
+                      title: str = "") -> None:
+  """Metrics, against their own random encoder, vs pre-training steps."""
+  n = num_bands(runs[0]) * _grid(runs[0])[0]
+  _plot_curves(runs, path, title, encoder_step, "pre-training steps",
+               chance=lambda _: 1 / n, log_x=True)
+
+
+def _plot_curves(runs: Sequence[Dict], path: str, title: str, key,
+                 xlabel: str, chance, log_x: bool = False) -> None:
+  """One panel per task (pre-trained and own random encoder against
+  `key(run)`, pooled over pre-training seeds) and one of the held-out
+  partial ranks with `chance(x)`."""
   plt = _pyplot()
-  runs = list(group(sorted(runs, key=num_bands), num_bands).values())
+  runs = list(group(sorted(runs, key=key), key).values())
   tasks = _task_names(runs)
   regimes = _regimes(runs)
-  bands = [num_bands(run) for run in runs]
+  bands = [key(run) for run in runs]
   fig, axes = plt.subplots(1, len(tasks) + 1,
                            figsize=(4.2 * (len(tasks) + 1), 3.6),
                            squeeze=False)
@@ -651,12 +685,15 @@ def plot_bands_curves(runs: Sequence[Dict], path: str,
             zip(bands, runs) if "partial_ranks" in run.get("upstream", {})]
   ax.plot([b for b, _ in points], [p for _, p in points], marker="o",
           color="black", label="held-out partial ranks")
-  ax.plot(bands, [1 / b for b in bands], linestyle=":", color="gray",
+  ax.plot(bands, [chance(b) for b in bands], linestyle=":", color="gray",
           label="chance (1/n)")
   ax.set_ylabel("Partial Ranks Accuracy (pretext)")
   for ax in axes[0]:
-    ax.set_xlabel("frequency bands (patches)")
+    ax.set_xlabel(xlabel)
+    if log_x:
+      ax.set_xscale("log")
     ax.set_xticks(bands)
+    ax.set_xticklabels([str(b) for b in bands])
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
   if title:
@@ -862,6 +899,7 @@ def render(folder: str, output_dir: Optional[str] = None) -> List[str]:
   written = []
   body, plot = {
       "bands": (bands_table, plot_bands_curves),
+      "steps": (steps_table, plot_steps_curves),
       "labels": (methods_table, plot_labels_curves),
       "slicing": (slicing_table, None),
       "methods": (methods_table, None),

@@ -15,7 +15,7 @@ Training and evaluation both go through this module for that layout.
 """
 
 import os
-from typing import Optional
+from typing import List, Optional
 
 from absl import logging
 import tensorflow as tf
@@ -25,6 +25,8 @@ from s2l.models import cfn
 
 ENCODER_DIR = "encoder"
 INIT_ENCODER_DIR = "encoder_init"
+# Encoders exported at earlier steps (`train.export_steps`): RUN/encoder_steps/<step>.
+STEP_ENCODERS_DIR = "encoder_steps"
 CHECKPOINT_DIR = "checkpoints"
 OPERATIVE_CONFIG = "operative_config.gin"
 
@@ -109,6 +111,41 @@ def export_initial_encoder(network, model_dir: str) -> None:
   """Exports the untrained encoder to `RUN/encoder_init`, so that the probes
   compare pre-training against the very weights it started from."""
   cfn.embedding_model(network).save(os.path.join(model_dir, INIT_ENCODER_DIR))
+
+
+def step_encoder_dir(model_dir: str, step: int) -> str:
+  """Where the encoder of `step` is exported (`train.export_steps`)."""
+  return os.path.join(model_dir, STEP_ENCODERS_DIR, str(step))
+
+
+def exported_steps(model_dir: str) -> List[int]:
+  """The steps whose encoders `export_encoder_at` wrote whole, ascending."""
+  folder = os.path.join(model_dir, STEP_ENCODERS_DIR)
+  if not tf.io.gfile.isdir(folder):
+    return []
+  return sorted(int(name.rstrip("/")) for name in tf.io.gfile.listdir(folder)
+                if name.rstrip("/").isdigit())
+
+
+def export_encoder_at(network, model_dir: str, step: int) -> str:
+  """Exports the encoder as it is at `step` to RUN/encoder_steps/<step>,
+  whole or not at all: written beside, under a name no reader takes for a
+  step, then renamed. An export already there is kept (a resumed run that
+  replays the step does not overwrite it).
+
+  Returns:
+    The encoder's directory.
+  """
+  final = step_encoder_dir(model_dir, step)
+  if tf.io.gfile.exists(final):
+    return final
+  partial = final + ".partial"
+  if tf.io.gfile.exists(partial):  # A writer stopped mid-export.
+    tf.io.gfile.rmtree(partial)
+  cfn.embedding_model(network).save(partial)
+  tf.io.gfile.rename(partial, final)
+  logging.info("Exported the encoder at step %d to %s.", step, final)
+  return final
 
 
 def has_initial_encoder(model_dir: str) -> bool:

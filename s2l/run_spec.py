@@ -11,7 +11,7 @@ the data side of it for `s2l.evaluate`.
 """
 
 import dataclasses
-from typing import Any, Callable, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import tensorflow as tf
 
@@ -42,12 +42,14 @@ class Network:
 class Schedule:
   """Adam's learning rate, the steps, and how often to checkpoint, evaluate
   (both every `steps_per_checkpoint` steps, on `eval_batches` held-out
-  batches) and log."""
+  batches) and log; the earlier steps at which the encoder is also exported
+  (`export_steps`, not in the record: a resumed run may add some)."""
   learning_rate: float
   train_steps: int
   steps_per_checkpoint: int
   eval_batches: int
   log_every: int
+  export_steps: Tuple[int, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,6 +151,21 @@ def check_knobs(**knobs) -> None:
     raise ValueError(f"train_steps ({knobs['train_steps']}) must be a "
                      "multiple of steps_per_checkpoint "
                      f"({knobs['steps_per_checkpoint']}).")
+  _check_export_steps(knobs.get("export_steps", ()), knobs["train_steps"],
+                      knobs["steps_per_checkpoint"])
+
+
+def _check_export_steps(steps, train_steps: int,
+                        steps_per_checkpoint: int) -> None:
+  """Each export step is a checkpoint step before the last (the last step's
+  encoder is always exported)."""
+  for step in steps:
+    if not (checks.is_integer(step, 1) and step < train_steps and
+            step % steps_per_checkpoint == 0):
+      raise ValueError(
+          f"train.export_steps holds {step!r}: each must be a multiple of "
+          f"steps_per_checkpoint ({steps_per_checkpoint}) below train_steps "
+          f"({train_steps}); the last step's encoder is exported anyway.")
 
 
 # `train`'s arguments, grouped (more than ten: one per part of a run).

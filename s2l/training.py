@@ -17,7 +17,7 @@ the embedding layer) as a SavedModel in `model_dir/encoder`.
 import dataclasses
 import os
 import signal as signal_lib
-from typing import Optional, Union
+from typing import Optional, Sequence, Union
 
 from absl import logging
 import gin
@@ -80,6 +80,7 @@ def train(model_dir: str,
           steps_per_checkpoint: int = 200,
           eval_batches: int = 8,
           log_every: int = 50,
+          export_steps: Sequence[int] = (),
           width: float = 0.25,
           depth: int = 3,
           embedding_size: int = 4096,
@@ -117,6 +118,10 @@ def train(model_dir: str,
     steps_per_checkpoint: steps between checkpoints and held-out evals.
     eval_batches: held-out batches per eval.
     log_every: steps between console lines.
+    export_steps: earlier steps at which the encoder is also exported, to
+      `RUN/encoder_steps/<step>` (`evaluate.encoder_step` probes one): the
+      gain against pre-training steps from one run. Multiples of
+      `steps_per_checkpoint` below `train_steps`; not part of the record.
     width: channel multiplier of the CFN (1.0 is AlexNet).
     depth: AlexNet convolutions kept (1 to 5; the paper's AlexNet: 5).
     embedding_size: units of the embedding layer before the width multiplier.
@@ -147,7 +152,7 @@ def train(model_dir: str,
       source, slicing, frontend, loss,
       run_spec.Network(width, depth, embedding_size, dropout),
       run_spec.Schedule(learning_rate, train_steps, steps_per_checkpoint,
-                        eval_batches, log_every),
+                        eval_batches, log_every, tuple(export_steps)),
       run_spec.Execution(strategy, frontend_placement, cache, jit_compile),
       precision, batch_size, seed, data_dir)
   return train_spec(model_dir, spec, override_record)
@@ -210,7 +215,8 @@ def train_spec(model_dir: str, spec: run_spec.RunSpec,
                    step)
     elif chief:
       run_directory.export_initial_encoder(built.network, model_dir)
-    history = _fit(spec, built, manager, write_dir, step)
+    history = _fit(spec, built, manager, write_dir, step,
+                   model_dir if chief else None)
     if chief:
       run_directory.export_encoder(
           built.network, model_dir, record,
@@ -276,9 +282,11 @@ def _restore(spec: run_spec.RunSpec, built: _Built,
 
 def _fit(spec: run_spec.RunSpec, built: _Built,
          manager: tf.train.CheckpointManager, write_dir: str,
-         step: int) -> tf.keras.callbacks.History:
+         step: int, export_dir: Optional[str]) -> tf.keras.callbacks.History:
   """Trains from `step` to the end of the schedule, with the callbacks that
-  log, stop, evaluate, look at the embedding and checkpoint."""
+  log, stop, evaluate, look at the embedding, export the encoder at
+  `schedule.export_steps` (into `export_dir`, the chief's run; None: not
+  this worker) and checkpoint."""
   schedule = spec.schedule
   train_writer = tf.summary.create_file_writer(os.path.join(write_dir,
                                                             "train"))
@@ -291,6 +299,11 @@ def _fit(spec: run_spec.RunSpec, built: _Built,
               built.pretext_inputs(batch) for batch in built.eval_ds]
   stopper = callbacks.StopOnNonFinite(manager)
   preemption = _preemption(spec.execution.strategy, built, manager, stopper)
+  exports = [] if export_dir is None or not schedule.export_steps else [
+      callbacks.ExportAtSteps(
+          lambda at: run_directory.export_encoder_at(built.network,
+                                                     export_dir, at),
+          schedule.export_steps, guard=stopper)]
   history = built.model.fit(
       built.train_ds, validation_data=built.eval_ds,
       initial_epoch=step // schedule.steps_per_checkpoint,
@@ -306,6 +319,9 @@ def _fit(spec: run_spec.RunSpec, built: _Built,
           callbacks.Reassembly(held_out[0], *spec.grid, train_writer),
           callbacks.Collapse(cfn.collapse_probe_model(built.network),
                              held_out, train_writer),
+          # Before the checkpoint: a checkpoint of an export step means
+          # the export is whole.
+          *exports,
           callbacks.SaveCheckpoint(manager, guard=stopper),
       ] + ([preemption] if preemption else []))
   if stopper.error:

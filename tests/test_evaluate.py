@@ -164,6 +164,42 @@ def test_output_path_and_upstream_metrics(run_dir, tmp_path):
   assert evaluate_lib.upstream_metrics(str(tmp_path), 10) == {}
 
 
+def test_encoders_of_earlier_steps_are_exported_and_probed(tmp_path_factory):
+  run = str(tmp_path_factory.mktemp("steps_run"))
+  gin.clear_config()
+  _parse_tiny_run(tmp_path_factory.mktemp("tfds"), "train.train_steps = 30",
+                  "train.export_steps = (10, 20)")
+  train_lib.train(run)
+  assert run_directory.exported_steps(run) == [10, 20]
+  _probe_config(["evaluate.num_examples = (8,)", "evaluate.seeds = (0,)",
+                 "evaluate.epochs = 1", "evaluate.tasks = ('pitch',)"])
+  probes = {step: evaluate_lib.evaluate(
+      run, encoder_step=step, output=f"{run}/probe{step}.json")
+            for step in (10, 20, None)}
+  # Each probe reads its own encoder, and the pretext metrics of its step.
+  assert [probes[s]["encoder_step"] for s in (10, 20, None)] == [10, 20, 30]
+  assert [probes[s]["upstream"]["step"] for s in (10, 20, None)] == [
+      10, 20, 30]
+  weights = {s: tf.keras.models.load_model(
+      run_directory.step_encoder_dir(run, s), compile=False).get_weights()
+             for s in (10, 20)}
+  assert not all(np.allclose(a, b) for a, b in zip(weights[10], weights[20]))
+  pretrained = [probes[s]["results"]["pitch"]["pretrained"]["8"]["mean"]
+                for s in (10, 20, None)]
+  assert len(set(pretrained)) == 3
+  # The random baseline is the same initial weights whatever the step.
+  randoms = {probes[s]["results"]["pitch"]["random"]["8"]["mean"]
+             for s in (10, 20, None)}
+  assert len(randoms) == 1
+  with pytest.raises(FileNotFoundError, match=r"no encoder at step 15 .*"
+                     r"\[10, 20\]"):
+    evaluate_lib.evaluate(run, encoder_step=15)
+  with pytest.raises(ValueError, match="encoder_step must be None or a "
+                     "positive step"):
+    evaluate_lib.evaluate(run, encoder_step=0)
+  gin.clear_config()
+
+
 def test_the_exported_encoder_stands_for_its_run(run_dir, tmp_path):
   encoder = os.path.join(run_dir, run_directory.ENCODER_DIR)
   assert evaluate_lib.run_dir(encoder) == run_dir

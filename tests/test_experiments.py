@@ -36,7 +36,7 @@ BUDGETS = {name: configurables.load_budget(name) for name in ("small",
 gin.clear_config()
 PAPER = sorted(set(plans.PLANS) - {"pretrain_twins", "lr_sweep",
                                    "lr_sweep_video", "lr_sweep_images",
-                                   "ablations"})
+                                   "gain_vs_steps", "ablations"})
 
 
 def _commands(name, data="embedded", budget="small", notes="synthetic",
@@ -159,6 +159,35 @@ def test_cells_have_their_seeds_and_the_rate_chosen_for_their_loss():
   real = plans.table1(plans.Setting("real", budget=BUDGETS["small"]))
   assert not any("learning_rate" in b for r in real.pretrainings
                  for b in r.bindings)
+
+
+def test_the_steps_curve_probes_each_exported_encoder_on_validation():
+  setting = plans.Setting(notes="soundfont", budget=BUDGETS["small"])
+  experiment = plans.gain_vs_steps(setting)
+  assert experiment.layout == "steps"
+  assert len(experiment.pretrainings) == 3  # Pre-training seeds.
+  run = experiment.pretrainings[0]
+  gin.clear_config()
+  configurables.parse_gin([os.path.join(ROOT, f) for f in run.gin_files],
+                          list(run.bindings))
+  *earlier, last = plans.CURVE_STEPS
+  assert gin.query_parameter("train.train_steps") == last
+  assert gin.query_parameter("train.export_steps") == tuple(earlier)
+  assert gin.query_parameter("train.learning_rate") == plans.CHOSEN_RATES[
+      "soundfont_notes"]["perturbed_fenchel_young"]
+  gin.clear_config()
+  probes = [p for p in experiment.probes if p.run == run.name]
+  steps = [next((b.split(" = ")[1] for b in p.bindings
+                 if b.startswith("evaluate.encoder_step")), "last")
+           for p in probes]
+  assert steps == [str(s) for s in earlier] + ["last"]
+  assert all("evaluate.score_split = 'validation'" in p.bindings and
+             "evaluate.baselines = ('pretrained', 'random')" in p.bindings
+             for p in probes)
+  outputs = {plans.output_path(experiment, p, "/res") for p in
+             experiment.probes}
+  assert len(outputs) == len(experiment.probes) == 3 * len(
+      plans.CURVE_STEPS)
 
 
 def _bound(key, default):

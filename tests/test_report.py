@@ -256,6 +256,25 @@ def test_each_column_states_its_own_learning_rate(tmp_path):
   assert rows["Pre-training seeds"] == ["0", "0", "0"]
 
 
+def test_the_steps_curve_pools_seeds_per_step_with_the_gain(tmp_path):
+  folder = tmp_path / "gain_vs_steps"
+  for seed in (0, 1):
+    for step, family in ((1000, (0.6, 0.6)), (5000, (0.8, 0.8))):
+      run = _seeded(_run("PerturbedFenchelYoungLoss", family=family,
+                         baselines=("pretrained", "random")), seed)
+      run["encoder_step"] = step
+      _write(folder, f"seed{seed}_at{step}", run)
+  with open(folder / "experiment.json", "w") as f:
+    json.dump({"name": "gain_vs_steps", "title": "Gain against steps",
+               "layout": "steps"}, f)
+  markdown, png = report.render(str(folder))
+  assert _png_size(png)[0] > 100
+  rows = _rows(open(markdown).read())
+  # Per step: family (1000 labels add 0.1), its random (0.3 lower), gain.
+  assert rows["1000"][:3] == ["0.70 ± 0.00", "0.40 ± 0.00", "+75.0%"]
+  assert rows["5000"][:3] == ["0.90 ± 0.00", "0.60 ± 0.00", "+50.0%"]
+
+
 def test_slicings_and_bands_show_their_own_random_encoder_and_gain(tmp_path):
   folder = tmp_path / "table2"
   _write(folder, "freq", _run("PerturbedFenchelYoungLoss", nx=1, ny=10,

@@ -79,6 +79,30 @@ def test_encoders_are_exported_and_their_step_recorded(tmp_path):
   assert run_directory.encoder_step(str(tmp_path)) is None
 
 
+def test_an_earlier_step_is_exported_whole_or_not_at_all(tmp_path):
+  network = _network()
+  run = str(tmp_path)
+  assert run_directory.exported_steps(run) == []
+  # A writer stopped mid-export left a partial folder: not a step, and
+  # replaced by the next export of that step.
+  partial = run_directory.step_encoder_dir(run, 200) + ".partial"
+  os.makedirs(partial)
+  open(os.path.join(partial, "saved_model.pb"), "w").close()
+  assert run_directory.exported_steps(run) == []
+  path = run_directory.export_encoder_at(network, run, 200)
+  assert path == run_directory.step_encoder_dir(run, 200)
+  assert not os.path.exists(partial)
+  assert run_directory.exported_steps(run) == [200]
+  before = tf.keras.models.load_model(path, compile=False).get_weights()
+  # A replayed step (a resumed run) keeps the first export.
+  network.set_weights([w + 1.0 for w in network.get_weights()])
+  run_directory.export_encoder_at(network, run, 200)
+  run_directory.export_encoder_at(network, run, 1000)
+  after = tf.keras.models.load_model(path, compile=False).get_weights()
+  assert all(np.array_equal(a, b) for a, b in zip(before, after))
+  assert run_directory.exported_steps(run) == [200, 1000]
+
+
 def test_evaluation_does_not_import_training():
   code = ("import sys, s2l.evaluation; "
           "print(sorted(m for m in sys.modules if m.startswith('s2l.')))")

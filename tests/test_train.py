@@ -196,6 +196,11 @@ def test_a_run_stopped_before_its_export_exports_on_rerun(tmp_path,
      "'image', whose front end stays in tf.data"),
     ("train.precision = 'bfloat16'", "train.precision must be one of "
      "'float32', 'mixed_float16', 'mixed_bfloat16', got 'bfloat16'"),
+    ("train.export_steps = (15,)", "train.export_steps holds 15: each must "
+     "be a multiple of steps_per_checkpoint"),
+    ("train.train_steps = 400\ntrain.export_steps = (400,)", "holds 400: "
+     "each must be a multiple of steps_per_checkpoint (200) below "
+     "train_steps (400)"),
 ])
 def test_bad_knobs_are_refused_before_any_data_is_read(binding, message,
                                                         tmp_path):

@@ -130,6 +130,7 @@ def pretraining_description(record: Dict, source) -> Dict:
       "train_steps": record["train_steps"],
       "learning_rate": record.get("learning_rate"),
       "seed": record.get("seed"),
+      "train_examples": record.get("train_examples"),
   }
 
 

@@ -18,8 +18,8 @@ from s2l import atomic
 from s2l import losses
 from s2l.data import sources
 
-LAYOUTS = ("methods", "slicing", "bands", "labels", "steps", "sweep",
-           "ablations",
+LAYOUTS = ("methods", "slicing", "bands", "labels", "steps", "data",
+           "sweep", "ablations",
            "none")
 DATA = ("embedded", "real")
 NOTES = ("synthetic", "soundfont")
@@ -502,6 +502,30 @@ def gain_vs_steps(s: Setting) -> Experiment:
                     s.budget.probe_seeds)
 
 
+# The training-set sizes of `gain_vs_data`, besides the whole split.
+CURVE_EXAMPLES = (750, 1500, 3000)
+
+
+def gain_vs_data(s: Setting) -> Experiment:
+  """The probe gain against the amount of pre-training data: Perturbed F-Y
+  on the audio twin at its chosen rate and its config's steps, pre-trained
+  on the first `CURVE_EXAMPLES` notes of the training split and on all of
+  it (table 1's runs), each probed at 1000 labels, drawn from the whole
+  split, against the run's own initial weights on the validation split."""
+  loss = "perturbed_fenchel_young"
+  files = (f"gin/{s.audio}_freq10.gin", _loss_file(loss))
+  runs = []
+  for examples in CURVE_EXAMPLES:
+    runs += seeded(s, f"{s.audio}/freq10_{loss}_notes{examples}", files,
+                   s.audio, loss, (f"train.train_examples = {examples}",))
+  runs += seeded(s, f"{s.audio}/freq10_{loss}", files, s.audio, loss)
+  return Experiment("gain_vs_data", "Gain over the random encoder against "
+                    "pre-training examples", "data", tuple(runs),
+                    tuple(Probe(r.name, OWN_RANDOM_1000 + (
+                        "evaluate.score_split = 'validation'",))
+                          for r in runs), s.budget.probe_seeds)
+
+
 TWINS = ("synthetic_notes_freq10", "synthetic_notes_time10",
          "synthetic_notes_time_frequency3x3", "soundfont_notes_freq10",
          "soundfont_notes_time10", "soundfont_notes_time_frequency3x3",
@@ -518,8 +542,8 @@ def pretrain_twins(s: Setting) -> Experiment:
 PLANS: Dict[str, Callable[[Setting], Experiment]] = {
     f.__name__: f for f in (table1, table2, table3, table4, table5, table6,
                             figure3, figure4, lr_sweep, lr_sweep_video,
-                            lr_sweep_images, gain_vs_steps, ablations,
-                            pretrain_twins)}
+                            lr_sweep_images, gain_vs_steps, gain_vs_data,
+                            ablations, pretrain_twins)}
 
 
 def output_path(experiment: Experiment, probe: Probe, results_dir: str) -> str:

@@ -539,6 +539,13 @@ def encoder_step(run: Dict) -> int:
   return run["encoder_step"]
 
 
+def train_examples(run: Dict) -> int:
+  """The pre-training examples: the run's `train.train_examples`, or its
+  whole training split (the labelled pool, which is the whole split when it
+  is below `evaluate.labelled_pool`)."""
+  return run["pretraining"].get("train_examples") or run["labelled_pool"]
+
+
 def bands_table(runs: Sequence[Dict]) -> str:
   """Figure 4's numbers: one row per number of frequency bands."""
   return _curve_table(runs, num_bands, "Frequency bands")
@@ -547,6 +554,11 @@ def bands_table(runs: Sequence[Dict]) -> str:
 def steps_table(runs: Sequence[Dict]) -> str:
   """The gain against pre-training steps: one row per encoder step."""
   return _curve_table(runs, encoder_step, "Pre-training steps")
+
+
+def data_table(runs: Sequence[Dict]) -> str:
+  """The gain against pre-training examples: one row per training size."""
+  return _curve_table(runs, train_examples, "Pre-training examples")
 
 
 def _curve_table(runs: Sequence[Dict], key, first: str) -> str:
@@ -649,6 +661,14 @@ def plot_steps_curves(runs: Sequence[Dict], path: str,
   """Metrics, against their own random encoder, vs pre-training steps."""
   n = num_bands(runs[0]) * _grid(runs[0])[0]
   _plot_curves(runs, path, title, encoder_step, "pre-training steps",
+               chance=lambda _: 1 / n, log_x=True)
+
+
+def plot_data_curves(runs: Sequence[Dict], path: str,
+                     title: str = "") -> None:
+  """Metrics, against their own random encoder, vs pre-training examples."""
+  n = num_bands(runs[0]) * _grid(runs[0])[0]
+  _plot_curves(runs, path, title, train_examples, "pre-training examples",
                chance=lambda _: 1 / n, log_x=True)
 
 
@@ -900,6 +920,7 @@ def render(folder: str, output_dir: Optional[str] = None) -> List[str]:
   body, plot = {
       "bands": (bands_table, plot_bands_curves),
       "steps": (steps_table, plot_steps_curves),
+      "data": (data_table, plot_data_curves),
       "labels": (methods_table, plot_labels_curves),
       "slicing": (slicing_table, None),
       "methods": (methods_table, None),

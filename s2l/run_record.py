@@ -49,11 +49,11 @@ FORMAT = 1
 # run's checkpoint also holds its loss scale). The schedule (steps, learning
 # rate, checkpoint interval) may change on resume.
 FIXED = ("source", "slicing", "frontend", "loss", "network", "precision",
-         "batch_size", "seed")
+         "batch_size", "seed", "train_examples")
 # Fields that joined format 1 after runs were made without them, with the
 # value those runs had: `read` fills them in, so such runs still resume and
 # probe.
-ADDED = {"precision": "float32"}
+ADDED = {"precision": "float32", "train_examples": None}
 # The same for constructor arguments that joined a part: {class: {argument:
 # the value runs recorded without it had}}.
 ADDED_ARGS = {"AudioFolder": {"drop_silent": False}}

@@ -79,6 +79,8 @@ class RunSpec:
     batch_size: global batch size.
     seed: seed of weights, data order, permutations and noise.
     data_dir: TFDS data directory (None: TFDS's default).
+    train_examples: pre-train on the first examples of the training split
+      only (None: all of it).
   """
   source: Any
   modality: modalities.Modality
@@ -93,6 +95,7 @@ class RunSpec:
   batch_size: int
   seed: int
   data_dir: Optional[str]
+  train_examples: Optional[int] = None
 
   @property
   def grid(self):
@@ -119,7 +122,7 @@ class RunSpec:
         "train_steps": self.schedule.train_steps,
         "steps_per_checkpoint": self.schedule.steps_per_checkpoint,
         "eval_batches": self.schedule.eval_batches, "seed": self.seed,
-        "data_dir": self.data_dir}
+        "data_dir": self.data_dir, "train_examples": self.train_examples}
 
 
 _POSITIVE_INTS = ("batch_size", "train_steps", "steps_per_checkpoint",
@@ -173,14 +176,16 @@ def resolve(source, slicing: patches_lib.Slicing,
             frontend: Optional[Frontend], loss, network: Network,
             schedule: Schedule, execution: Execution, precision: str,
             batch_size: int, seed: int,
-            data_dir: Optional[str]) -> RunSpec:
+            data_dir: Optional[str],
+            train_examples: Optional[int] = None) -> RunSpec:
   """`train`'s arguments as a checked `RunSpec`; reads no data.
 
   Args:
     source: a registered source's name or a source object.
     slicing, frontend (None: the modality's), loss (an object or its
       registered name), network, schedule, execution, precision,
-      batch_size, seed, data_dir: as `s2l.training.train` takes them.
+      batch_size, seed, data_dir, train_examples: as `s2l.training.train`
+      takes them.
 
   Raises:
     ValueError: for a knob out of range, an unknown source or loss, or a
@@ -188,6 +193,8 @@ def resolve(source, slicing: patches_lib.Slicing,
   """
   check_knobs(batch_size=batch_size, seed=seed, precision=precision,
               **dataclasses.asdict(network), **dataclasses.asdict(schedule))
+  if train_examples is not None:
+    checks.positive("train", "train_examples", train_examples, integer=True)
   source = sources.resolve(source)
   modality = modalities.get(source.modality)
   frontend = modality.frontend(frontend)
@@ -203,7 +210,7 @@ def resolve(source, slicing: patches_lib.Slicing,
                  frontend=frontend, loss=loss, num_patches=num_patches,
                  network=network, schedule=schedule, execution=execution,
                  precision=precision, batch_size=batch_size, seed=seed,
-                 data_dir=data_dir)
+                 data_dir=data_dir, train_examples=train_examples)
 
 
 @dataclasses.dataclass(frozen=True)

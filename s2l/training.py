@@ -45,7 +45,9 @@ def _datasets(spec: run_spec.RunSpec, seed: int):
                 permutation_set=spec.loss.permutation_set,
                 data_dir=spec.data_dir, placement=spec.execution.placement)
   train_ds = pipeline.pretext_dataset(spec.source, "train", seed=seed,
-                                      cache=spec.execution.cache, **common)
+                                      cache=spec.execution.cache,
+                                      max_examples=spec.train_examples,
+                                      **common)
   # A fixed held-out set: the same examples and permutations at every eval,
   # cached whole once drawn. Only the examples it uses are read (a cache of
   # the whole split, read in part, is what tf.data warns about discarding).
@@ -91,6 +93,7 @@ def train(model_dir: str,
           jit_compile: bool = False,
           precision: str = "float32",
           data_dir: Optional[str] = None,
+          train_examples: Optional[int] = None,
           override_record: bool = False) -> tf.keras.callbacks.History:
   """Trains a CFN on the permutation pretext task.
 
@@ -137,6 +140,9 @@ def train(model_dir: str,
       trained under, restored afterwards. The scores and the losses stay in
       float32; "mixed_float16" scales the loss (`LossScaleOptimizer`).
     data_dir: TFDS data directory.
+    train_examples: pre-train on the first examples of the training split
+      only (None: all of it), for the gain against the amount of data;
+      recorded in run.json.
     override_record: resume a model_dir whose record (data, patches, front
       end, loss, network, precision, batch size, seed) differs from this
       config's, logging the differences; refused otherwise.
@@ -154,7 +160,7 @@ def train(model_dir: str,
       run_spec.Schedule(learning_rate, train_steps, steps_per_checkpoint,
                         eval_batches, log_every, tuple(export_steps)),
       run_spec.Execution(strategy, frontend_placement, cache, jit_compile),
-      precision, batch_size, seed, data_dir)
+      precision, batch_size, seed, data_dir, train_examples)
   return train_spec(model_dir, spec, override_record)
 
 

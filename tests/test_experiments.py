@@ -36,7 +36,8 @@ BUDGETS = {name: configurables.load_budget(name) for name in ("small",
 gin.clear_config()
 PAPER = sorted(set(plans.PLANS) - {"pretrain_twins", "lr_sweep",
                                    "lr_sweep_video", "lr_sweep_images",
-                                   "gain_vs_steps", "ablations"})
+                                   "gain_vs_steps", "gain_vs_data",
+                                   "ablations"})
 
 
 def _commands(name, data="embedded", budget="small", notes="synthetic",
@@ -188,6 +189,28 @@ def test_the_steps_curve_probes_each_exported_encoder_on_validation():
              experiment.probes}
   assert len(outputs) == len(experiment.probes) == 3 * len(
       plans.CURVE_STEPS)
+
+
+def test_the_data_curve_trains_on_nested_prefixes_of_the_split():
+  setting = plans.Setting(notes="soundfont", budget=BUDGETS["small"])
+  experiment = plans.gain_vs_data(setting)
+  assert experiment.layout == "data"
+  sizes = []
+  for run in experiment.pretrainings:
+    gin.clear_config()
+    configurables.parse_gin([os.path.join(ROOT, f) for f in run.gin_files],
+                            list(run.bindings))
+    sizes.append(_bound("train.train_examples", None))
+  gin.clear_config()
+  seeds = len(setting.budget.pretrain_seeds)
+  assert sizes == [n for n in plans.CURVE_EXAMPLES for _ in range(seeds)] + [
+      None] * seeds
+  # The whole split's runs are table 1's.
+  table1 = {r.name: r for r in plans.table1(setting).pretrainings}
+  for run in experiment.pretrainings[-seeds:]:
+    assert table1[run.name] == run
+  assert all("evaluate.score_split = 'validation'" in p.bindings
+             for p in experiment.probes)
 
 
 def _bound(key, default):

@@ -198,6 +198,8 @@ def test_a_run_stopped_before_its_export_exports_on_rerun(tmp_path,
      "'float32', 'mixed_float16', 'mixed_bfloat16', got 'bfloat16'"),
     ("train.export_steps = (15,)", "train.export_steps holds 15: each must "
      "be a multiple of steps_per_checkpoint"),
+    ("train.train_examples = 0", "train.train_examples must be a positive "
+     "integer, got 0"),
     ("train.train_steps = 400\ntrain.export_steps = (400,)", "holds 400: "
      "each must be a multiple of steps_per_checkpoint (200) below "
      "train_steps (400)"),
@@ -268,6 +270,29 @@ def test_a_loss_declared_once_trains_by_name_and_is_recorded(tmp_path,
     assert isinstance(run_record.build(record["loss"]), ToyL1Loss)
   finally:
     del losses.REGISTRY["toy_l1"]
+
+
+def test_a_run_on_the_first_examples_of_the_split_records_it(
+    tmp_path, data_dir, monkeypatch):
+  asked = []
+  pretext_dataset = train_lib.pipeline.pretext_dataset
+
+  def spy(source, split, **kwargs):
+    asked.append((split, kwargs.get("max_examples")))
+    return pretext_dataset(source, split, **kwargs)
+
+  monkeypatch.setattr(train_lib.pipeline, "pretext_dataset", spy)
+  _tiny_notes(data_dir, "train.train_steps = 2",
+              "train.steps_per_checkpoint = 2", "train.train_examples = 8")
+  train_lib.train(str(tmp_path))
+  assert ("train", 8) in asked
+  assert run_record.read(str(tmp_path))["train_examples"] == 8
+  # The whole split is another run.
+  gin.clear_config()
+  _tiny_notes(data_dir, "train.train_steps = 4",
+              "train.steps_per_checkpoint = 2")
+  with pytest.raises(run_record.RecordError, match="train_examples"):
+    train_lib.train(str(tmp_path))
 
 
 def test_resuming_with_another_setting_is_refused(tmp_path, data_dir):

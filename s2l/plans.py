@@ -475,7 +475,8 @@ def ablations(s: Setting) -> Experiment:
 
 
 # The encoder steps of `gain_vs_steps`: every run exports its encoder at
-# each but the last (`train.export_steps`), then trains to the last.
+# each but the last (`train.export_steps`), then trains to the last. A longer
+# curve resumes the runs: the former last step is then exported on resume.
 CURVE_STEPS = (1000, 2500, 5000, 10000, 20000)
 
 
@@ -487,7 +488,8 @@ def gain_vs_steps(s: Setting) -> Experiment:
   choose a twin's steps)."""
   loss = "perturbed_fenchel_young"
   *earlier, last = CURVE_STEPS
-  runs = seeded(s, f"{s.audio}/freq10_{loss}_steps{last}",
+  # Named without its length: a longer CURVE_STEPS resumes the same runs.
+  runs = seeded(s, f"{s.audio}/freq10_{loss}_curve",
                 (f"gin/{s.audio}_freq10.gin", _loss_file(loss)), s.audio,
                 loss, (f"train.train_steps = {last}",
                        f"train.export_steps = {_tuple(earlier)}"))

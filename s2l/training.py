@@ -219,6 +219,9 @@ def train_spec(model_dir: str, spec: run_spec.RunSpec,
     if step:
       logging.info("Resuming from %s at step %d.", manager.latest_checkpoint,
                    step)
+      if chief and step in spec.schedule.export_steps:
+        # A run lengthened past its former last step keeps that encoder.
+        run_directory.export_encoder_at(built.network, model_dir, step)
     elif chief:
       run_directory.export_initial_encoder(built.network, model_dir)
     history = _fit(spec, built, manager, write_dir, step,

@@ -194,6 +194,19 @@ def test_encoders_of_earlier_steps_are_exported_and_probed(tmp_path_factory):
   with pytest.raises(FileNotFoundError, match=r"no encoder at step 15 .*"
                      r"\[10, 20\]"):
     evaluate_lib.evaluate(run, encoder_step=15)
+  # Lengthened, the run keeps its former last encoder as an earlier step's.
+  last = tf.keras.models.load_model(
+      os.path.join(run, run_directory.ENCODER_DIR), compile=False)
+  gin.clear_config()
+  _parse_tiny_run(tmp_path_factory.mktemp("tfds2"), "train.train_steps = 40",
+                  "train.export_steps = (10, 20, 30)")
+  train_lib.train(run)
+  assert run_directory.exported_steps(run) == [10, 20, 30]
+  kept = tf.keras.models.load_model(run_directory.step_encoder_dir(run, 30),
+                                    compile=False)
+  assert all(np.array_equal(a, b) for a, b in zip(last.get_weights(),
+                                                  kept.get_weights()))
+  assert run_record.read(run)["encoder_step"] == 40
   with pytest.raises(ValueError, match="encoder_step must be None or a "
                      "positive step"):
     evaluate_lib.evaluate(run, encoder_step=0)

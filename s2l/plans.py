@@ -346,6 +346,7 @@ SHORT_LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4)
 # listed; another trains at its config's rate. Real data: the configs' own.
 CHOSEN_RATES: Dict[str, Dict[str, float]] = {
     "soundfont_notes": {"perturbed_fenchel_young": 3e-5,
+                        "fast_soft_ranking": 3e-5,
                         "fixed_permutations100": 3e-6},
 }
 

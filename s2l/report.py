@@ -418,8 +418,9 @@ def setting_rows(columns: Sequence[Tuple[str, Optional[Dict], str]]
     if isinstance(value, list):
       return ", ".join(str(v) for v in value)
     return f"{value:g}" if isinstance(value, float) else str(value)
-  rates = [text(run, b, lambda p: p.get("learning_rate")) if b == "pretrained"
-           else "–" for _, run, b in columns]
+  rates = [text(run, b, lambda p: p.get("learning_rate") and _lr(
+      p["learning_rate"])) if b == "pretrained" else "–"
+           for _, run, b in columns]
   seeds = [text(run, b, lambda p: p.get("seed")) for _, run, b in columns]
   return ["| " + " | ".join(["Adam learning rate", *rates]) + " |",
           "| " + " | ".join(["Pre-training seeds", *seeds]) + " |"]
@@ -724,7 +725,10 @@ def _plot_curves(runs: Sequence[Dict], path: str, title: str, key,
 
 
 def _lr(value: float) -> str:
-  return f"{value:g}"
+  """3e-06 -> "3e-6", 0.0001 -> "1e-4": a learning rate as run names spell
+  it."""
+  mantissa, exponent = f"{value:e}".split("e")
+  return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
 
 
 def _planned_rates(expected: Sequence[str]) -> Dict[str, List[float]]:

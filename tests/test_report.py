@@ -252,7 +252,7 @@ def test_each_column_states_its_own_learning_rate(tmp_path):
     _write(folder, name, run)
   rows = _rows(open(report.render(str(folder))[0]).read())
   # Random (the initial weights), Perturbed F-Y, MSE.
-  assert rows["Adam learning rate"] == ["–", "3e-05", "1e-05"]
+  assert rows["Adam learning rate"] == ["–", "3e-5", "1e-5"]
   assert rows["Pre-training seeds"] == ["0", "0", "0"]
 
 

@@ -118,8 +118,8 @@ def test_the_report_lays_a_sweep_out_with_the_choice_in_bold(tmp_path):
           in text)
   # FSR peaks at the low end of its grid, its one neighbour lower: settled
   # without its 1e-4 run.
-  assert ("| Fast Soft Ranking | **+5.0%** | -5.0% | 1e-05 (settled by 2 of 3 "
+  assert ("| Fast Soft Ranking | **+5.0%** | -5.0% | 1e-5 (settled by 2 of 3 "
           "rates) |" in text)
   assert "Not probed yet: freq10_pfy (1 rates)." in text
-  assert "| MSE | 1e-05 | 0.550 / 0.500 |" in text
+  assert "| MSE | 1e-5 | 0.550 / 0.500 |" in text
   assert "0.400 †" in text and selection.RULE in text

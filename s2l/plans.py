@@ -346,7 +346,7 @@ SHORT_LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4)
 # listed; another trains at its config's rate. Real data: the configs' own.
 CHOSEN_RATES: Dict[str, Dict[str, float]] = {
     "soundfont_notes": {"perturbed_fenchel_young": 3e-5,
-                        "fast_soft_ranking": 3e-5,
+                        "fast_soft_ranking": 3e-5, "mse": 1e-4,
                         "fixed_permutations100": 3e-6},
 }
 
@@ -478,7 +478,7 @@ def ablations(s: Setting) -> Experiment:
 # The encoder steps of `gain_vs_steps`: every run exports its encoder at
 # each but the last (`train.export_steps`), then trains to the last. A longer
 # curve resumes the runs: the former last step is then exported on resume.
-CURVE_STEPS = (1000, 2500, 5000, 10000, 20000)
+CURVE_STEPS = (1000, 2000, 5000, 10000, 20000)
 
 
 def gain_vs_steps(s: Setting) -> Experiment:

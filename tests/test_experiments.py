@@ -16,6 +16,7 @@ from s2l import losses
 from s2l.data import sources
 from s2l import evaluation  # pylint: disable=unused-import (gin: evaluate)
 from s2l import plans
+from s2l import run_spec
 from s2l import selection
 from s2l import training  # pylint: disable=unused-import (gin: train)
 
@@ -174,6 +175,14 @@ def test_the_steps_curve_probes_each_exported_encoder_on_validation():
   *earlier, last = plans.CURVE_STEPS
   assert gin.query_parameter("train.train_steps") == last
   assert gin.query_parameter("train.export_steps") == tuple(earlier)
+  # Each is a checkpoint step, as train checks.
+  run_spec.check_knobs(**{
+      **dict.fromkeys(("batch_size", "log_every", "eval_batches",
+                       "embedding_size"), 1),
+      "seed": 0, "depth": 3, "dropout": 0.0, "learning_rate": 1.0,
+      "width": 1.0, "precision": "float32", "train_steps": last,
+      "steps_per_checkpoint": _bound("train.steps_per_checkpoint", 200),
+      "export_steps": tuple(earlier)})
   assert gin.query_parameter("train.learning_rate") == plans.CHOSEN_RATES[
       "soundfont_notes"]["perturbed_fenchel_young"]
   gin.clear_config()

@@ -910,7 +910,7 @@ def _caption(runs: Sequence[Dict]) -> str:
       "mean ± sample std over every (pre-training seed, probe seed) pair "
       "of the column; upstream metrics, averaged over pre-training seeds, are"
       " on the "
-      "held-out pretext batches at the last checkpoint.\n")
+      "held-out pretext batches at the probed encoder's step.\n")
 
 
 def render(folder: str, output_dir: Optional[str] = None) -> List[str]:

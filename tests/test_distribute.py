@@ -45,8 +45,11 @@ def _start(model_dir, data_dir, strategy, cpus=1, tf_config=None,
 def _losses(process):
   output, _ = process.communicate(timeout=300)
   assert process.returncode == 0, output[-3000:]
-  line = [l for l in output.splitlines() if l.startswith("LOSSES ")][-1]
-  return np.array(json.loads(line[len("LOSSES "):]))
+  # Found anywhere in a line: TensorFlow's C++ threads write to the same pipe
+  # and a log line can land in front of it.
+  found = re.findall(r"LOSSES (\[[^\]]*\])", output)
+  assert found, output[-3000:]
+  return np.array(json.loads(found[-1]))
 
 
 def _free_port():

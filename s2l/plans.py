@@ -16,6 +16,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from s2l import atomic
 from s2l import losses
+from s2l import selection
 from s2l.data import sources
 
 LAYOUTS = ("methods", "slicing", "bands", "labels", "steps", "data",
@@ -89,12 +90,11 @@ class Setting:
   def images(self) -> str:
     return self._source("imagenet2012")
 
-  def rate(self, source: str, loss: str) -> Tuple[str, ...]:
-    """The binding of `loss`'s chosen learning rate on the embedded twin
-    `source` (`CHOSEN_RATES`), or () for real data or a loss whose rate is
-    not settled (it trains at its config's rate)."""
-    rate = None if self.real else CHOSEN_RATES.get(source, {}).get(loss)
-    return () if rate is None else (f"train.learning_rate = {rate!r}",)
+  def chosen_rate(self, source: str, loss: str) -> Optional[float]:
+    """`loss`'s chosen learning rate on the embedded twin `source`
+    (`CHOSEN_RATES`); None for real data or a loss whose rate is not
+    settled (it trains at its config's rate)."""
+    return None if self.real else CHOSEN_RATES.get(source, {}).get(loss)
 
   def train_bindings(self) -> Tuple[str, ...]:
     """Bindings every pre-training of this setting takes."""
@@ -188,11 +188,12 @@ def seeded(s: Setting, name: str, gin_files: Tuple[str, ...], source: str,
   "_seed<k>" for a seed other than 0: seed 0 at a chosen rate is the very
   run of the learning-rate sweep, which is reused.
   """
-  rate = s.rate(source, loss)
-  if rate:
-    name += "_lr" + lr_label(CHOSEN_RATES[source][loss])
+  rate = s.chosen_rate(source, loss)
+  if rate is not None:
+    name += "_lr" + selection.lr_label(rate)
+  binding = () if rate is None else (f"train.learning_rate = {rate!r}",)
   return [Pretraining(name + (f"_seed{seed}" if seed else ""), gin_files,
-                      s.train_bindings() + rate + bindings +
+                      s.train_bindings() + binding + bindings +
                       ((f"train.seed = {seed}",) if seed else ()))
           for seed in s.budget.pretrain_seeds]
 
@@ -351,12 +352,6 @@ CHOSEN_RATES: Dict[str, Dict[str, float]] = {
 }
 
 
-def lr_label(learning_rate: float) -> str:
-  """3e-06 -> "3e-6", 2.5e-04 -> "2.5e-4": how run names spell a rate."""
-  mantissa, exponent = f"{learning_rate:e}".split("e")
-  return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
-
-
 def _lr_sweep(source: str, base: str, grid: Sequence[float],
               s: Setting) -> Experiment:
   """Every paper loss at every rate of `grid`, the same budget each (the
@@ -364,7 +359,7 @@ def _lr_sweep(source: str, base: str, grid: Sequence[float],
   each run's own initial weights: the data that `s2l.selection` chooses each
   loss's learning rate from (never the test split)."""
   runs = tuple(
-      Pretraining(f"{source}/{base}_{loss}_lr{lr_label(lr)}",
+      Pretraining(f"{source}/{base}_{loss}_lr{selection.lr_label(lr)}",
                   (f"gin/{source}_{base}.gin", _loss_file(loss)),
                   s.train_bindings() + (f"train.learning_rate = {lr!r}",))
       for loss in PAPER_LOSSES for lr in grid)

@@ -418,7 +418,7 @@ def setting_rows(columns: Sequence[Tuple[str, Optional[Dict], str]]
     if isinstance(value, list):
       return ", ".join(str(v) for v in value)
     return f"{value:g}" if isinstance(value, float) else str(value)
-  rates = [text(run, b, lambda p: p.get("learning_rate") and _lr(
+  rates = [text(run, b, lambda p: p.get("learning_rate") and selection.lr_label(
       p["learning_rate"])) if b == "pretrained" else "–"
            for _, run, b in columns]
   seeds = [text(run, b, lambda p: p.get("seed")) for _, run, b in columns]
@@ -657,20 +657,25 @@ def plot_bands_curves(runs: Sequence[Dict], path: str,
                chance=lambda bands: 1 / bands)
 
 
+def _one_slicing_chance(runs: Sequence[Dict]):
+  """Partial-ranks chance, 1/n, of runs that share one slicing, whatever
+  the x value."""
+  patches = num_bands(runs[0]) * _grid(runs[0])[0]
+  return lambda _: 1 / patches
+
+
 def plot_steps_curves(runs: Sequence[Dict], path: str,
                       title: str = "") -> None:
   """Metrics, against their own random encoder, vs pre-training steps."""
-  n = num_bands(runs[0]) * _grid(runs[0])[0]
   _plot_curves(runs, path, title, encoder_step, "pre-training steps",
-               chance=lambda _: 1 / n, log_x=True)
+               chance=_one_slicing_chance(runs), log_x=True)
 
 
 def plot_data_curves(runs: Sequence[Dict], path: str,
                      title: str = "") -> None:
   """Metrics, against their own random encoder, vs pre-training examples."""
-  n = num_bands(runs[0]) * _grid(runs[0])[0]
   _plot_curves(runs, path, title, train_examples, "pre-training examples",
-               chance=lambda _: 1 / n, log_x=True)
+               chance=_one_slicing_chance(runs), log_x=True)
 
 
 def _plot_curves(runs: Sequence[Dict], path: str, title: str, key,
@@ -724,16 +729,9 @@ def _plot_curves(runs: Sequence[Dict], path: str, title: str, key,
   plt.close(fig)
 
 
-def _lr(value: float) -> str:
-  """3e-06 -> "3e-6", 0.0001 -> "1e-4": a learning rate as run names spell
-  it."""
-  mantissa, exponent = f"{value:e}".split("e")
-  return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
-
-
 def _planned_rates(expected: Sequence[str]) -> Dict[str, List[float]]:
   """{run name stem: the rates the plan probes} from the plan's probe file
-  names, `<stem>_lr<rate>.json` (rates spelt as `s2l.plans.lr_label`)."""
+  names, `<stem>_lr<rate>.json` (rates spelt as `s2l.selection.lr_label`)."""
   stems = collections.defaultdict(list)
   for name in expected:
     if "_lr" in name:
@@ -771,7 +769,7 @@ def sweep_table(runs: Sequence[Dict], expected: Sequence[str] = ()) -> str:
       cells.append(f"**{text}**" if lr == best else text)
     grid = planned.get(stems.get(loss), [lr for lr, _ in ranked])
     if selection.settled(ranked, grid):
-      verdict = _lr(best)
+      verdict = selection.lr_label(best)
       if len(ranked) < len(set(grid) | set(scores)):
         verdict += f" (settled by {len(ranked)} of {len(grid)} rates)"
     else:
@@ -781,7 +779,8 @@ def sweep_table(runs: Sequence[Dict], expected: Sequence[str] = ()) -> str:
                                     verdict]) + " |")
   body = ("Score of each learning rate (mean relative gain over the run's "
           "own initial weights, validation split); chosen in bold.\n\n" +
-          _table(["Loss", *(_lr(lr) for lr in rates), "Chosen"], rows))
+          _table(["Loss", *(selection.lr_label(lr) for lr in rates),
+                  "Chosen"], rows))
   missing = sorted(set(planned) - set(stems.values()))
   if missing:
     body += ("\nNot probed yet: " + ", ".join(
@@ -798,7 +797,8 @@ def sweep_table(runs: Sequence[Dict], expected: Sequence[str] = ()) -> str:
       ran = _cell(run, task, "random", int(regime))
       cells.append(f"{_format(pre)} / {_format(ran)}")
     detail.append("| " + " | ".join(
-        [method_label(run), _lr(run["pretraining"]["learning_rate"]), *cells,
+        [method_label(run),
+         selection.lr_label(run["pretraining"]["learning_rate"]), *cells,
          (_format((run["upstream"]["partial_ranks"], None)) +
           (" †" if fixed_set(run) else ""))
          if "partial_ranks" in run.get("upstream", {}) else "–"]) + " |")

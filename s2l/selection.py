@@ -34,6 +34,13 @@ RULE = ("the highest mean over the downstream tasks of the relative gain "
         "the grid), or once every grid rate is probed")
 
 
+def lr_label(learning_rate: float) -> str:
+  """3e-06 -> "3e-6", 2.5e-04 -> "2.5e-4": how run names, sweep tables and
+  reports spell a learning rate."""
+  mantissa, exponent = f"{learning_rate:e}".split("e")
+  return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+
 class SelectionError(ValueError):
   """Probe results that the rule cannot be applied to, and why."""
 

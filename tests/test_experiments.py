@@ -142,7 +142,7 @@ def test_cells_have_their_seeds_and_the_rate_chosen_for_their_loss():
   for loss in plans.LOSSES:
     name = f"soundfont_notes/freq10_{loss}"
     if loss in chosen:
-      name += "_lr" + plans.lr_label(chosen[loss])
+      name += "_lr" + selection.lr_label(chosen[loss])
       # Seed 0 at the chosen rate is the sweep's run, reused as it is.
       assert runs[name] == sweep[name]
     for seed in (0, 1, 2):
@@ -261,7 +261,8 @@ def test_the_sweep_runs_every_loss_at_every_rate_and_probes_validation():
   assert "soundfont_notes/freq10_mse_lr3e-6" in runs
   for loss in plans.PAPER_LOSSES:
     for lr in plans.LEARNING_RATES:
-      run = runs[f"soundfont_notes/freq10_{loss}_lr{plans.lr_label(lr)}"]
+      run = runs[
+          f"soundfont_notes/freq10_{loss}_lr{selection.lr_label(lr)}"]
       assert run.gin_files == ("gin/soundfont_notes_freq10.gin",
                                f"gin/losses/{loss}.gin")
       gin.clear_config()
@@ -273,7 +274,7 @@ def test_the_sweep_runs_every_loss_at_every_rate_and_probes_validation():
   assert all("evaluate.score_split = 'validation'" in p.bindings and
              "evaluate.baselines = ('pretrained', 'random')" in p.bindings
              for p in experiment.probes)
-  assert [plans.lr_label(lr) for lr in (3e-6, 1e-5, 2.5e-4, 0.1)] == [
+  assert [selection.lr_label(lr) for lr in (3e-6, 1e-5, 2.5e-4, 0.1)] == [
       "3e-6", "1e-5", "2.5e-4", "1e-1"]
 
 

@@ -48,7 +48,7 @@ train: $(STAMP) $(KERNEL)
 	  --model_dir=$(MODEL_DIR)
 
 test: $(STAMP) $(KERNEL)
-	$(VENV)/bin/python -m pytest -q -n 2 --dist worksteal
+	$(VENV)/bin/python -m pytest -q -n 2 --dist worksteal --durations=15
 
 test-all: $(STAMP) $(KERNEL)
 	$(VENV)/bin/python -m pytest -q -n 2 --dist worksteal -m ""

@@ -45,6 +45,7 @@ a kill can leave are ignored, here and in the results folders.
 import collections
 import glob
 import json
+import math
 import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -426,6 +427,46 @@ def setting_rows(columns: Sequence[Tuple[str, Optional[Dict], str]]
           "| " + " | ".join(["Pre-training seeds", *seeds]) + " |"]
 
 
+MARGIN_NOTE = (
+    "\nMargin over random: the difference between a column's mean and the "
+    "random encoder's, positive where the pre-trained encoder is better, "
+    "in units of the larger of the two cells' sample stds. Above 2, the "
+    "means are further apart than twice either cell's spread over its "
+    "(pre-training seed, probe seed) pairs.\n")
+
+
+def margin(pretrained: Cell, random: Cell, metric: str) -> Optional[float]:
+  """How far `pretrained`'s mean is ahead of `random`'s (positive: better),
+  in units of the larger of their sample stds; None without both stds."""
+  if pretrained is None or random is None or None in (pretrained[1],
+                                                      random[1]):
+    return None
+  spread = max(pretrained[1], random[1])
+  ahead = pretrained[0] - random[0]
+  if metric == "mse":
+    ahead = -ahead
+  if spread == 0:
+    return None if ahead == 0 else math.copysign(math.inf, ahead)
+  return ahead / spread
+
+
+def _margin_rows(label: str, columns, cells: Sequence[Cell],
+                 metric: str) -> List[str]:
+  """A row under a methods table's metric row: each pre-trained column's
+  `margin` over the Random Embedding column (none without that column)."""
+  if not columns or columns[0][2] != "random" or cells[0] is None:
+    return []
+  texts = []
+  for (_, _, baseline), cell in zip(columns, cells):
+    value = margin(cell, cells[0], metric) if baseline == "pretrained" else None
+    # round() first: a difference of 1e-17 is no margin, not "-0.0".
+    texts.append("–" if value is None else f"{round(value, 1) + 0.0:+.1f}")
+  if all(text == "–" for text in texts):
+    return []
+  return ["| " + " | ".join([f"{label}: margin over random (std)"] + texts)
+          + " |"]
+
+
 def methods_table(runs: Sequence[Dict]) -> str:
   """Paper tables 1, 3, 4, 5, 6: tasks (× regimes) by methods."""
   columns = _columns(runs)
@@ -436,9 +477,11 @@ def methods_table(runs: Sequence[Dict]) -> str:
       for metric in _metrics(runs, task):
         cells = [_cell(run, task, baseline, regime, metric)
                  for _, run, baseline in columns]
-        rows.append(format_row(
-            row_label(task, metric, regime if len(regimes) > 1 else None),
-            cells, lower_is_better=metric == "mse"))
+        label = row_label(task, metric, regime if len(regimes) > 1 else None)
+        rows.append(format_row(label, cells,
+                               lower_is_better=metric == "mse"))
+        if metric == _metric(runs, task):
+          rows += _margin_rows(label, columns, cells, metric)
   for key, label in UPSTREAM_LABELS:
     cells = [None if baseline != "pretrained" or key not in run.get(
         "upstream", {}) else (run["upstream"][key], None)
@@ -455,6 +498,8 @@ def methods_table(runs: Sequence[Dict]) -> str:
   if any(baseline == "pretrained" and fixed_set(run)
          for _, run, baseline in columns):
     table += FIXED_NOTE
+  if any(": margin over random" in row for row in rows):
+    table += MARGIN_NOTE
   return table
 
 

@@ -391,3 +391,36 @@ def test_ablations_are_laid_out_in_the_plans_order_with_their_changes(
   assert default[0] == "0.510 ± 0.014 / 0.210 ± 0.014"
   assert default[-3:] == ["0.500", "36% / 10%", "2.5 / 9.0"]
   assert "Not probed yet: seed1." in text
+
+
+def test_methods_table_margin_over_random_in_stds(tmp_path):
+  folder = tmp_path / "table1"
+  # Random scores 0.3 lower on family (0.5, 0.6 -> std 0.0707) and 30 higher
+  # on pitch MSE (130, 150 -> std 14.14).
+  _write(folder, "pfy", _run("PerturbedFenchelYoungLoss", family=(0.8, 0.9),
+                             pitch=(100.0, 120.0),
+                             baselines=("pretrained", "random")))
+  # Equal means to random's on family, a wider spread on pitch.
+  _write(folder, "mse", _run("RankMSELoss", family=(0.4, 0.7),
+                             pitch=(80.0, 200.0)))
+  markdown = open(report.render(str(folder))[0]).read()
+  rows = _rows(markdown)
+  assert rows["Task"] == ["Random Embedding", "Perturbed F-Y", "MSE"]
+  # (0.95 - 0.65) / 0.0707 = 4.24; MSE: (0.65 - 0.65) / 0.212.
+  assert rows["Instr. Family (ACC): margin over random (std)"] == [
+      "–", "+4.2", "+0.0"]
+  # Pitch: lower is better, (140.1 - 110.1) / 14.14 = 2.12; MSE's mean
+  # 140.1 ties random's.
+  assert rows["Pitch (MSE): margin over random (std)"] == ["–", "+2.1", "+0.0"]
+  assert "Margin over random" in markdown
+  assert report.margin((0.5, 0.1), (0.7, 0.05), "accuracy") == pytest.approx(-2.0)
+  assert report.margin((10.0, 1.0), (14.0, 2.0), "mse") == pytest.approx(2.0)
+  assert report.margin((0.5, None), (0.4, 0.1), "accuracy") is None
+
+
+def test_methods_table_without_random_has_no_margin(tmp_path):
+  folder = tmp_path / "table1"
+  _write(folder, "mse", _run("RankMSELoss"))
+  markdown = open(report.render(str(folder))[0]).read()
+  assert "margin over random" not in markdown
+  assert "Margin over random" not in markdown

@@ -26,7 +26,8 @@ ROOT = os.path.dirname(configurables.GIN_DIR)
 # for deliberate changes since: table 2's and figure 4's probes take each
 # run's own random encoder too (evaluate.baselines); every cell has three
 # pre-training seeds (runs "_seed1", "_seed2"); on the SoundFont twin a loss
-# whose rate the sweep settled trains at it (runs "_lr<rate>"); the video
+# whose rate the sweep settled trains at it (runs "_lr<rate>"), and on the
+# image twin too (table 4, emoji_images); the video
 # and image twins are physics_video and emoji_images, table 3 probed at 1000
 # labels; figure 4's 10-band run is table 2's.
 with open(os.path.join(ROOT, "tests", "data",

@@ -127,6 +127,10 @@ def pretraining_description(record: Dict, source) -> Dict:
       "permutation_set": args.get("num_permutations"),
       "slicing": modalities.get(source.modality).slicing_description(
           record["slicing"]["args"]),
+      # Video: the frames per clip, its patches (None for other inputs).
+      "frames": (record["frontend"]["args"].get("num_frames")
+                 if modalities.get(source.modality).frames_are_patches
+                 else None),
       "train_steps": record["train_steps"],
       "learning_rate": record.get("learning_rate"),
       "seed": record.get("seed"),

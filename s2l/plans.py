@@ -19,8 +19,8 @@ from s2l import losses
 from s2l import selection
 from s2l.data import sources
 
-LAYOUTS = ("methods", "slicing", "bands", "labels", "steps", "data",
-           "sweep", "ablations",
+LAYOUTS = ("methods", "slicing", "bands", "frames", "labels", "steps",
+           "data", "sweep", "ablations",
            "none")
 DATA = ("embedded", "real")
 NOTES = ("synthetic", "soundfont")
@@ -318,6 +318,27 @@ def table3(s: Setting) -> Experiment:
                          ("pretrained", "random"))
 
 
+# Frames per clip of `frames_video`; 20 is the paper's (and table 3's run).
+FRAMES = (5, 10, 20)
+
+
+def frames_video(s: Setting) -> Experiment:
+  """Perturbed F-Y on the video twin with `FRAMES` frames per clip, each
+  probed at 1000 labels against its own initial weights (fewer frames give
+  the encoder, random or not, less to see). The paper: with fewer than 20
+  frames the downstream task does not improve above chance."""
+  loss = "perturbed_fenchel_young"
+  runs = []
+  for frames in FRAMES:
+    runs += seeded(s, f"{s.video}/frames{frames}_{loss}",
+                   (f"gin/{s.video}_frames20.gin", _loss_file(loss)),
+                   s.video, loss, () if frames == 20 else (
+                       f"VideoFrontend.num_frames = {frames}",))
+  return Experiment("frames_video", "Video: metrics against frames per clip",
+                    "frames", tuple(runs), _own_random_probes(runs),
+                    s.budget.probe_seeds)
+
+
 def table4(s: Setting) -> Experiment:
   """Images: 3×3 jigsaw, linear probe, 1000 and 3000 labels (on VOC 2012
   after ImageNet pre-training, with real data)."""
@@ -543,6 +564,7 @@ PLANS: Dict[str, Callable[[Setting], Experiment]] = {
     f.__name__: f for f in (table1, table2, table3, table4, table5, table6,
                             figure3, figure4, lr_sweep, lr_sweep_video,
                             lr_sweep_images, gain_vs_steps, gain_vs_data,
+                            frames_video,
                             ablations, pretrain_twins)}
 
 

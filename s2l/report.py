@@ -219,6 +219,16 @@ def num_bands(run: Dict) -> int:
   return _grid(run)[1]
 
 
+def num_frames(run: Dict) -> int:
+  """Frames per clip of a video pre-training (its patches)."""
+  frames = run["pretraining"].get("frames")
+  if frames is None:
+    raise ReportError(f"{run.get('path', 'a result')} records no frames per "
+                      "clip: probe it again with this version of "
+                      "s2l.evaluate.")
+  return frames
+
+
 def _task_names(runs: Sequence[Dict]) -> List[str]:
   names = []
   for run in runs:
@@ -597,6 +607,11 @@ def bands_table(runs: Sequence[Dict]) -> str:
   return _curve_table(runs, num_bands, "Frequency bands")
 
 
+def frames_table(runs: Sequence[Dict]) -> str:
+  """Video: one row per number of frames per clip."""
+  return _curve_table(runs, num_frames, "Frames per clip")
+
+
 def steps_table(runs: Sequence[Dict]) -> str:
   """The gain against pre-training steps: one row per encoder step."""
   return _curve_table(runs, encoder_step, "Pre-training steps")
@@ -700,6 +715,14 @@ def plot_bands_curves(runs: Sequence[Dict], path: str,
   """Paper figure 4: metrics vs number of frequency bands."""
   _plot_curves(runs, path, title, num_bands, "frequency bands (patches)",
                chance=lambda bands: 1 / bands)
+
+
+def plot_frames_curves(runs: Sequence[Dict], path: str,
+                       title: str = "") -> None:
+  """Video: metrics, against their own random encoder, vs frames per
+  clip."""
+  _plot_curves(runs, path, title, num_frames, "frames per clip (patches)",
+               chance=lambda frames: 1 / frames)
 
 
 def _one_slicing_chance(runs: Sequence[Dict]):
@@ -968,6 +991,7 @@ def render(folder: str, output_dir: Optional[str] = None) -> List[str]:
   written = []
   body, plot = {
       "bands": (bands_table, plot_bands_curves),
+      "frames": (frames_table, plot_frames_curves),
       "steps": (steps_table, plot_steps_curves),
       "data": (data_table, plot_data_curves),
       "labels": (methods_table, plot_labels_curves),

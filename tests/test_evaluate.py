@@ -93,7 +93,7 @@ def test_probe_writes_results_and_keeps_the_encoder_frozen(run_dir):
       "source": "synthetic_notes_tiny", "loss": "PerturbedFenchelYoungLoss",
       "loss_label": "Perturbed F-Y", "loss_column": 2,
       "permutation_set": None,
-      "slicing": {"nx": 1, "ny": 10}, "train_steps": 10,
+      "slicing": {"nx": 1, "ny": 10}, "frames": None, "train_steps": 10,
       "learning_rate": 1e-5, "seed": 0, "train_examples": None}
   upstream = output["upstream"]
   assert upstream["step"] == 10
@@ -362,6 +362,8 @@ def test_video_and_images_train_and_probe_end_to_end(
         assert 0.0 <= value <= 1.0
   assert output["pretraining"]["source"] == source
   assert (output["pretraining"]["slicing"] is None) == ("video" in source)
+  # Video's patches are its frames (VideoFrontend.num_frames = 6 here).
+  assert output["pretraining"]["frames"] == (6 if "video" in source else None)
   assert 0.0 <= output["upstream"]["partial_ranks"] <= 1.0
   assert task in ("label", "labels")
 

@@ -39,7 +39,7 @@ gin.clear_config()
 PAPER = sorted(set(plans.PLANS) - {"pretrain_twins", "lr_sweep",
                                    "lr_sweep_video", "lr_sweep_images",
                                    "gain_vs_steps", "gain_vs_data",
-                                   "ablations"})
+                                   "frames_video", "ablations"})
 
 
 def _commands(name, data="embedded", budget="small", notes="synthetic",
@@ -406,3 +406,28 @@ def test_the_layout_record_is_written_whole_or_not_at_all(tmp_path,
   assert open(path).read() == before
   assert os.listdir(tmp_path / "mine") == ["experiment.json"]
   assert report.layout(str(tmp_path / "mine"))["title"] == "Mine"
+
+
+def test_the_frames_plan_varies_only_the_frames_and_reuses_table3s_run():
+  setting = plans.Setting(notes="soundfont", budget=BUDGETS["small"])
+  experiment = plans.frames_video(setting)
+  assert experiment.layout == "frames"
+  table3 = {r.name: r for r in plans.table3(setting).pretrainings}
+  frames = {}
+  for run in experiment.pretrainings:
+    gin.clear_config()
+    configurables.parse_gin([os.path.join(ROOT, f) for f in run.gin_files],
+                            list(run.bindings))
+    frames[run.name] = (_bound("VideoFrontend.num_frames", 20),
+                        _bound("train.seed", 0))
+    assert gin.query_parameter("train.source") == "physics_video"
+    assert _bound("train.learning_rate", None) == 1e-4
+    if frames[run.name][0] == 20:
+      # The 20-frame runs are table 3's Perturbed F-Y runs, as they are.
+      assert table3[run.name] == run
+  gin.clear_config()
+  assert sorted(frames.values()) == [(f, seed) for f in plans.FRAMES
+                                     for seed in (0, 1, 2)]
+  assert all(p.bindings == plans.OWN_RANDOM_1000 for p in experiment.probes)
+  assert [p.run for p in experiment.probes] == [
+      r.name for r in experiment.pretrainings]

@@ -424,3 +424,30 @@ def test_methods_table_without_random_has_no_margin(tmp_path):
   markdown = open(report.render(str(folder))[0]).read()
   assert "margin over random" not in markdown
   assert "Margin over random" not in markdown
+
+
+def test_the_frames_curve_has_a_row_per_frame_count_with_its_gain(tmp_path):
+  folder = tmp_path / "frames_video"
+  for frames, family in ((5, (0.6, 0.6)), (20, (0.8, 0.8))):
+    run = _run("PerturbedFenchelYoungLoss", family=family,
+               baselines=("pretrained", "random"))
+    run["pretraining"]["slicing"] = None
+    run["pretraining"]["frames"] = frames
+    _write(folder, f"frames{frames}", run)
+  with open(folder / "experiment.json", "w") as f:
+    json.dump({"name": "frames_video", "title": "Frames",
+               "layout": "frames"}, f)
+  markdown, png = report.render(str(folder))
+  assert _png_size(png)[0] > 100
+  rows = _rows(open(markdown).read())
+  assert rows["Frames per clip"][:3] == [
+      "Instr. Family (ACC)", "Instr. Family (ACC): own random",
+      "Instr. Family (ACC): gain"]
+  # Family 0.6 + 0.1 (1000 labels) against its random 0.3 lower.
+  assert rows["5"][:3] == ["0.70 ± 0.00", "0.40 ± 0.00", "+75.0%"]
+  assert rows["20"][:3] == ["0.90 ± 0.00", "0.60 ± 0.00", "+50.0%"]
+  # A probe written before the frames were recorded is named.
+  del run["pretraining"]["frames"]
+  _write(folder, "frames20", run)
+  with pytest.raises(report.ReportError, match="no frames per clip"):
+    report.render(str(folder))

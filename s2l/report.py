@@ -442,7 +442,9 @@ MARGIN_NOTE = (
     "random encoder's, positive where the pre-trained encoder is better, "
     "in units of the larger of the two cells' sample stds. Above 2, the "
     "means are further apart than twice either cell's spread over its "
-    "(pre-training seed, probe seed) pairs.\n")
+    "(pre-training seed, probe seed) pairs. The Random Embedding column "
+    "pools the initial weights of every pre-training seed it lists (a seed "
+    "starts every loss from the same weights).\n")
 
 
 def margin(pretrained: Cell, random: Cell, metric: str) -> Optional[float]:

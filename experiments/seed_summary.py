@@ -18,7 +18,7 @@ import argparse
 import json
 import os
 import sys
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -26,19 +26,35 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from s2l import atomic  # pylint: disable=wrong-import-position
 
 
-def summarise(results: Sequence[Dict]) -> Dict:
+def summarise(results: Sequence[Dict],
+              randoms: Optional[Sequence[Dict]] = None) -> Dict:
   """{task: {labels: {"metric", "pretrained", "random", "gap", "gap_in_std",
-  "seeds"}}} pooled over `results` (one per pre-training seed)."""
+  "seeds"}}} pooled over `results` (one per pre-training seed).
+
+  `randoms`: probes whose "random" baseline stands for that of `results`,
+  which were probed without it: every loss of one pre-training seed starts
+  from the same initial weights, so a seed's random encoder is the same
+  whichever loss's probe scored it. Their seeds must be those of `results`.
+  """
   if not results:
     raise ValueError("no probe JSON to pool.")
+  if randoms is not None:
+    seeds = sorted(r["pretraining"]["seed"] for r in results)
+    random_seeds = sorted(r["pretraining"]["seed"] for r in randoms)
+    if seeds != random_seeds:
+      raise ValueError(f"pre-training seeds {seeds} against random encoders "
+                       f"of seeds {random_seeds}: give one per seed.")
   summary: Dict = {}
   for task in results[0]["results"]:
     for regime in results[0]["results"][task]["pretrained"]:
       pooled: Dict[str, List[float]] = {"pretrained": [], "random": []}
       metric = results[0]["results"][task]["pretrained"][regime]["metric"]
       for result in results:
-        for baseline, values in pooled.items():
-          values.extend(result["results"][task][baseline][regime]["values"])
+        pooled["pretrained"].extend(
+            result["results"][task]["pretrained"][regime]["values"])
+      for result in results if randoms is None else randoms:
+        pooled["random"].extend(
+            result["results"][task]["random"][regime]["values"])
       stats = {b: {"values": v, "mean": float(np.mean(v)),
                    "std": float(np.std(v, ddof=1))}
                for b, v in pooled.items()}
@@ -72,25 +88,37 @@ def markdown(summary: Dict, title: str) -> str:
   return "\n".join(lines) + "\n"
 
 
+def _read(paths: Sequence[str]) -> List[Dict]:
+  results = []
+  for path in paths:
+    with open(path) as f:
+      result = json.load(f)
+    if "pretraining" not in result:
+      continue  # A run record, not a probe.
+    results.append(result)
+  return results
+
+
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("probes", nargs="+", help="s2l.evaluate JSONs")
   parser.add_argument("--output", required=True,
                       help="path without extension of the .json and .md")
   parser.add_argument("--title", default="Pre-training seeds pooled")
+  parser.add_argument(
+      "--random", nargs="+", default=None,
+      help="probes (one per pre-training seed) whose random encoder stands "
+      "for that of PROBES, probed without it (the same seed starts every "
+      "loss from the same weights)")
   args = parser.parse_args(argv)
-  results = []
-  for path in args.probes:
-    with open(path) as f:
-      result = json.load(f)
-    if "pretraining" not in result:
-      continue  # A run record, not a probe.
-    results.append(result)
-  summary = summarise(results)
-  atomic.write_text(args.output + ".json", json.dumps(
-      {"probes": [os.path.basename(p) for p in args.probes
-                  if not p.endswith(".run.json")], "summary": summary},
-      indent=2))
+  summary = summarise(_read(args.probes),
+                      None if args.random is None else _read(args.random))
+  record = {"probes": [os.path.basename(p) for p in args.probes
+                       if not p.endswith(".run.json")], "summary": summary}
+  if args.random is not None:
+    record["random_from"] = [os.path.basename(p) for p in args.random
+                             if not p.endswith(".run.json")]
+  atomic.write_text(args.output + ".json", json.dumps(record, indent=2))
   atomic.write_text(args.output + ".md", markdown(summary, args.title))
   print(markdown(summary, args.title))
 

@@ -55,3 +55,30 @@ def test_the_command_writes_json_and_markdown(tmp_path, capsys):
   assert text.startswith("# Mine") and "| t | 1000 | accuracy |" in text
   with pytest.raises(ValueError, match="no probe"):
     seed_summary.summarise([])
+
+
+def test_another_losss_probes_can_stand_for_the_random_encoder(tmp_path):
+  # A loss probed without its random encoder: pretrained only.
+  def pretrained_only(seed, values):
+    probe = _probe(seed, values, [])
+    del probe["results"]["t"]["random"]
+    return probe
+  probes = [pretrained_only(0, [0.8, 0.8]), pretrained_only(1, [0.9, 0.9])]
+  randoms = [_probe(0, [0.0], [0.5, 0.6]), _probe(1, [0.0], [0.4, 0.5])]
+  cell = seed_summary.summarise(probes, randoms)["t"]["1000"]
+  assert cell["random"]["values"] == [0.5, 0.6, 0.4, 0.5]
+  assert cell["pretrained"]["mean"] == pytest.approx(0.85)
+  assert cell["gap"] == pytest.approx(0.85 - 0.5)
+  with pytest.raises(ValueError, match="random encoders of seeds"):
+    seed_summary.summarise(probes, randoms[:1])
+  paths, random_paths = [], []
+  for seed, (probe, random) in enumerate(zip(probes, randoms)):
+    paths.append(tmp_path / f"loss_seed{seed}.json")
+    paths[-1].write_text(json.dumps(probe))
+    random_paths.append(tmp_path / f"pfy_seed{seed}.json")
+    random_paths[-1].write_text(json.dumps(random))
+  seed_summary.main([*map(str, paths), f"--output={tmp_path}/s",
+                     "--random", *map(str, random_paths)])
+  summary = json.loads((tmp_path / "s.json").read_text())
+  assert summary["random_from"] == ["pfy_seed0.json", "pfy_seed1.json"]
+  assert summary["summary"]["t"]["1000"]["gap"] == pytest.approx(0.35)

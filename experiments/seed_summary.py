@@ -24,6 +24,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from s2l import atomic  # pylint: disable=wrong-import-position
+from s2l import report  # pylint: disable=wrong-import-position
 
 
 def summarise(results: Sequence[Dict],
@@ -61,10 +62,12 @@ def summarise(results: Sequence[Dict],
       gap = stats["pretrained"]["mean"] - stats["random"]["mean"]
       if metric == "mse":
         gap = -gap
-      spread = max(stats["pretrained"]["std"], stats["random"]["std"])
+      cells = [(stats[b]["mean"], stats[b]["std"])
+               for b in ("pretrained", "random")]
       summary.setdefault(task, {})[regime] = {
           "metric": metric, **stats, "gap": gap,
-          "gap_in_std": gap / spread if spread else float("inf"),
+          # The margin of s2l.report's methods tables, the same measure.
+          "gap_in_std": report.margin(*cells, metric),
           "seeds": [r["pretraining"]["seed"] for r in results]}
   return summary
 
@@ -79,11 +82,13 @@ def markdown(summary: Dict, title: str) -> str:
            "| Gap / std | Pre-training seeds |", "|---|---|---|---|---|---|---|---|"]
   for task, by_regime in summary.items():
     for regime, cell in by_regime.items():
+      in_std = cell["gap_in_std"]
       lines.append(
           f"| {task} | {regime} | {cell['metric']} | "
           f"{cell['pretrained']['mean']:.4f} ± {cell['pretrained']['std']:.4f} "
           f"| {cell['random']['mean']:.4f} ± {cell['random']['std']:.4f} | "
-          f"{cell['gap']:+.4f} | {cell['gap_in_std']:.2f} | "
+          f"{cell['gap']:+.4f} | "
+          f"{'–' if in_std is None else format(in_std, '.2f')} | "
           f"{', '.join(map(str, cell['seeds']))} |")
   return "\n".join(lines) + "\n"
 

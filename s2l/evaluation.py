@@ -116,6 +116,7 @@ def pretraining_description(record: Dict, source) -> Dict:
   """
   loss = losses.by_class_name(record["loss"]["class"])
   args = record["loss"]["args"]
+  modality = modalities.get(source.modality)
   return {
       "source": source.name,
       "loss": record["loss"]["class"],
@@ -125,12 +126,10 @@ def pretraining_description(record: Dict, source) -> Dict:
       "loss_label": loss.label,
       "loss_column": loss.column,
       "permutation_set": args.get("num_permutations"),
-      "slicing": modalities.get(source.modality).slicing_description(
-          record["slicing"]["args"]),
+      "slicing": modality.slicing_description(record["slicing"]["args"]),
       # Video: the frames per clip, its patches (None for other inputs).
       "frames": (record["frontend"]["args"].get("num_frames")
-                 if modalities.get(source.modality).frames_are_patches
-                 else None),
+                 if modality.frames_are_patches else None),
       "train_steps": record["train_steps"],
       "learning_rate": record.get("learning_rate"),
       "seed": record.get("seed"),

@@ -118,6 +118,45 @@ def maximal_hamming_permutations(num_items: int,
   return candidates[chosen].astype(np.int32)
 
 
+def pairwise_hamming(permutations) -> np.ndarray:
+  """[L, n] permutations -> [L, L] int count of positions where two differ."""
+  rows = np.asarray(permutations)
+  return (rows[:, None, :] != rows[None, :, :]).sum(-1)
+
+
+def named_shares(permutations, num_slots: int) -> np.ndarray:
+  """For each set of `num_slots` input slots, the share of rows it names.
+
+  A classifier among L fixed permutations only has to recognise which
+  original patch lies in enough input slots to tell its L classes apart. For
+  every set S of k slots out of n (in `itertools.combinations` order), this
+  is the share of the rows whose ranks at S no other row shares: the
+  permutations that recognising S's contents alone names. Over all n!
+  orders, only sets of n - 1 slots name any; over a small set far fewer do.
+
+  Args:
+    permutations: [L, n] distinct rows of ranks 1..n.
+    num_slots: k, 0 <= k <= n.
+
+  Returns:
+    [C(n, k)] float array in [0, 1]; 1 where S tells every row apart.
+
+  Raises:
+    ValueError: if `num_slots` is not between 0 and n.
+  """
+  rows = np.asarray(permutations)
+  n = rows.shape[1]
+  if not 0 <= num_slots <= n:
+    raise ValueError(f'num_slots must be between 0 and n = {n}, got '
+                     f'{num_slots}.')
+  shares = []
+  for subset in itertools.combinations(range(n), num_slots):
+    _, inverse, counts = np.unique(rows[:, list(subset)], axis=0,
+                                   return_inverse=True, return_counts=True)
+    shares.append(np.mean(counts[inverse.ravel()] == 1))
+  return np.array(shares, dtype=np.float64)
+
+
 class FixedPermutationSet:
   """L fixed permutations of n items, the classes of the jigsaw baseline.
 

@@ -75,6 +75,8 @@ def test_probe_writes_results_and_keeps_the_encoder_frozen(run_dir):
   for regime in ("8", "16"):
     cell = family["pretrained"][regime]
     assert cell["metric"] == "accuracy" and len(cell["values"]) == 2
+    assert 0.0 <= cell["mean"] <= 1.0
+    assert cell["mean"] == pytest.approx(np.mean(cell["values"]))
   # The random baseline is the run's own initialisation, and both encoders'
   # collapse diagnostics are recorded.
   assert output["random_baseline"] == "run initialisation"
@@ -85,8 +87,6 @@ def test_probe_writes_results_and_keeps_the_encoder_frozen(run_dir):
     assert 0.0 <= numbers["dead_fraction"] <= 1.0
   with pytest.raises(ValueError, match="asks for 100000 labelled examples"):
     evaluate_lib.evaluate(run_dir, num_examples=(100000,))
-    assert 0.0 <= cell["mean"] <= 1.0
-    assert cell["mean"] == pytest.approx(np.mean(cell["values"]))
   assert results["pitch"]["random"]["16"]["metric"] == "mse"
   # What the report needs to lay the run out: its pretext and upstream.
   assert output["pretraining"] == {

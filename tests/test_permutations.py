@@ -11,10 +11,7 @@ from s2l import permutations
 from s2l import ranking
 
 
-def _pairwise_hamming(rows):
-  """[L, n] -> [L, L] number of positions where two rows differ."""
-  rows = np.asarray(rows)
-  return (rows[:, None, :] != rows[None, :, :]).sum(-1)
+_pairwise_hamming = permutations.pairwise_hamming
 
 
 def _min_and_mean_off_diagonal(distances):
@@ -25,6 +22,40 @@ def _min_and_mean_off_diagonal(distances):
 @pytest.fixture(scope='module')
 def greedy_9_100():
   return permutations.maximal_hamming_permutations(9, 100, seed=0)
+
+
+# --- pairwise_hamming, identifying_share ------------------------------------
+
+
+def test_pairwise_hamming_counts_the_positions_that_differ():
+  rows = [[1, 2, 3, 4], [2, 1, 3, 4], [4, 3, 2, 1]]
+  np.testing.assert_array_equal(permutations.pairwise_hamming(rows),
+                                [[0, 2, 4], [2, 0, 4], [4, 4, 0]])
+
+
+def test_all_orders_are_named_only_by_every_slot_but_one():
+  every = list(itertools.permutations(range(1, 5)))
+  # 3 slots fix the 4th; 2 slots show 12 ordered pairs for 24 orders, each
+  # pair shared by 2 orders.
+  np.testing.assert_array_equal(permutations.named_shares(every, 3), [1.0] * 4)
+  np.testing.assert_array_equal(permutations.named_shares(every, 2), [0.0] * 6)
+
+
+def test_named_shares_count_the_rows_each_slot_set_tells_apart():
+  rows = [[1, 2, 3], [1, 3, 2], [2, 1, 3]]
+  # Slot 0 names only [2, 1, 3]; slot 1 tells all three apart; slot 2 names
+  # only [1, 3, 2].
+  np.testing.assert_allclose(permutations.named_shares(rows, 1),
+                             [1 / 3, 1.0, 1 / 3])
+  np.testing.assert_array_equal(permutations.named_shares(rows, 0), [0.0])
+  np.testing.assert_array_equal(permutations.named_shares([[1, 2]], 0), [1.0])
+  # Of a maximal-Hamming set of 100 on 9 tiles, no 3 tiles name every row,
+  # a few sets of 4 do.
+  greedy = permutations.maximal_hamming_permutations(9, 100, seed=0)
+  assert permutations.named_shares(greedy, 3).max() < 1.0
+  assert 0.0 < np.mean(permutations.named_shares(greedy, 4) == 1.0) < 1.0
+  with pytest.raises(ValueError, match="between 0 and n = 3"):
+    permutations.named_shares([[1, 2, 3]], 4)
 
 
 # --- maximal_hamming_permutations -------------------------------------------

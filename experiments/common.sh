@@ -13,10 +13,13 @@
 #                    SoundFont that pretty_midi ships
 #   --budget=small   3 probe seeds, fewer regimes in figure 3, and on real
 #                    data 50000 pre-training steps (default;
-#                    gin/budgets/small.gin); --budget=full is the paper's
+#                    gin/budgets/small.gin); --budget=full is the paper's,
+#                    with 20000 steps on the embedded twins
 #                    (gin/budgets/full.gin); or the path of a gin file
-#   --runs=runs --results=results  where runs, probe JSONs and reports go;
-#                    a finished run is reused, a stopped one resumes
+#   --runs=runs --results=results  where runs, probe JSONs and reports go
+#                    (default runs/ and results/, or runs/full/ and
+#                    results/full/ with --budget=full); a finished run is
+#                    reused, a stopped one resumes
 #   --dry_run        print the commands instead of running them
 #   --gin_param=...  --gin_file=...  go to every s2l.train call, e.g.
 #   bash experiments/table1.sh --gin_param="train.train_steps = 400"

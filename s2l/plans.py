@@ -34,6 +34,10 @@ class Budget:
     probe_seeds: probe seeds per cell.
     real_train_steps: on real data, pre-training steps instead of the
       configs' own (the paper's 1000 epochs); None keeps the configs'.
+    twin_train_steps: on the embedded twins, pre-training steps instead of
+      the configs' own (set so that one run pre-trains in minutes on 2
+      cores); None keeps the configs'. A plan that binds its own steps
+      (`gain_vs_steps`) keeps them.
     figure3_regimes: numbers of labelled examples of figure 3.
     figure3_seeds: probe seeds of figure 3.
     figure3_supervised_epochs: epochs of figure 3's end-to-end baseline.
@@ -42,6 +46,7 @@ class Budget:
   """
   probe_seeds: Tuple[int, ...] = (0, 1, 2)
   real_train_steps: Optional[int] = 50000
+  twin_train_steps: Optional[int] = None
   figure3_regimes: Tuple[int, ...] = (200, 1000, 5000)
   figure3_seeds: Tuple[int, ...] = (0, 1)
   figure3_supervised_epochs: int = 20
@@ -99,7 +104,8 @@ class Setting:
   def train_bindings(self) -> Tuple[str, ...]:
     """Bindings every pre-training of this setting takes."""
     if not self.real:
-      return ()
+      steps = self.budget.twin_train_steps
+      return () if steps is None else (f"train.train_steps = {steps}",)
     bindings = []
     if self.data_dir:
       bindings.append(f"train.data_dir = '{self.data_dir}'")

@@ -201,6 +201,49 @@ def test_the_steps_curve_probes_each_exported_encoder_on_validation():
       plans.CURVE_STEPS)
 
 
+def test_the_full_budget_pre_trains_the_twins_longer_in_folders_of_its_own():
+  def steps(experiment):
+    out = []
+    for run in experiment.pretrainings:
+      gin.clear_config()
+      configurables.parse_gin([os.path.join(ROOT, f) for f in run.gin_files],
+                              list(run.bindings))
+      out.append(_bound("train.train_steps", 10000))  # train's default.
+    gin.clear_config()
+    return out
+  small = plans.Setting(notes="soundfont", budget=BUDGETS["small"])
+  full = plans.Setting(notes="soundfont", budget=BUDGETS["full"])
+  # The configs' own steps on the small budget; the full budget's on every
+  # twin, audio, video and images alike.
+  assert set(steps(plans.table1(small))) == {10000}
+  assert set(steps(plans.table4(small))) == {3000}
+  for plan in (plans.table1, plans.table3, plans.table4):
+    assert set(steps(plan(full))) == {BUDGETS["full"].twin_train_steps}
+  assert BUDGETS["full"].twin_train_steps == 20000
+  # A plan that binds its own steps keeps them.
+  assert plans.gain_vs_steps(full).pretrainings[0].bindings[-2:] == (
+      f"train.train_steps = {plans.CURVE_STEPS[-1]}",
+      f"train.export_steps = {tuple(plans.CURVE_STEPS[:-1])}")
+  # Real data is untouched by the twins' steps.
+  assert all(b != "train.train_steps = 20000" for r in plans.table1(
+      plans.Setting("real", budget=BUDGETS["full"])).pretrainings
+             for b in r.bindings)
+  from s2l import experiments  # pylint: disable=import-outside-toplevel
+  assert experiments.default_folder("runs", "small") == "runs"
+  assert experiments.default_folder("runs", "full") == os.path.join(
+      "runs", "full")
+  assert experiments.default_folder("results", "/my/long.gin") == (
+      os.path.join("results", "long"))
+  printed = _script("table1.sh", "--notes=soundfont", "--budget=full",
+                    "--dry_run")
+  assert printed.returncode == 0, printed.stderr
+  model_dirs = {f for line in printed.stdout.splitlines()
+                for f in shlex.split(line) if f.startswith("--model_dir=")}
+  assert model_dirs and all(d.startswith("--model_dir=runs/full/")
+                            for d in model_dirs)
+  assert "results/full/table1/" in printed.stdout
+
+
 def test_the_data_curve_trains_on_nested_prefixes_of_the_split():
   setting = plans.Setting(notes="soundfont", budget=BUDGETS["small"])
   experiment = plans.gain_vs_data(setting)

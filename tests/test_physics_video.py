@@ -68,6 +68,45 @@ def test_a_ball_speeds_down_the_ramp_then_slows_on_the_floor(seed):
   assert np.all(np.diff(speed[t > down]) <= 0)
 
 
+# Each class's pace constant, read back from its trace, and the quicker
+# half of its range.
+def test_the_pace_splits_every_class_in_half_by_its_pace_constant():
+  for label in range(NUM_CLASSES):
+    quick = [_trace(label, seed, num_frames=8)["quick"] for seed in range(60)]
+    # Half of each class, within what 60 fair coin flips give.
+    assert 18 <= sum(quick) <= 42, (label, sum(quick))
+  # Quick slides stop earlier, quick swings have shrunk more by the end.
+  slides = [_trace(1, seed, num_frames=64) for seed in range(20)]
+  def stop_frame(trace):
+    return int(np.argmax(np.diff(trace["travelled"]) == 0.0))
+  quick = [stop_frame(t) for t in slides if t["quick"]]
+  slow = [stop_frame(t) for t in slides if not t["quick"]]
+  assert quick and slow and max(quick) <= min(slow)
+  swings = [_trace(4, seed) for seed in range(20)]
+  def shrink(trace):
+    return trace["envelope"][-1] / trace["envelope"][0]
+  assert max(shrink(t) for t in swings if t["quick"]) < min(
+      shrink(t) for t in swings if not t["quick"])
+
+
+def test_the_pace_does_not_change_the_frames():
+  for label in range(NUM_CLASSES):
+    frames, pace = physics_video.render_clip_and_pace(
+        label, 8, 32, 32, np.random.default_rng(label))
+    np.testing.assert_array_equal(frames, physics_video.render_clip(
+        label, 8, 32, 32, np.random.default_rng(label)))
+    quick = physics_video.trajectory(label, 8, 32, 32, _after_background(
+        label))[1]["quick"]
+    assert pace == (0 if quick else 1)
+
+
+def _after_background(seed):
+  """A generator in the state `render_clip` draws the trajectory from."""
+  rng = np.random.default_rng(seed)
+  physics_video._background(rng, 32, 32)  # pylint: disable=protected-access
+  return rng
+
+
 def test_every_clip_is_drawn_frame_by_frame_and_deterministic():
   for label in range(NUM_CLASSES):
     clip = physics_video.render_clip(label, 8, 32, 32,
@@ -98,7 +137,12 @@ def test_the_tiny_twin_builds_offline_with_balanced_classes(tmp_path):
     counts = collections.Counter(int(e["label"]) for e in examples)
     assert set(counts) == set(range(NUM_CLASSES))
     assert max(counts.values()) - min(counts.values()) <= 1
+    assert {int(e["pace"]) for e in examples} <= {0, 1}
+  paces = [int(e["pace"]) for split in config.counts for e in tfds.as_numpy(
+      builder.as_dataset(split=split, shuffle_files=False))]
+  assert 0 < sum(paces) < len(paces)  # Both paces occur.
   # Registered as a source, with its classes from the builder.
   assert sources.get("physics_video").tasks["label"].num_classes == (
       NUM_CLASSES)
+  assert sources.get("physics_video").tasks["pace"].num_classes == 2
   assert sources.get("physics_video_tiny").modality == "video"

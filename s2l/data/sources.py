@@ -250,7 +250,8 @@ _register_embedded(
     "s2l.datasets.synthetic_video")
 _register_embedded(
     "physics_video", "s2l_physics_video", "video", "video",
-    {"label": Task("label", "classification", ("label",))},
+    {"label": Task("label", "classification", ("label",)),
+     "pace": Task("pace", "classification", ("pace",))},
     "s2l.datasets.physics_video")
 _register_embedded(
     "emoji_images", "s2l_emoji_images", "image", "image",

@@ -19,6 +19,13 @@ pretext task has nothing to learn from it. Every clip here is irreversible:
 
 Played backwards, each shows energy appear from nowhere.
 
+A second label, the pace, needs the motion itself: whether the clip's one
+pace constant lies in the quicker half of its range (bounce restitution
+below 0.55, a slide that stops before 0.625 of the clip, a stream that ends
+before 0.725, pieces that slow at more than 2 speeds per clip, a swing that
+decays by more than e^-2.1, a ball that rests within 0.7 of the clip along
+the floor). Everything else is drawn independently of it.
+
 Each clip has a static textured background, a floor, a saturated moving
 object (random colour, size, start, direction, timing and physical
 constants), half of the time a static dull distractor, and a per-frame
@@ -49,6 +56,12 @@ CLASS_NAMES = (
     "Something swinging to a stop",
     "Letting something roll down a slanted surface",
 )
+# The second task, which only the motion tells: whether the clip's one pace
+# constant (below) lies in the quicker or the slower half of the range it is
+# drawn from, so half of each class is quick. Object, scene and sizes are
+# drawn independently of it: it is told by how things move, not by what is
+# drawn.
+PACE_NAMES = ("quick", "slow")
 FLOOR = 0.86  # The floor's top, as a fraction of the height.
 _SUBSTEPS = 40  # Integration steps per frame interval.
 
@@ -101,7 +114,8 @@ def _drop(rng, num_frames, height, width):
 
   path = np.array(_integrate(num_frames, step))
   parts = [[("disc", px, py, r)] for px, py in path]
-  return parts, {"height": floor - r - path[:, 1]}
+  return parts, {"height": floor - r - path[:, 1],
+                 "quick": restitution < 0.55}
 
 
 def _slide(rng, num_frames, height, width):
@@ -118,7 +132,7 @@ def _slide(rng, num_frames, height, width):
   x = start + direction * travelled
   y = FLOOR * height - half
   parts = [[("box", px, y, half, half)] for px in x]
-  return parts, {"travelled": travelled}
+  return parts, {"travelled": travelled, "quick": stop < 0.625}
 
 
 def _pour(rng, num_frames, height, width):
@@ -146,7 +160,7 @@ def _pour(rng, num_frames, height, width):
       frame.append(("box", stream_x, (top + surface) / 2, 0.012 * width,
                     (surface - top) / 2))
     parts.append(frame)
-  return parts, {"level": level}
+  return parts, {"level": level, "quick": end < 0.725}
 
 
 def _break(rng, num_frames, height, width):
@@ -180,7 +194,7 @@ def _break(rng, num_frames, height, width):
     parts.append([("box", left, y, piece * 0.9, half_h),
                   ("box", right, y, piece * 0.9, half_h)])
     separation.append(right - left)
-  return parts, {"separation": np.array(separation)}
+  return parts, {"separation": np.array(separation), "quick": slow > 2.0}
 
 
 def _swing(rng, num_frames, height, width):
@@ -198,7 +212,8 @@ def _swing(rng, num_frames, height, width):
   y = pivot[1] + length * np.cos(angle)
   parts = [[("line", pivot[0], pivot[1], bx, by, 0.01 * width, "wall"),
             ("disc", bx, by, r)] for bx, by in zip(x, y)]
-  return parts, {"envelope": np.abs(amplitude) * envelope}
+  return parts, {"envelope": np.abs(amplitude) * envelope,
+                 "quick": decay > 2.1}
 
 
 def _surface(x, x_low, x_edge, y_top, floor):
@@ -221,7 +236,8 @@ def _roll(rng, num_frames, height, width):
   slope = abs(start - x_low) * np.hypot(1.0, (floor - y_top) / run)
   a = 2 * slope / down**2
   v_bottom = a * down
-  friction = v_bottom / rng.uniform(0.5, 0.9)
+  rolling = rng.uniform(0.5, 0.9)  # Time to rest along the floor.
+  friction = v_bottom / rolling
   xs, ys, speed = [], [], []
   for tk in _times(num_frames):
     if tk < down:
@@ -238,7 +254,8 @@ def _roll(rng, num_frames, height, width):
       speed.append(max(v_bottom - friction * (tk - down), 0.0))
   ramp = ("ramp", x_low, x_edge, y_top, "wall")
   parts = [[ramp, ("disc", x, y, r)] for x, y in zip(xs, ys)]
-  return parts, {"speed": np.array(speed), "down": down}
+  return parts, {"speed": np.array(speed), "down": down,
+                 "quick": rolling < 0.7}
 
 
 _MOTIONS = (_drop, _slide, _pour, _break, _swing, _roll)
@@ -252,7 +269,9 @@ def trajectory(label: int, num_frames: int, height: int, width: int,
     (the parts drawn in each of the T frames, a trace of what fixes the
     order, per class: "height" above the floor (dropping), "travelled"
     (sliding), "level" (pouring), "separation" of the pieces (breaking),
-    "envelope" of the swing (swinging), "speed" (rolling), each [T]).
+    "envelope" of the swing (swinging), "speed" (rolling), each [T]; and
+    "quick": whether the clip's pace constant lies in the quicker half of
+    its range (`PACE_NAMES`)).
   """
   if not 0 <= label < len(CLASS_NAMES):
     raise ValueError(f"label must be in [0, {len(CLASS_NAMES)}), got {label}.")
@@ -316,7 +335,7 @@ def _alpha(part, xx, yy):
 def render_clip(label: int, num_frames: int, height: int, width: int,
                 rng: np.random.Generator) -> np.ndarray:
   """Renders one clip of class `label`; a pure function of the generator
-  state.
+  state. `render_clip_and_pace` also gives the clip's pace.
 
   Args:
     label: class id in [0, len(CLASS_NAMES)).
@@ -330,11 +349,19 @@ def render_clip(label: int, num_frames: int, height: int, width: int,
   Raises:
     ValueError: for an unknown label or a size too small to draw.
   """
+  return render_clip_and_pace(label, num_frames, height, width, rng)[0]
+
+
+def render_clip_and_pace(label: int, num_frames: int, height: int,
+                         width: int, rng: np.random.Generator
+                         ) -> Tuple[np.ndarray, int]:
+  """`render_clip`'s frames (the same for the same generator state) and the
+  clip's pace: the index in `PACE_NAMES`, 0 for "quick"."""
   if num_frames < 2 or height < 16 or width < 16:
     raise ValueError(f"Need num_frames >= 2 and height, width >= 16, got "
                      f"{num_frames}, {height}, {width}.")
   scene, xx, yy = _background(rng, height, width)
-  parts, _ = trajectory(label, num_frames, height, width, rng)
+  parts, trace = trajectory(label, num_frames, height, width, rng)
   colour = hsv_to_rgb([rng.uniform(), rng.uniform(0.7, 1.0),
                        rng.uniform(0.7, 1.0)])
   walls = hsv_to_rgb([rng.uniform(), rng.uniform(0.0, 0.2),
@@ -348,7 +375,8 @@ def render_clip(label: int, num_frames: int, height: int, width: int,
       frame = frame * (1 - alpha) + (walls if part[-1] == "wall" else
                                      colour) * alpha
     frames[k] = frame * flicker[k]
-  return np.clip(np.round(frames * 255), 0, 255).astype(np.uint8)
+  return (np.clip(np.round(frames * 255), 0, 255).astype(np.uint8),
+          0 if trace["quick"] else 1)
 
 
 @dataclasses.dataclass(eq=False)
@@ -381,8 +409,9 @@ class PhysicsVideo(tfds.core.GeneratorBasedBuilder):
   """Irreversible everyday physics, generated locally on first use."""
 
   name = "s2l_physics_video"
-  VERSION = tfds.core.Version("1.0.0")
-  RELEASE_NOTES = {"1.0.0": "Initial release."}
+  VERSION = tfds.core.Version("1.1.0")
+  RELEASE_NOTES = {"1.0.0": "Initial release.",
+                   "1.1.0": "Adds the pace label; the clips are unchanged."}
   BUILDER_CONFIGS = [
       PhysicsVideoConfig(
           name="default",
@@ -403,6 +432,7 @@ class PhysicsVideo(tfds.core.GeneratorBasedBuilder):
                 shape=(config.num_frames, config.height, config.width, 3),
                 dtype=np.uint8, encoding_format="jpeg"),
             "label": tfds.features.ClassLabel(names=CLASS_NAMES),
+            "pace": tfds.features.ClassLabel(names=PACE_NAMES),
             "id": tfds.features.Text(),
         }),
         supervised_keys=("video", "label"),
@@ -418,7 +448,7 @@ class PhysicsVideo(tfds.core.GeneratorBasedBuilder):
     for index in range(config.counts[split]):
       label = index % len(CLASS_NAMES)
       rng = embedded.example_rng(config.seed, split, index)
-      video = render_clip(label, config.num_frames, config.height,
-                          config.width, rng)
+      video, pace = render_clip_and_pace(label, config.num_frames,
+                                         config.height, config.width, rng)
       key = f"{split}_{index:06d}"
-      yield key, {"video": video, "label": label, "id": key}
+      yield key, {"video": video, "label": label, "pace": pace, "id": key}

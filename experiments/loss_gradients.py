@@ -25,7 +25,6 @@ does not explain a difference in transfer, a different direction can.
 Writes OUTPUT.json and OUTPUT.md.
 """
 
-import json
 import os
 import sys
 from typing import Dict, List
@@ -38,6 +37,7 @@ import tensorflow as tf
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 # pylint: disable=wrong-import-position
+from s2l import atomic
 from s2l import losses
 from s2l import run_record
 from s2l.data import pipeline
@@ -229,10 +229,9 @@ def main(argv):
              "checkpoints": [{m: v for m, v in row.items()
                               if m != "encoder_grad"} for row in trained]}
     os.makedirs(os.path.dirname(FLAGS.output) or ".", exist_ok=True)
-    with open(FLAGS.output + ".json", "w") as f:
-      json.dump(plain, f, indent=2)
-    with open(FLAGS.output + ".md", "w") as f:
-      f.write(text)
+    # Whole or not at all (s2l.atomic), as every result file.
+    atomic.write_json(FLAGS.output + ".json", plain, indent=2)
+    atomic.write_text(FLAGS.output + ".md", text)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ permutations, as the ranking losses do, needs n - 1.
 Writes OUTPUT.json and OUTPUT.md. Pure numpy on the sets: seconds.
 """
 
-import json
 import math
 import os
 import sys
@@ -31,6 +30,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 # pylint: disable=wrong-import-position
+from s2l import atomic
 from s2l import losses
 from s2l import permutations
 
@@ -100,10 +100,9 @@ def main(argv):
   print(text)
   if FLAGS.output:
     os.makedirs(os.path.dirname(FLAGS.output) or ".", exist_ok=True)
-    with open(FLAGS.output + ".json", "w") as f:
-      json.dump({"sets": rows}, f, indent=2)
-    with open(FLAGS.output + ".md", "w") as f:
-      f.write(text)
+    # Whole or not at all (s2l.atomic), as every result file.
+    atomic.write_json(FLAGS.output + ".json", {"sets": rows}, indent=2)
+    atomic.write_text(FLAGS.output + ".md", text)
 
 
 if __name__ == "__main__":

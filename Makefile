@@ -58,6 +58,7 @@ benchmark: $(STAMP) $(KERNEL)
 	$(VENV)/bin/python benchmarks/input_pipeline.py
 	$(VENV)/bin/python benchmarks/train_step.py
 	$(VENV)/bin/python benchmarks/label_checks.py
+	$(VENV)/bin/python benchmarks/run_overheads.py
 
 clean:
 	rm -rf $(VENV) s2l.egg-info runs $(KERNEL) $(ASAN_KERNEL)

@@ -35,10 +35,11 @@ def to_pcm16(audio: np.ndarray) -> np.ndarray:
 class RawAudio(tfds.features.Audio):
   """`tfds.features.Audio` stored as raw bytes, read back as the same tensor.
 
-  With the pure-Python protobuf that TF 2.15 installs, writing 64k samples as
-  a numeric list takes ~60 ms per note, most of the build. Stock `Audio`
-  passes numpy arrays through without applying its `encoding`, hence this
-  subclass.
+  Writing 64k samples as a numeric list took ~60 ms per note under the
+  pure-Python protobuf of the former pin, most of the build; the bytes are
+  the stored format of the embedded audio sets (changing it changes their
+  files). Stock `Audio` passes numpy arrays through without applying its
+  `encoding`, hence this subclass.
   """
 
   def __init__(self, **kwargs):

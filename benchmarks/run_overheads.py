@@ -37,11 +37,9 @@ _STEPS = flags.DEFINE_integer("steps", 20, "Training steps of the timed run.")
 
 _CHILD = r"""
 import json, os, sys, time
-import gin
 import tensorflow as tf
 from google.protobuf.internal import api_implementation
 from s2l import configurables, run_directory, training
-from s2l.models import cfn
 
 work, steps = sys.argv[1], int(sys.argv[2])
 configurables.parse_gin(

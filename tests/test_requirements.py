@@ -4,10 +4,10 @@ they promise."""
 import ast
 import importlib.metadata
 import os
-import re
 
 from google.protobuf.internal import api_implementation
 from packaging import requirements
+from packaging import utils
 from packaging import version
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -21,12 +21,8 @@ def _pins():
       line = line.split("#", 1)[0].strip()
       if line:
         name, pinned = line.split("==")
-        pins[_normal(name)] = pinned
+        pins[utils.canonicalize_name(name)] = pinned
   return pins
-
-
-def _normal(name):
-  return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _install_requires():
@@ -49,7 +45,7 @@ def test_every_line_of_requirements_is_an_exact_pin():
 def test_setup_py_accepts_the_pinned_versions():
   pins = _pins()
   for requirement in _install_requires():
-    name = _normal(requirement.name)
+    name = utils.canonicalize_name(requirement.name)
     assert name in pins, f"{name} is required by setup.py but not pinned"
     assert requirement.specifier.contains(pins[name], prereleases=True), (
         f"requirements.txt pins {name}=={pins[name]}, which setup.py's "

@@ -56,6 +56,7 @@ from s2l import run_spec
 from s2l.data import modalities
 from s2l.data import pipeline
 from s2l.data import sources
+from s2l.models import cfn
 
 BASELINES = ("pretrained", "random", "supervised")
 RESULTS_FILE = "probe.json"
@@ -194,6 +195,9 @@ def _check_knobs(**knobs) -> None:
   checks.require("evaluate", "labelled_subsets", knobs["labelled_subsets"],
                  knobs["labelled_subsets"] in probe.SUBSETS,
                  f"one of {probe.SUBSETS}")
+  checks.require("evaluate", "layer", knobs["layer"],
+                 knobs["layer"] in cfn.PROBED_LAYERS,
+                 f"one of {sorted(cfn.PROBED_LAYERS)}")
 
 
 SCORE_SPLITS = ("test", "validation")
@@ -269,6 +273,7 @@ def evaluate(model_dir: str,
              source: Optional[str] = None,
              data_dir: Optional[str] = None,
              encoder_step: Optional[int] = None,
+             layer: str = "embedding",
              output: Optional[str] = None) -> Dict:
   """Probes the encoder of `model_dir` on every downstream task.
 
@@ -306,6 +311,10 @@ def evaluate(model_dir: str,
     encoder_step: probe the encoder the run exported at this earlier step
       (`train.export_steps`, `RUN/encoder_steps/<step>`) instead of its
       last; the run need not be finished.
+    layer: the layer of the frozen encoders the heads read, one of
+      `cfn.PROBED_LAYERS`: "embedding" (fc7, the paper's) or
+      "patch_features" (every patch's fc6 features, concatenated: what the
+      embedding is computed from).
     output: where to write the JSON; `model_dir/probe.json` if None (the
       experiment scripts write one file per table next to each other).
 
@@ -317,7 +326,7 @@ def evaluate(model_dir: str,
                learning_rate=learning_rate, hidden_units=hidden_units,
                batch_size=batch_size, labelled_pool=labelled_pool,
                labelled_subsets=labelled_subsets, test_examples=test_examples,
-               score_split=score_split)
+               score_split=score_split, layer=layer)
   for baseline in baselines:
     if baseline not in BASELINES:
       raise ValueError(f"baselines must be among {BASELINES}, got "
@@ -350,7 +359,7 @@ def evaluate(model_dir: str,
       "batch_size": batch_size, "labelled_pool": pool_size,
       "labelled_subsets": labelled_subsets, "standardize": standardize,
       "test_split": test_split, "test_examples": test_examples,
-      "random_from_run": has_init})
+      "random_from_run": has_init, "layer": layer})
   probes = _Probes(source, data, labels, store, head=head, epochs=epochs,
                    supervised_epochs=supervised_epochs,
                    learning_rate=learning_rate, hidden_units=hidden_units,
@@ -362,7 +371,8 @@ def evaluate(model_dir: str,
   reused = store.count(needs)
   logging.info("%d of %d probe cells to do; %d reused from %s.",
                len(needs) - reused, len(needs), reused, store.path)
-  random_origin = probes.load_encoders(model_dir, encoder_dir, baselines)
+  random_origin = probes.load_encoders(model_dir, encoder_dir, baselines,
+                                       layer)
   if store.count(k for k in needs if k[1] in frozen) < len(
       [k for k in needs if k[1] in frozen]):
     probes.embed(frozen, counts, tasks[0])
@@ -372,7 +382,8 @@ def evaluate(model_dir: str,
     results[task_name] = probes.task(
         source.tasks[task_name], baselines, num_examples, seeds,
         labelled_subsets, test_split, test_examples)
-  report = {"source": source.name, "head": head, "model_dir": model_dir,
+  report = {"source": source.name, "head": head, "layer": layer,
+            "model_dir": model_dir,
             "encoder_step": record["encoder_step"],
             "test_split": test_split,
             "labelled_pool": pool_size,
@@ -477,15 +488,16 @@ class _Probes:
     self.encoders, self.embeddings = {}, {}
 
   def load_encoders(self, model_dir: str, encoder_dir: str,
-                    baselines: Sequence[str]):
-    """Loads the frozen encoders (the pre-trained one from `encoder_dir`);
-    where the random one comes from."""
+                    baselines: Sequence[str], layer: str):
+    """Loads the frozen encoders (the pre-trained one from `encoder_dir`),
+    each cut at `layer`; where the random one comes from."""
     pretrained = tf.keras.models.load_model(encoder_dir, compile=False)
     pretrained.trainable = False
-    self.encoders["pretrained"], random_origin = pretrained, None
+    self.encoders["pretrained"], random_origin = cfn.probed_model(
+        pretrained, layer), None
     if "random" in baselines:
-      self.encoders["random"], random_origin = random_encoder(model_dir,
-                                                              pretrained)
+      random, random_origin = random_encoder(model_dir, pretrained)
+      self.encoders["random"] = cfn.probed_model(random, layer)
     return random_origin
 
   def embed(self, frozen: Sequence[str], counts: Dict, task_name: str):

@@ -960,6 +960,12 @@ def setting_line(runs: Sequence[Dict]) -> str:
           f" scored on {_values(runs, lambda r: r['test_split'])}")
 
 
+# How a caption names the layer a probe read (`evaluate.layer`; a JSON from
+# before it was a knob read the embedding).
+_LAYER_WORDS = {"embedding": "embedding",
+                "patch_features": "patch features (fc6, concatenated)"}
+
+
 def _caption(runs: Sequence[Dict]) -> str:
   """What a table or figure was made from: data, pre-training setting and
   probe protocol ("?" where an older JSON does not say)."""
@@ -975,7 +981,9 @@ def _caption(runs: Sequence[Dict]) -> str:
       "Adam learning rate "
       f"{_values(runs, lambda r: r['pretraining']['learning_rate'])}, seed "
       f"{_values(runs, lambda r: r['pretraining']['seed'])}. Probe: "
-      f"{_values(runs, lambda r: r['head'])} head on the frozen embedding, "
+      f"{_values(runs, lambda r: r['head'])} head on the frozen "
+      f"{_values(runs, lambda r: _LAYER_WORDS[r.get('layer', 'embedding')])}"
+      ", "
       "labelled examples "
       f"{_values(runs, lambda r: r['labelled_subsets'])} per seed, "
       f"{', '.join(str(s) for s in seeds)} probe seed(s) per cell, scored on "

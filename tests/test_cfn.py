@@ -43,6 +43,29 @@ def test_save_and_load_round_trip(tmp_path):
   assert loaded.get_layer(cfn.EMBEDDING_LAYER).units == 205
 
 
+def test_the_probed_layers_of_a_saved_encoder(tmp_path):
+  tf.keras.utils.set_random_seed(0)
+  model = cfn.context_free_network(3, (8, 10, 1), 3, width=0.05, depth=2,
+                                   embedding_size=64, patch_features=40)
+  cfn.embedding_model(model).save(tmp_path / "encoder")
+  loaded = tf.keras.models.load_model(tmp_path / "encoder", compile=False)
+  x = tf.random.stateless_normal((2, 3, 8, 10, 1), [2, 1])
+  assert cfn.probed_model(loaded, "embedding") is loaded
+  features = cfn.probed_model(loaded, "patch_features")(x).numpy()
+  # Every patch's fc6 features (2 units at width 0.05), side by side in
+  # patch order: the shared encoder applied to each patch alone.
+  per_patch = model.get_layer("shared_encoder")(x).numpy()
+  assert features.shape == (2, 3 * 2) and features.dtype == np.float32
+  np.testing.assert_allclose(features, per_patch.reshape(2, -1), rtol=1e-6)
+  # The embedding is the dense layer applied to exactly those features.
+  dense = model.get_layer(cfn.EMBEDDING_LAYER)
+  np.testing.assert_allclose(loaded(x).numpy(), dense(features).numpy(),
+                             rtol=1e-5, atol=1e-6)
+  with pytest.raises(ValueError, match="evaluate.layer must be one of "
+                     r"\['embedding', 'patch_features'\], got 'fc8'"):
+    cfn.probed_model(loaded, "fc8")
+
+
 def test_bad_scale_knobs():
   with pytest.raises(ValueError, match="depth must be between 1 and 5"):
     cfn.context_free_network(3, (8, 8, 1), 3, depth=6)

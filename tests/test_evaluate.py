@@ -384,6 +384,33 @@ def test_random_baseline_is_the_runs_initial_encoder(run_dir):
                                                    trained.get_weights()))
 
 
+def test_the_patch_features_layer_is_probed_for_both_encoders(run_dir,
+                                                              tmp_path):
+  """evaluate.layer: the heads read fc6 of every patch instead of the
+  embedding, of the pre-trained and of the random encoder alike."""
+  common = ["evaluate.num_examples = (8,)", "evaluate.seeds = (0,)",
+            "evaluate.epochs = 1", "evaluate.tasks = ('pitch',)"]
+  outputs, reused = {}, []
+  # One output file: the cells of one layer are not reused for the other,
+  # and are for the same layer again.
+  for layer in ("embedding", "patch_features", "patch_features"):
+    _probe_config(common + [f"evaluate.layer = '{layer}'",
+                            f"evaluate.output = '{tmp_path}/probe.json'"])
+    outputs[layer] = evaluate_lib.evaluate(run_dir)
+    reused.append(outputs[layer]["cells_reused"])
+  assert reused[:2] == [0, 0] and reused[2] > 0
+  embedding = outputs["embedding"]["representation"]
+  features = outputs["patch_features"]["representation"]
+  assert outputs["patch_features"]["layer"] == "patch_features"
+  # The tiny CFN at width 0.03: round(128 * 0.03) = 4 embedding units, and
+  # round(512 * 0.03) = 15 fc6 units for each of the 10 bands.
+  assert embedding["pretrained"]["units"] == 4
+  assert features["pretrained"]["units"] == features["random"]["units"] == 150
+  assert features["pretrained"] != features["random"]
+  assert outputs["embedding"]["results"] != outputs["patch_features"][
+      "results"]
+
+
 def test_subsets_select_exactly_their_examples(run_dir):
   record = run_record.read(run_dir)
   setting = {"slicing": run_record.build(record["slicing"]),
@@ -414,6 +441,8 @@ def test_subsets_select_exactly_their_examples(run_dir):
     (dict(labelled_subsets="random"), "labelled_subsets must be one of"),
     (dict(score_split="train"), "score_split must be None or one of "
      "('test', 'validation'), got 'train'"),
+    (dict(layer="scores"), "layer must be one of ['embedding', "
+     "'patch_features'], got 'scores'"),
 ])
 def test_bad_probe_knobs_are_refused_before_anything_is_read(knob, message,
                                                              tmp_path):

@@ -451,3 +451,15 @@ def test_the_frames_curve_has_a_row_per_frame_count_with_its_gain(tmp_path):
   _write(folder, "frames20", run)
   with pytest.raises(report.ReportError, match="no frames per clip"):
     report.render(str(folder))
+
+
+def test_the_caption_names_the_probed_layer(tmp_path):
+  # A JSON from before `evaluate.layer` read the embedding.
+  _write(tmp_path / "embedding", "pfy", _run("PerturbedFenchelYoungLoss"))
+  text = open(report.render(str(tmp_path / "embedding"))[0]).read()
+  assert "mlp head on the frozen embedding, " in text
+  _write(tmp_path / "fc6", "pfy", {**_run("PerturbedFenchelYoungLoss"),
+                                   "layer": "patch_features"})
+  text = open(report.render(str(tmp_path / "fc6"))[0]).read()
+  assert ("mlp head on the frozen patch features (fc6, concatenated), "
+          in text)

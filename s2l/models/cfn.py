@@ -22,6 +22,11 @@ import tensorflow as tf
 ALEXNET_CONVS = ((96, 11, 4, True), (256, 5, 1, True), (384, 3, 1, False),
                  (384, 3, 1, False), (256, 3, 1, True))
 EMBEDDING_LAYER = "embedding"
+# The layers a probe can read (`evaluate.layer`), by name: the embedding
+# (fc7, the paper's), or every patch's fc6 features side by side, which the
+# embedding is computed from.
+PROBED_LAYERS = {"embedding": EMBEDDING_LAYER,
+                 "patch_features": "concatenate_patches"}
 
 
 def _fit(size: int, side: int) -> int:
@@ -147,6 +152,30 @@ def embedding_model(model: tf.keras.Model) -> tf.keras.Model:
             embedding)
   return tf.keras.Model(model.inputs, embedding,
                         name=f"{model.name}_encoder")
+
+
+def probed_model(encoder: tf.keras.Model, layer: str) -> tf.keras.Model:
+  """An encoder of `embedding_model` (or its SavedModel, loaded) cut at one
+  of `PROBED_LAYERS`: patches [B, n, H, W, C] -> float32 [B, D].
+
+  "embedding" returns `encoder` itself (D = E); "patch_features" its
+  concatenated per-patch fc6 features (D = n * F, what the embedding layer
+  reads), the same weights.
+
+  Raises:
+    ValueError: for a layer not in `PROBED_LAYERS`.
+  """
+  if layer not in PROBED_LAYERS:
+    raise ValueError(f"evaluate.layer must be one of "
+                     f"{sorted(PROBED_LAYERS)}, got {layer!r}.")
+  if layer == "embedding":
+    return encoder
+  features = encoder.get_layer(PROBED_LAYERS[layer]).output
+  if features.dtype != tf.float32:
+    features = tf.keras.layers.Activation(
+        "linear", dtype="float32", name=f"{layer}_float32")(features)
+  return tf.keras.Model(encoder.inputs, features,
+                        name=f"{encoder.name}_{layer}")
 
 
 def collapse_probe_model(model: tf.keras.Model) -> tf.keras.Model:

@@ -249,6 +249,16 @@ def table1(s: Setting) -> Experiment:
                        (1000,), s)
 
 
+def probed_layer(s: Setting) -> Experiment:
+  """Table 1's runs, probed at every patch's fc6 features (the layer the
+  embedding is computed from) instead of the embedding: whether a loss's
+  pre-training puts into its patch features what its embedding loses."""
+  return _compare_losses(
+      "probed_layer", "Table 1's runs probed at the patch features (fc6)",
+      "methods", s, s.audio, "freq10", LOSSES, (1000,),
+      ("pretrained", "random"), ("evaluate.layer = 'patch_features'",))
+
+
 def table5(s: Setting) -> Experiment:
   """Table 1 at 500 labels."""
   return _losses_table("table5", "Table 5: every pretext loss, 500 labels",
@@ -571,7 +581,7 @@ PLANS: Dict[str, Callable[[Setting], Experiment]] = {
     f.__name__: f for f in (table1, table2, table3, table4, table5, table6,
                             figure3, figure4, lr_sweep, lr_sweep_video,
                             lr_sweep_images, gain_vs_steps, gain_vs_data,
-                            frames_video,
+                            frames_video, probed_layer,
                             ablations, pretrain_twins)}
 
 

@@ -39,7 +39,8 @@ gin.clear_config()
 PAPER = sorted(set(plans.PLANS) - {"pretrain_twins", "lr_sweep",
                                    "lr_sweep_video", "lr_sweep_images",
                                    "gain_vs_steps", "gain_vs_data",
-                                   "frames_video", "ablations"})
+                                   "frames_video", "ablations",
+                                   "probed_layer"})
 
 
 def _commands(name, data="embedded", budget="small", notes="synthetic",
@@ -104,6 +105,18 @@ def test_every_command_parses_and_probes_its_own_runs(name, data):
   if name in PAPER:
     assert outputs and commands[-1][2] == "s2l.report"
     assert len(set(outputs)) == len(outputs)
+
+
+def test_the_probed_layer_plan_probes_table1s_runs_at_fc6():
+  setting = plans.Setting(notes="soundfont", budget=BUDGETS["small"])
+  table1 = plans.table1(setting)
+  experiment = plans.probed_layer(setting)
+  # The same pre-trainings (reused when table 1 has run), other probes.
+  assert experiment.pretrainings == table1.pretrainings
+  assert [p.run for p in experiment.probes] == [p.run for p in table1.probes]
+  for ours, theirs in zip(experiment.probes, table1.probes):
+    assert ours.bindings == theirs.bindings + (
+        "evaluate.layer = 'patch_features'",)
 
 
 def test_the_plans_cover_the_papers_tables_and_figures():

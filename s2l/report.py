@@ -381,18 +381,68 @@ def _table(header: Sequence[str], rows: Sequence[str]) -> str:
   return "\n".join(lines + list(rows)) + "\n"
 
 
+def _without_random(run: Dict) -> Dict:
+  """`run` with its random encoder's results and diagnostics left out."""
+  out = dict(run)
+  out["results"] = {task: {b: cells for b, cells in by_baseline.items()
+                           if b != "random"}
+                    for task, by_baseline in run["results"].items()}
+  if "representation" in run:
+    out["representation"] = {b: rep for b, rep in
+                             run["representation"].items() if b != "random"}
+  return out
+
+
+def _random_by_seed(runs: Sequence[Dict]) -> Dict:
+  """{pre-training seed: a run holding only that seed's random encoder}.
+
+  A seed starts every loss from the same weights, so one probe of them per
+  seed stands for every column of that seed: the first in the paper's
+  column order that probed it.
+  """
+  randoms = {}
+  for run in sorted(runs, key=loss_order):
+    if "random" not in next(iter(run["results"].values())):
+      continue
+    seed = run["pretraining"].get("seed")
+    if seed not in randoms:
+      randoms[seed] = dict(run, results={
+          task: {"random": by_baseline["random"]}
+          for task, by_baseline in run["results"].items()
+          if "random" in by_baseline})
+  return randoms
+
+
+def _seeds(run: Dict) -> List:
+  seed = run["pretraining"].get("seed")
+  return seed if isinstance(seed, list) else [seed]
+
+
 def _columns(runs: Sequence[Dict]) -> List[Tuple[str, Optional[Dict], str]]:
-  """(label, run, baseline) per methods-table column, in the paper's order."""
-  by_method = group(runs, method_label)
+  """(label, run, baseline) per methods-table column, in the paper's order.
+
+  The Random Embedding column pools the random encoder of every
+  pre-training seed that some column has and that was probed in any of the
+  runs; each pre-trained column keeps, under "own_random", the random
+  encoder pooled over its own seeds (None if one of them was never probed),
+  which its margin is measured against.
+  """
+  randoms = _random_by_seed(runs)
+  by_method = group([_without_random(run) for run in runs], method_label)
   methods = sorted(by_method, key=lambda m: loss_order(by_method[m]))
-  with_random = [by_method[m] for m in methods
-                 if "random" in next(iter(by_method[m]["results"].values()))]
   with_supervised = [by_method[m] for m in methods if "supervised" in next(
       iter(by_method[m]["results"].values()))]
   columns = []
-  if with_random:
-    columns.append((RANDOM, with_random[0], "random"))
-  columns += [(m, by_method[m], "pretrained") for m in methods]
+  if randoms:
+    seeds = sorted({s for m in methods for s in _seeds(by_method[m])
+                    if s in randoms}, key=str)
+    columns.append((RANDOM, pool([randoms[s] for s in seeds]), "random"))
+  for m in methods:
+    run = by_method[m]
+    own = _seeds(run)
+    run["own_random"] = (pool([randoms[s] for s in own])
+                         if all(s in randoms for s in own) else None)
+    columns.append((m, run, "pretrained"))
   if with_supervised:
     columns.append((SUPERVISED, with_supervised[0], "supervised"))
   return columns
@@ -438,13 +488,15 @@ def setting_rows(columns: Sequence[Tuple[str, Optional[Dict], str]]
 
 
 MARGIN_NOTE = (
-    "\nMargin over random: the difference between a column's mean and the "
-    "random encoder's, positive where the pre-trained encoder is better, "
-    "in units of the larger of the two cells' sample stds. Above 2, the "
-    "means are further apart than twice either cell's spread over its "
+    "\nMargin over random: the difference between a column's mean and that "
+    "of the random encoder of the same pre-training seeds (the initial "
+    "weights its runs started from), positive where the pre-trained encoder "
+    "is better, in units of the larger of the two cells' sample stds. Above "
+    "2, the means are further apart than twice either cell's spread over its "
     "(pre-training seed, probe seed) pairs. The Random Embedding column "
     "pools the initial weights of every pre-training seed it lists (a seed "
-    "starts every loss from the same weights).\n")
+    "starts every loss from the same weights, so one probe of them serves "
+    "every column of that seed).\n")
 
 
 def margin(pretrained: Cell, random: Cell, metric: str) -> Optional[float]:
@@ -462,15 +514,20 @@ def margin(pretrained: Cell, random: Cell, metric: str) -> Optional[float]:
   return ahead / spread
 
 
-def _margin_rows(label: str, columns, cells: Sequence[Cell],
+def _margin_rows(label: str, columns, task: str, regime: int,
                  metric: str) -> List[str]:
   """A row under a methods table's metric row: each pre-trained column's
-  `margin` over the Random Embedding column (none without that column)."""
-  if not columns or columns[0][2] != "random" or cells[0] is None:
+  `margin` over the random encoder of its own pre-training seeds (none
+  without a Random Embedding column)."""
+  if not columns or columns[0][2] != "random":
     return []
   texts = []
-  for (_, _, baseline), cell in zip(columns, cells):
-    value = margin(cell, cells[0], metric) if baseline == "pretrained" else None
+  for _, run, baseline in columns:
+    value = None
+    if baseline == "pretrained":
+      value = margin(_cell(run, task, "pretrained", regime, metric),
+                     _cell(run.get("own_random"), task, "random", regime,
+                           metric), metric)
     # round() first: a difference of 1e-17 is no margin, not "-0.0".
     texts.append("–" if value is None else f"{round(value, 1) + 0.0:+.1f}")
   if all(text == "–" for text in texts):
@@ -495,7 +552,7 @@ def methods_table(runs: Sequence[Dict]) -> str:
         rows.append(format_row(label, cells,
                                lower_is_better=metric == "mse"))
         if metric == headline:
-          margin_rows = _margin_rows(label, columns, cells, metric)
+          margin_rows = _margin_rows(label, columns, task, regime, metric)
           margins = margins or bool(margin_rows)
           rows += margin_rows
   for key, label in UPSTREAM_LABELS:

@@ -418,6 +418,49 @@ def test_methods_table_margin_over_random_in_stds(tmp_path):
   assert report.margin((0.5, None), (0.4, 0.1), "accuracy") is None
 
 
+def test_each_column_is_measured_against_the_random_encoder_of_its_seeds(
+    tmp_path):
+  folder = tmp_path / "table1"
+  # Seed 0's initial weights score family 0.5 (+0.1 at 1000 labels), seed
+  # 1's 0.3; Perturbed F-Y probed them at both seeds, Fast Soft Ranking at
+  # seed 1 only, MSE at neither, and MSE ran seed 0 alone.
+  def seeded(loss, seed, family, random=None, baselines=("pretrained",)):
+    run = _seeded(_run(loss, family=family, baselines=baselines), seed)
+    if random is not None:
+      run["results"]["instrument_family"]["random"]["1000"] = _cell(
+          "accuracy", [random + 0.1, random + 0.1 + 0.02])
+    return run
+  both = ("pretrained", "random")
+  _write(folder, "pfy0", seeded("PerturbedFenchelYoungLoss", 0, (0.8, 0.82),
+                                0.5, both))
+  _write(folder, "pfy1", seeded("PerturbedFenchelYoungLoss", 1, (0.8, 0.82),
+                                0.3, both))
+  _write(folder, "fsr0", seeded("SoftRankLoss", 0, (0.6, 0.62)))
+  _write(folder, "fsr1", seeded("SoftRankLoss", 1, (0.6, 0.62), 0.3, both))
+  _write(folder, "mse0", seeded("RankMSELoss", 0, (0.6, 0.62)))
+  markdown = open(report.render(str(folder))[0]).read()
+  rows = _rows(markdown)
+  assert rows["Task"] == ["Random Embedding", "Fast Soft Ranking",
+                          "Perturbed F-Y", "MSE"]
+  # The Random column: both seeds, each probed once (0.6, 0.62, 0.4, 0.42).
+  assert rows["Pre-training seeds"] == ["0, 1", "0, 1", "0, 1", "0"]
+  assert rows["Instr. Family (ACC)"][0] == "0.51 ± 0.12"
+  margins = rows["Instr. Family (ACC): margin over random (std)"]
+  # Fast Soft Ranking (0.7, 0.72 twice; std 0.0115) and Perturbed F-Y
+  # against both seeds' random (std 0.1155); MSE, seed 0 alone, against
+  # seed 0's (0.6, 0.62; std 0.0141): (0.71 - 0.61) / 0.0141 = 7.1, where
+  # both seeds' random would have given 1.7.
+  assert margins[1] == f"{(0.71 - 0.51) / np.std([.6, .62, .4, .42], ddof=1):+.1f}"
+  assert margins[3] == f"{(0.71 - 0.61) / np.std([.6, .62], ddof=1):+.1f}"
+  assert margins[3] == "+7.1"
+  # A column some of whose seeds' initial weights were never probed has
+  # no margin.
+  os.remove(folder / "pfy0.json")
+  rows = _rows(open(report.render(str(folder))[0]).read())
+  assert rows["Pre-training seeds"][0] == "1"
+  assert rows["Instr. Family (ACC): margin over random (std)"][3] == "–"
+
+
 def test_methods_table_without_random_has_no_margin(tmp_path):
   folder = tmp_path / "table1"
   _write(folder, "mse", _run("RankMSELoss"))

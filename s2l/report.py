@@ -461,7 +461,8 @@ def representation_rows(columns: Sequence[Tuple[str, Optional[Dict], str]]
              for _, run, baseline in columns]
     if any(cell is not None for cell in cells):
       rows.append("| " + " | ".join(
-          [label] + ["–" if cell is None else form.format(cell)
+          [label.replace("Embedding", _layer_title(columns))] +
+          ["–" if cell is None else form.format(cell)
                      for cell in cells]) + " |")
   return rows
 
@@ -1021,6 +1022,16 @@ def setting_line(runs: Sequence[Dict]) -> str:
 # before it was a knob read the embedding).
 _LAYER_WORDS = {"embedding": "embedding",
                 "patch_features": "patch features (fc6, concatenated)"}
+
+
+def _layer_title(columns: Sequence[Tuple[str, Optional[Dict], str]]
+                 ) -> str:
+  """What the diagnostics rows were measured on: "Embedding", or "Patch
+  features (fc6)" when every column was probed there."""
+  layers = {(run or {}).get("layer", "embedding") for _, run, _ in columns
+            if run is not None}
+  return "Patch features (fc6)" if layers == {"patch_features"} else (
+      "Embedding" if layers <= {"embedding"} else "Probed layer")
 
 
 def _caption(runs: Sequence[Dict]) -> str:

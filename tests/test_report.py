@@ -506,3 +506,16 @@ def test_the_caption_names_the_probed_layer(tmp_path):
   text = open(report.render(str(tmp_path / "fc6"))[0]).read()
   assert ("mlp head on the frozen patch features (fc6, concatenated), "
           in text)
+  # The diagnostics rows say which layer they measured.
+  for folder, layer in (("embedding", None), ("fc6", "patch_features")):
+    run = _run("PerturbedFenchelYoungLoss")
+    run["representation"] = {"pretrained": {"dead_fraction": 0.25,
+                                             "effective_dimension": 3.0}}
+    if layer:
+      run["layer"] = layer
+    _write(tmp_path / folder, "pfy", run)
+  rows = _rows(open(report.render(str(tmp_path / "embedding"))[0]).read())
+  assert rows["Embedding: dead units"] == ["25%"]
+  rows = _rows(open(report.render(str(tmp_path / "fc6"))[0]).read())
+  assert rows["Patch features (fc6): dead units"] == ["25%"]
+  assert rows["Patch features (fc6): effective dimension"] == ["3.0"]

@@ -494,7 +494,7 @@ MARGIN_NOTE = (
     "weights its runs started from), positive where the pre-trained encoder "
     "is better, in units of the larger of the two cells' sample stds. Above "
     "2, the means are further apart than twice either cell's spread over its "
-    "(pre-training seed, probe seed) pairs. The Random Embedding column "
+    "(pre-training seed, probe seed) pairs. The random column "
     "pools the initial weights of every pre-training seed it lists (a seed "
     "starts every loss from the same weights, so one probe of them serves "
     "every column of that seed).\n")
@@ -567,7 +567,8 @@ def methods_table(runs: Sequence[Dict]) -> str:
                              marked=fixed))
   rows += representation_rows(columns)
   rows += setting_rows(columns)
-  header = ["Task"] + [label for label, _, _ in columns]
+  header = ["Task"] + [_random_title(columns) if label == RANDOM else label
+                       for label, _, _ in columns]
   table = _table(header, rows)
   if any(baseline == "pretrained" and fixed_set(run)
          for _, run, baseline in columns):
@@ -1032,6 +1033,15 @@ def _layer_title(columns: Sequence[Tuple[str, Optional[Dict], str]]
             if run is not None}
   return "Patch features (fc6)" if layers == {"patch_features"} else (
       "Embedding" if layers <= {"embedding"} else "Probed layer")
+
+
+def _random_title(columns: Sequence[Tuple[str, Optional[Dict], str]]
+                  ) -> str:
+  """The random encoder's column: the paper's "Random Embedding", or named
+  for the layer every column was probed at ("Random Encoder" when mixed)."""
+  layer = _layer_title(columns)
+  return {"Embedding": RANDOM, "Probed layer": "Random Encoder"}.get(
+      layer, f"Random {layer.replace('features', 'Features')}")
 
 
 def _caption(runs: Sequence[Dict]) -> str:

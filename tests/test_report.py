@@ -519,3 +519,14 @@ def test_the_caption_names_the_probed_layer(tmp_path):
   rows = _rows(open(report.render(str(tmp_path / "fc6"))[0]).read())
   assert rows["Patch features (fc6): dead units"] == ["25%"]
   assert rows["Patch features (fc6): effective dimension"] == ["3.0"]
+  # So does the random encoder's column, the paper's name at the embedding.
+  for folder, layer, title in (
+      ("embedding", None, "Random Embedding"),
+      ("fc6", "patch_features", "Random Patch Features (fc6)")):
+    run = _run("PerturbedFenchelYoungLoss", baselines=("pretrained", "random"))
+    run["pretraining"]["seed"] = 0
+    if layer:
+      run["layer"] = layer
+    _write(tmp_path / folder, "pfy", run)
+    rows = _rows(open(report.render(str(tmp_path / folder))[0]).read())
+    assert rows["Task"] == [title, "Perturbed F-Y"]

@@ -515,6 +515,37 @@ def margin(pretrained: Cell, random: Cell, metric: str) -> Optional[float]:
   return ahead / spread
 
 
+def margins(runs: Sequence[Dict]) -> Dict[str, Dict[str, Dict[int, Dict]]]:
+  """What a methods table's margin rows say, as numbers.
+
+  Returns {method label: {task: {labels: {"metric", "pretrained", "random",
+  "gap", "margin", "seeds"}}}} for each pre-trained column of
+  `methods_table(runs)` whose pre-training seeds all have a probed random
+  encoder. "pretrained" and "random" are [mean, sample std] pooled over the
+  (pre-training seed, probe seed) pairs (the random encoder of the column's
+  own seeds); "gap" is the difference of the means, positive where the
+  pre-trained encoder is better; "margin" is `margin` (the gap in units of
+  the larger std, None without both stds).
+  """
+  out: Dict[str, Dict[str, Dict[int, Dict]]] = {}
+  for label, run, baseline in _columns(runs):
+    if baseline != "pretrained" or run.get("own_random") is None:
+      continue
+    for task in _task_names(runs):
+      metric = _metric(runs, task)
+      for regime in _regimes(runs):
+        mine = _cell(run, task, "pretrained", regime, metric)
+        theirs = _cell(run["own_random"], task, "random", regime, metric)
+        if mine is None or theirs is None:
+          continue
+        gap = mine[0] - theirs[0]
+        out.setdefault(label, {}).setdefault(task, {})[regime] = {
+            "metric": metric, "pretrained": list(mine),
+            "random": list(theirs), "gap": -gap if metric == "mse" else gap,
+            "margin": margin(mine, theirs, metric), "seeds": _seeds(run)}
+  return out
+
+
 def _margin_rows(label: str, columns, task: str, regime: int,
                  metric: str) -> List[str]:
   """A row under a methods table's metric row: each pre-trained column's

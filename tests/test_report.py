@@ -453,12 +453,26 @@ def test_each_column_is_measured_against_the_random_encoder_of_its_seeds(
   assert margins[1] == f"{(0.71 - 0.51) / np.std([.6, .62, .4, .42], ddof=1):+.1f}"
   assert margins[3] == f"{(0.71 - 0.61) / np.std([.6, .62], ddof=1):+.1f}"
   assert margins[3] == "+7.1"
+  # report.margins gives the same numbers, with the gap positive where
+  # pre-training is better: MSE's pitch (100, 120) against seed 0's random
+  # (130, 150) is 30 ahead.
+  numbers = report.margins(report.load_results(str(folder)))
+  mse = numbers["MSE"]
+  assert mse["instrument_family"][1000]["margin"] == pytest.approx(
+      (0.71 - 0.61) / np.std([.6, .62], ddof=1))
+  assert mse["instrument_family"][1000]["random"][0] == pytest.approx(0.61)
+  assert mse["instrument_family"][1000]["seeds"] == [0]
+  assert mse["pitch"][1000]["gap"] == pytest.approx(30.0)
+  assert mse["pitch"][1000]["metric"] == "mse"
+  assert numbers["Fast Soft Ranking"]["instrument_family"][1000][
+      "gap"] == pytest.approx(0.71 - 0.51)
   # A column some of whose seeds' initial weights were never probed has
   # no margin.
   os.remove(folder / "pfy0.json")
   rows = _rows(open(report.render(str(folder))[0]).read())
   assert rows["Pre-training seeds"][0] == "1"
   assert rows["Instr. Family (ACC): margin over random (std)"][3] == "–"
+  assert "MSE" not in report.margins(report.load_results(str(folder)))
 
 
 def test_methods_table_without_random_has_no_margin(tmp_path):

@@ -78,14 +78,6 @@ def _tasks(by_layer: Dict) -> List[str]:
   return tasks
 
 
-def _cells(by_layer: Dict, method: str, task: str):
-  """(layer, labels, cell) of one method and task, every layer."""
-  for layer, entry in by_layer.items():
-    for regime, cell in entry["margins"].get(method, {}).get(task,
-                                                             {}).items():
-      yield layer, regime, cell
-
-
 def markdown(gathered: Dict, title: str) -> str:
   lines = [f"# {title}", "",
            "Each cell: pre-trained vs the random encoder of the same "
@@ -143,8 +135,9 @@ def plot(gathered: Dict, path: str, title: str) -> None:
       for i, layer in enumerate(layers):
         xs, heights = [], []
         for j, method in enumerate(methods):
-          for cell_layer, _, cell in _cells(by_layer, method, task):
-            if cell_layer == layer and cell["margin"] is not None:
+          cells = by_layer[layer]["margins"].get(method, {}).get(task, {})
+          for cell in cells.values():
+            if cell["margin"] is not None:
               xs.append(j + (i - (len(layers) - 1) / 2) * width)
               heights.append(max(min(cell["margin"], 30.0), -30.0))
         ax.bar(xs, heights, width=width,

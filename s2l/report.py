@@ -515,6 +515,14 @@ def margin(pretrained: Cell, random: Cell, metric: str) -> Optional[float]:
   return ahead / spread
 
 
+def _against_own_random(run: Dict, task: str, regime: int, metric: str
+                        ) -> Tuple[Cell, Cell]:
+  """A pre-trained column's cell and that of the random encoder of its own
+  pre-training seeds (`_columns`' "own_random"; None if unprobed)."""
+  return (_cell(run, task, "pretrained", regime, metric),
+          _cell(run.get("own_random"), task, "random", regime, metric))
+
+
 def margins(runs: Sequence[Dict]) -> Dict[str, Dict[str, Dict[int, Dict]]]:
   """What a methods table's margin rows say, as numbers.
 
@@ -534,8 +542,7 @@ def margins(runs: Sequence[Dict]) -> Dict[str, Dict[str, Dict[int, Dict]]]:
     for task in _task_names(runs):
       metric = _metric(runs, task)
       for regime in _regimes(runs):
-        mine = _cell(run, task, "pretrained", regime, metric)
-        theirs = _cell(run["own_random"], task, "random", regime, metric)
+        mine, theirs = _against_own_random(run, task, regime, metric)
         if mine is None or theirs is None:
           continue
         gap = mine[0] - theirs[0]
@@ -557,9 +564,8 @@ def _margin_rows(label: str, columns, task: str, regime: int,
   for _, run, baseline in columns:
     value = None
     if baseline == "pretrained":
-      value = margin(_cell(run, task, "pretrained", regime, metric),
-                     _cell(run.get("own_random"), task, "random", regime,
-                           metric), metric)
+      value = margin(*_against_own_random(run, task, regime, metric),
+                     metric)
     # round() first: a difference of 1e-17 is no margin, not "-0.0".
     texts.append("–" if value is None else f"{round(value, 1) + 0.0:+.1f}")
   if all(text == "–" for text in texts):
@@ -1070,9 +1076,9 @@ def _random_title(columns: Sequence[Tuple[str, Optional[Dict], str]]
                   ) -> str:
   """The random encoder's column: the paper's "Random Embedding", or named
   for the layer every column was probed at ("Random Encoder" when mixed)."""
-  layer = _layer_title(columns)
-  return {"Embedding": RANDOM, "Probed layer": "Random Encoder"}.get(
-      layer, f"Random {layer.replace('features', 'Features')}")
+  return {"Embedding": RANDOM,
+          "Patch features (fc6)": "Random Patch Features (fc6)",
+          "Probed layer": "Random Encoder"}[_layer_title(columns)]
 
 
 def _caption(runs: Sequence[Dict]) -> str:

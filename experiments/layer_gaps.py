@@ -16,14 +16,15 @@ units of the larger std (issue 17's "more than 2 standard deviations").
 
 Writes OUTPUT.json (every number), OUTPUT.md (a table per data set) and
 OUTPUT.png: a row of panels per data set, a panel per task, each loss's
-margin at each layer as bars beside the line at 2.
+margin at each layer (and each number of labels, when a folder was probed at
+several) as bars beside the line at 2.
 """
 
 import argparse
 import json
 import os
 import sys
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from s2l import atomic  # pylint: disable=wrong-import-position
@@ -78,6 +79,17 @@ def _tasks(by_layer: Dict) -> List[str]:
   return tasks
 
 
+def _series(by_layer: Dict) -> List[Tuple[str, str]]:
+  """The (layer, number of labels) pairs of a data set, one bar each per
+  loss: layers in their order, labels ascending."""
+  pairs: List[Tuple[str, str]] = []
+  for layer, entry in by_layer.items():
+    regimes = {r for by_task in entry["margins"].values()
+               for by in by_task.values() for r in by}
+    pairs += [(layer, r) for r in sorted(regimes, key=int)]
+  return pairs
+
+
 def markdown(gathered: Dict, title: str) -> str:
   lines = [f"# {title}", "",
            "Each cell: pre-trained vs the random encoder of the same "
@@ -129,19 +141,21 @@ def plot(gathered: Dict, path: str, title: str) -> None:
                            squeeze=False)
   for row, (name, by_layer) in zip(axes, gathered.items()):
     methods = _methods(by_layer)
-    layers = list(by_layer)
-    width = 0.8 / len(layers)
+    series = _series(by_layer)
+    width = 0.8 / len(series)
     for ax, task in zip(row, _tasks(by_layer)):
-      for i, layer in enumerate(layers):
+      for i, (layer, regime) in enumerate(series):
         xs, heights = [], []
         for j, method in enumerate(methods):
-          cells = by_layer[layer]["margins"].get(method, {}).get(task, {})
-          for cell in cells.values():
-            if cell["margin"] is not None:
-              xs.append(j + (i - (len(layers) - 1) / 2) * width)
-              heights.append(max(min(cell["margin"], 30.0), -30.0))
-        ax.bar(xs, heights, width=width,
-               label=f"probed at {LAYER_NAMES.get(layer, layer)}")
+          cell = by_layer[layer]["margins"].get(method, {}).get(
+              task, {}).get(regime)
+          if cell is not None and cell["margin"] is not None:
+            xs.append(j + (i - (len(series) - 1) / 2) * width)
+            heights.append(max(min(cell["margin"], 30.0), -30.0))
+        label = f"probed at {LAYER_NAMES.get(layer, layer)}"
+        if len({r for _, r in series}) > 1:
+          label += f", {regime} labels"
+        ax.bar(xs, heights, width=width, label=label)
       ax.axhline(BAR, color="black", linestyle="--", linewidth=1,
                  label=f"{BAR:g} std")
       ax.axhline(0.0, color="gray", linewidth=0.8)

@@ -82,3 +82,44 @@ def test_a_folder_must_hold_one_layer_and_each_layer_one_folder(tmp_path):
     layer_gaps.gather([("twin", str(one), str(two))])
   with pytest.raises(ValueError, match="names no results folder"):
     layer_gaps.gather([("twin",)])
+
+
+def _two_regimes(run):
+  """`run` probed at 500 labels as well, with the same values."""
+  for by_encoder in run["results"].values():
+    for by_regime in by_encoder.values():
+      by_regime["500"] = dict(by_regime["1000"])
+  return run
+
+
+def test_each_layer_and_number_of_labels_has_bars_of_its_own(tmp_path,
+                                                              monkeypatch):
+  import matplotlib
+  matplotlib.use("Agg")
+  from matplotlib.axes import Axes
+  embedding, fc6 = tmp_path / "embedding", tmp_path / "fc6"
+  _write(embedding, "pfy", _two_regimes(_probe(
+      "PerturbedFenchelYoungLoss", 0, [0.70, 0.72], [0.60, 0.61])))
+  _write(fc6, "pfy", _two_regimes(_probe(
+      "PerturbedFenchelYoungLoss", 0, [0.75, 0.77], [0.62, 0.63],
+      "patch_features")))
+  gathered = layer_gaps.gather([("twin", str(embedding), str(fc6))])
+  assert layer_gaps._series(gathered["twin"]) == [
+      ("embedding", "500"), ("embedding", "1000"),
+      ("patch_features", "500"), ("patch_features", "1000")]
+  drawn = []
+  original = Axes.bar
+  def bar(self, xs, heights, *args, **kwargs):
+    drawn.append((id(self), tuple(xs), kwargs.get("label")))
+    return original(self, xs, heights, *args, **kwargs)
+  monkeypatch.setattr(Axes, "bar", bar)
+  layer_gaps.plot(gathered, str(tmp_path / "gaps.png"), "title")
+  # Two panels (family, pitch), four series each, no two at one position.
+  assert len(drawn) == 8
+  for panel in {axes for axes, _, _ in drawn}:
+    xs = [x for axes, positions, _ in drawn if axes == panel
+          for x in positions]
+    assert len(xs) == 4 and len(set(xs)) == 4
+  assert {label for _, _, label in drawn} == {
+      "probed at embedding, 500 labels", "probed at embedding, 1000 labels",
+      "probed at fc6, 500 labels", "probed at fc6, 1000 labels"}

@@ -19,7 +19,11 @@
 #   --runs=runs --results=results  where runs, probe JSONs and reports go
 #                    (default runs/ and results/, or runs/full/ and
 #                    results/full/ with --budget=full); a finished run is
-#                    reused, a stopped one resumes
+#                    reused, a stopped one resumes, and a probe whose JSON is
+#                    in --results already is kept, its run not trained again
+#   --reprobe        probe again, replacing the JSONs in --results
+#   --until_settled  a learning-rate sweep: per loss, only the rates that the
+#                    selection rule needs to settle its choice
 #   --dry_run        print the commands instead of running them
 #   --gin_param=...  --gin_file=...  go to every s2l.train call, e.g.
 #   bash experiments/table1.sh --gin_param="train.train_steps = 400"

@@ -122,10 +122,16 @@ class Pretraining:
     name: its directory under the runs folder, e.g. "nsynth/freq10_mse".
     gin_files: config files, in order.
     bindings: gin bindings after the files.
+    group, value: a sweep's candidate: the loss it belongs to and the
+      learning rate it tries (`s2l.selection`); "" and None elsewhere. They
+      describe the run, not make it: a sweep's run equals a table's run of
+      the same name, files and bindings (the table reuses it).
   """
   name: str
   gin_files: Tuple[str, ...]
   bindings: Tuple[str, ...] = ()
+  group: str = dataclasses.field(default="", compare=False)
+  value: Optional[float] = dataclasses.field(default=None, compare=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -401,7 +407,8 @@ def _lr_sweep(source: str, base: str, grid: Sequence[float],
   runs = tuple(
       Pretraining(f"{source}/{base}_{loss}_lr{selection.lr_label(lr)}",
                   (f"gin/{source}_{base}.gin", _loss_file(loss)),
-                  s.train_bindings() + (f"train.learning_rate = {lr!r}",))
+                  s.train_bindings() + (f"train.learning_rate = {lr!r}",),
+                  group=loss, value=lr)
       for loss in PAPER_LOSSES for lr in grid)
   return Experiment("lr_sweep", "Learning rate per pretext loss", "sweep",
                     runs, tuple(Probe(r.name, OWN_RANDOM_1000 + (
@@ -628,6 +635,23 @@ def write_layout(experiment: Experiment, setting: Setting, results_dir: str,
                            indent=2)
 
 
+def _train_line(run: Pretraining, runs_dir: str, python: str,
+                train_args: Sequence[str]) -> List[str]:
+  return [python, "-m", "s2l.train", *(f"--gin_file={f}" for f in run.gin_files),
+          f"--model_dir={os.path.join(runs_dir, run.name)}",
+          *(f"--gin_param={b}" for b in run.bindings), *train_args]
+
+
+def _probe_line(experiment: Experiment, probe: Probe, runs_dir: str,
+                results_dir: str, python: str) -> List[str]:
+  return [python, "-m", "s2l.evaluate",
+          f"--model_dir={os.path.join(runs_dir, probe.run)}",
+          f"--gin_param=evaluate.seeds = {_tuple(experiment.seeds)}",
+          *(f"--gin_param={b}" for b in probe.bindings),
+          "--gin_param=evaluate.output = "
+          f"'{output_path(experiment, probe, results_dir)}'"]
+
+
 def commands(experiment: Experiment, runs_dir: str, results_dir: str,
              python: str = "python", train_args: Sequence[str] = ()
              ) -> List[List[str]]:
@@ -637,19 +661,39 @@ def commands(experiment: Experiment, runs_dir: str, results_dir: str,
   Args:
     train_args: extra `s2l.train` flags, after the plan's (they win).
   """
-  lines = []
-  for run in experiment.pretrainings:
-    lines.append([python, "-m", "s2l.train",
-                  *(f"--gin_file={f}" for f in run.gin_files),
-                  f"--model_dir={os.path.join(runs_dir, run.name)}",
-                  *(f"--gin_param={b}" for b in run.bindings), *train_args])
-  for probe in experiment.probes:
-    lines.append([python, "-m", "s2l.evaluate",
-                  f"--model_dir={os.path.join(runs_dir, probe.run)}",
-                  f"--gin_param=evaluate.seeds = {_tuple(experiment.seeds)}",
-                  *(f"--gin_param={b}" for b in probe.bindings),
-                  "--gin_param=evaluate.output = "
-                  f"'{output_path(experiment, probe, results_dir)}'"])
+  lines = [_train_line(run, runs_dir, python, train_args)
+           for run in experiment.pretrainings]
+  lines += [_probe_line(experiment, probe, runs_dir, results_dir, python)
+            for probe in experiment.probes]
   if experiment.probes:
     lines.append([python, "-m", "s2l.report", results_dir])
   return lines
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+  """One pre-training with its probes, as `s2l.experiments` runs them.
+
+  Attributes:
+    run: the pre-training.
+    train: its `s2l.train` command line.
+    probes: (command line, output JSON path) of each probe of it, in the
+      plan's order.
+  """
+  run: Pretraining
+  train: List[str]
+  probes: Tuple[Tuple[List[str], str], ...]
+
+
+def steps(experiment: Experiment, runs_dir: str, results_dir: str,
+          python: str = "python", train_args: Sequence[str] = ()
+          ) -> List[Step]:
+  """The lines of `commands` (but the report's) grouped by pre-training, in
+  the plan's order of pre-trainings: each run can be probed, and its
+  results kept, before the next one trains."""
+  return [Step(run, _train_line(run, runs_dir, python, train_args),
+               tuple((_probe_line(experiment, probe, runs_dir, results_dir,
+                                  python),
+                      output_path(experiment, probe, results_dir))
+                     for probe in experiment.probes if probe.run == run.name))
+          for run in experiment.pretrainings]

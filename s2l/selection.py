@@ -23,7 +23,7 @@ The inputs are `s2l.evaluate` JSONs (dicts), each with the "pretrained" and
 """
 
 import collections
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 RULE = ("the highest mean over the downstream tasks of the relative gain "
         "over the run's own initial weights on the validation split "
@@ -94,6 +94,14 @@ def score(result: Dict) -> float:
   return sum(gains.values()) / len(gains)
 
 
+def best(ranked: Sequence[Tuple[float, float]]) -> float:
+  """The value the rule picks among [(value, score), ...]: the highest
+  score, an exact tie to the smaller value."""
+  if not ranked:
+    raise SelectionError("no candidate has been probed.")
+  return max(ranked, key=lambda item: (item[1], -item[0]))[0]
+
+
 def choose(results: Sequence[Dict], group: str = "loss",
            value: str = "learning_rate") -> Dict[str, Tuple[float, List]]:
   """Applies the rule to every group of candidates.
@@ -126,8 +134,7 @@ def choose(results: Sequence[Dict], group: str = "loss",
   chosen = {}
   for name, scores in by_group.items():
     ranked = sorted(scores.items())
-    best = max(ranked, key=lambda item: (item[1], -item[0]))
-    chosen[name] = (best[0], ranked)
+    chosen[name] = (best(ranked), ranked)
   return chosen
 
 
@@ -149,7 +156,41 @@ def settled(ranked: Sequence[Tuple[float, float]],
   grid = sorted(set(grid) | set(scores))
   if all(value in scores for value in grid):
     return True
-  best = max(scores.items(), key=lambda item: (item[1], -item[0]))[0]
-  i = grid.index(best)
+  if not scores:
+    return False
+  top = best(list(scores.items()))
+  i = grid.index(top)
   neighbours = grid[max(i - 1, 0):i] + grid[i + 1:i + 2]
-  return all(n in scores and scores[n] < scores[best] for n in neighbours)
+  return all(n in scores and scores[n] < scores[top] for n in neighbours)
+
+
+def next_value(ranked: Sequence[Tuple[float, float]],
+               grid: Sequence[float]) -> Optional[float]:
+  """The grid value to probe next so that the rule settles in few runs.
+
+  Args:
+    ranked: [(value, score), ...] probed so far.
+    grid: every value the plan sweeps.
+
+  Returns:
+    None once `settled`. Otherwise, with nothing probed, the middle of the
+    grid (the upper one of two middles); then an unprobed neighbour of the
+    best probed value, the smaller first; when both are probed (a neighbour
+    ties the best), the unprobed value nearest the best, the smaller of two
+    as near. On a grid of four values whose score has one peak, this settles
+    in three runs wherever the peak is.
+  """
+  grid = sorted(set(grid))
+  if settled(ranked, grid):
+    return None
+  scores = dict(ranked)
+  if not scores:
+    return grid[len(grid) // 2]
+  top = best(list(scores.items()))
+  grid = sorted(set(grid) | {top})
+  i = grid.index(top)
+  for neighbour in grid[max(i - 1, 0):i] + grid[i + 1:i + 2]:
+    if neighbour not in scores:
+      return neighbour
+  unprobed = [value for value in grid if value not in scores]
+  return min(unprobed, key=lambda value: (abs(grid.index(value) - i), value))

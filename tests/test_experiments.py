@@ -497,3 +497,126 @@ def test_the_frames_plan_varies_only_the_frames_and_reuses_table3s_run():
   assert all(p.bindings == plans.OWN_RANDOM_1000 for p in experiment.probes)
   assert [p.run for p in experiment.probes] == [
       r.name for r in experiment.pretrainings]
+
+
+def _fake_subprocess(calls, score_of=lambda model_dir: 0.1):
+  """A subprocess.run that records (module, model_dir) and, for a probe,
+  writes a validation JSON whose family gain over random is score_of(run)."""
+  def run(line, check=False):
+    del check
+    module = line[2]
+    flags = _flags(line)
+    model_dir = flags.get("model_dir", [None])[0]
+    calls.append((module, model_dir))
+    if module == "s2l.evaluate":
+      params = dict(p.split(" = ", 1) for p in flags["gin_param"])
+      output = params["evaluate.output"].strip("'")
+      cell = lambda mean: {"1000": {"metric": "accuracy", "mean": mean,
+                                    "values": [mean], "std": 0.0}}
+      os.makedirs(os.path.dirname(output), exist_ok=True)
+      with open(output, "w") as f:
+        json.dump({"model_dir": model_dir, "test_split": "validation",
+                   "results": {"family": {
+                       "pretrained": cell(0.5 * (1 + score_of(model_dir))),
+                       "random": cell(0.5)}}}, f)
+    return subprocess.CompletedProcess(line, 0)
+  return run
+
+
+def _main(monkeypatch, argv):
+  from absl import flags  # pylint: disable=import-outside-toplevel
+  from s2l import experiments  # pylint: disable=import-outside-toplevel
+  monkeypatch.chdir(ROOT)
+  flags.FLAGS(["experiments", *argv])
+  try:
+    experiments.main(["experiments"])
+  finally:
+    flags.FLAGS.unparse_flags()
+    gin.clear_config()
+
+
+def test_each_run_is_probed_after_it_trains_and_nothing_done_runs_again(
+    tmp_path, monkeypatch):
+  from s2l import experiments  # pylint: disable=import-outside-toplevel
+  calls = []
+  monkeypatch.setattr(experiments.subprocess, "run", _fake_subprocess(calls))
+  argv = ["--experiment=table3", f"--runs={tmp_path}/runs",
+          f"--results={tmp_path}/res"]
+  _main(monkeypatch, argv)
+  runs = plans.table3(plans.Setting(budget=BUDGETS["small"])).pretrainings
+  assert len(runs) == 12
+  # Train, probe, train, probe, ..., then the report.
+  expected = []
+  for run in runs:
+    expected += [("s2l.train", f"{tmp_path}/runs/{run.name}"),
+                 ("s2l.evaluate", f"{tmp_path}/runs/{run.name}")]
+  assert calls == expected + [("s2l.report", None)]
+  # Again: every probe is in the results folder, nothing trains or probes.
+  calls.clear()
+  _main(monkeypatch, argv)
+  assert calls == [("s2l.report", None)]
+  # One probe lost: only its run trains (resumes) and is probed again.
+  lost = f"{tmp_path}/res/table3/{os.path.basename(runs[4].name)}.json"
+  os.remove(lost)
+  calls.clear()
+  _main(monkeypatch, argv)
+  assert calls == expected[8:10] + [("s2l.report", None)]
+  # --reprobe probes everything again.
+  calls.clear()
+  _main(monkeypatch, argv + ["--reprobe"])
+  assert calls == expected + [("s2l.report", None)]
+  # A JSON of another run under a probe's name is not overwritten.
+  with open(lost) as f:
+    other = json.load(f)
+  other["model_dir"] = "runs/elsewhere/freq10_mse"
+  with open(lost, "w") as f:
+    json.dump(other, f)
+  calls.clear()
+  with pytest.raises(SystemExit, match="is a probe of 'runs/elsewhere/"):
+    _main(monkeypatch, argv)
+  assert calls == []
+  # A committed probe from another runs folder is the same run's.
+  other["model_dir"] = f"/elsewhere/runs/{runs[4].name}"
+  with open(lost, "w") as f:
+    json.dump(other, f)
+  _main(monkeypatch, argv)
+  assert calls == [("s2l.report", None)]
+
+
+def test_a_sweep_until_settled_runs_only_the_rates_the_rule_needs(
+    tmp_path, monkeypatch, capsys):
+  from s2l import experiments  # pylint: disable=import-outside-toplevel
+  grid = plans.SHORT_LEARNING_RATES
+  peaks = {"perturbed_fenchel_young": 3e-5, "fast_soft_ranking": 3e-4,
+           "mse": 1e-5, "fixed_permutations100": 1e-4}
+  def score_of(model_dir):
+    name = os.path.basename(model_dir)[len("frames20_"):]
+    loss, lr = name.rsplit("_lr", 1)
+    rate = next(r for r in grid if selection.lr_label(r) == lr)
+    return 0.3 - 0.1 * abs(grid.index(rate) - grid.index(peaks[loss]))
+  calls = []
+  monkeypatch.setattr(experiments.subprocess, "run",
+                      _fake_subprocess(calls, score_of))
+  argv = ["--experiment=lr_sweep_video", f"--runs={tmp_path}/runs",
+          f"--results={tmp_path}/res", "--until_settled"]
+  _main(monkeypatch, argv)
+  trained = [os.path.basename(d) for m, d in calls if m == "s2l.train"]
+  # Three rates of four per loss, each probed right after it trains.
+  assert len(trained) == 12
+  assert [m for m, _ in calls] == ["s2l.train", "s2l.evaluate"] * 12 + [
+      "s2l.report"]
+  printed = capsys.readouterr().out
+  for loss, peak in peaks.items():
+    assert f"frames20_{loss}_lr{selection.lr_label(peak)}" in trained
+    assert (f"{loss}: settled at learning rate {selection.lr_label(peak)} "
+            "after 3 of 4 rates") in printed
+  assert len(list((tmp_path / "res" / "lr_sweep").glob("frames20_*.json"))
+             ) == 12
+  # Settled: running again trains nothing.
+  calls.clear()
+  _main(monkeypatch, argv)
+  assert calls == [("s2l.report", None)]
+  # Only sweeps can stop early.
+  with pytest.raises(Exception, match="applies to a learning-rate sweep"):
+    _main(monkeypatch, ["--experiment=table3", "--until_settled",
+                        f"--results={tmp_path}/res"])

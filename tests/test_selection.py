@@ -123,3 +123,38 @@ def test_the_report_lays_a_sweep_out_with_the_choice_in_bold(tmp_path):
   assert "Not probed yet: freq10_pfy (1 rates)." in text
   assert "| MSE | 1e-5 | 0.550 / 0.500 |" in text
   assert "0.400 †" in text and selection.RULE in text
+
+
+def _walk(grid, score):
+  """The values `next_value` probes, in order, when value v scores score(v)."""
+  probed = []
+  while True:
+    value = selection.next_value([(v, score(v)) for v in probed], grid)
+    if value is None:
+      return probed
+    assert value in grid and value not in probed
+    probed.append(value)
+
+
+def test_the_next_rate_to_probe_settles_a_single_peak_in_three_runs_of_four():
+  grid = (1e-5, 3e-5, 1e-4, 3e-4)
+  for peak in grid:
+    # One peak along the grid, at `peak`.
+    walk = _walk(grid, lambda v, peak=peak: -abs(grid.index(v) -
+                                                 grid.index(peak)))
+    assert len(walk) == 3 and peak in walk
+    assert walk[0] == 1e-4  # The middle of the grid (the upper of two).
+    ranked = [(v, -abs(grid.index(v) - grid.index(peak))) for v in walk]
+    assert selection.settled(ranked, grid)
+    assert max(ranked, key=lambda item: item[1])[0] == peak
+  # Falling towards small rates: the smaller neighbour first, then the
+  # larger; peak at 3e-4.
+  assert _walk(grid, grid.index) == [1e-4, 3e-5, 3e-4]
+  # A neighbour that ties the best leaves it unsettled: the tie goes to the
+  # smaller rate, whose other neighbour comes next; with both neighbours
+  # probed, the nearest unprobed value, until the grid is probed whole.
+  flat = {1e-5: 0.0, 3e-5: 0.1, 1e-4: 0.1, 3e-4: 0.1}
+  assert _walk(grid, flat.get) == [1e-4, 3e-5, 1e-5, 3e-4]
+  # Already settled: nothing more to run.
+  assert selection.next_value([(3e-5, 0.0), (1e-4, 0.2), (3e-4, 0.1)],
+                              grid) is None

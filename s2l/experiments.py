@@ -159,8 +159,9 @@ class _Runner:
                "experiment resumes: finished runs and probes are reused.")
 
   def step(self, step: plans.Step) -> None:
-    """Trains the run unless every probe of it is done, then makes the
-    probes not done."""
+    """Trains the run (reused when finished, resumed when stopped) and makes
+    those of its probes not in the results folder yet; nothing when every
+    probe of it is there."""
     try:
       todo = [(line, path) for line, path in step.probes
               if self.reprobe or not finished_probe(path, step.run.name)]

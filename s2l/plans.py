@@ -393,7 +393,7 @@ CHOSEN_RATES: Dict[str, Dict[str, float]] = {
                         "fast_soft_ranking": 3e-5, "mse": 1e-4,
                         "fixed_permutations100": 3e-6},
     "physics_video": {"perturbed_fenchel_young": 1e-4,
-                      "fast_soft_ranking": 1e-4},
+                      "fast_soft_ranking": 1e-4, "mse": 1e-4},
     "emoji_images": {"perturbed_fenchel_young": 3e-4,
                      "fast_soft_ranking": 3e-4, "mse": 3e-4,
                      "fixed_permutations100": 3e-5},

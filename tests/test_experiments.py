@@ -28,7 +28,7 @@ ROOT = os.path.dirname(configurables.GIN_DIR)
 # pre-training seeds (runs "_seed1", "_seed2"); on the SoundFont twin a loss
 # whose rate the sweep settled trains at it (runs "_lr<rate>"), and on the
 # image twin too (table 4, emoji_images) and on the video twin (table 3's
-# Perturbed F-Y and Fast Soft Ranking, physics_video); the video
+# Perturbed F-Y, Fast Soft Ranking and MSE, physics_video); the video
 # and image twins are physics_video and emoji_images, table 3 probed at 1000
 # labels; figure 4's 10-band run is table 2's.
 with open(os.path.join(ROOT, "tests", "data",

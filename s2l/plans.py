@@ -639,7 +639,8 @@ def write_layout(experiment: Experiment, setting: Setting, results_dir: str,
 
 def _train_line(run: Pretraining, runs_dir: str, python: str,
                 train_args: Sequence[str]) -> List[str]:
-  return [python, "-m", "s2l.train", *(f"--gin_file={f}" for f in run.gin_files),
+  return [python, "-m", "s2l.train",
+          *(f"--gin_file={f}" for f in run.gin_files),
           f"--model_dir={os.path.join(runs_dir, run.name)}",
           *(f"--gin_param={b}" for b in run.bindings), *train_args]
 

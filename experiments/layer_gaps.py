@@ -142,6 +142,7 @@ def plot(gathered: Dict, path: str, title: str) -> None:
   for row, (name, by_layer) in zip(axes, gathered.items()):
     methods = _methods(by_layer)
     series = _series(by_layer)
+    several_regimes = len({regime for _, regime in series}) > 1
     width = 0.8 / len(series)
     for ax, task in zip(row, _tasks(by_layer)):
       for i, (layer, regime) in enumerate(series):
@@ -153,7 +154,7 @@ def plot(gathered: Dict, path: str, title: str) -> None:
             xs.append(j + (i - (len(series) - 1) / 2) * width)
             heights.append(max(min(cell["margin"], 30.0), -30.0))
         label = f"probed at {LAYER_NAMES.get(layer, layer)}"
-        if len({r for _, r in series}) > 1:
+        if several_regimes:
           label += f", {regime} labels"
         ax.bar(xs, heights, width=width, label=label)
       ax.axhline(BAR, color="black", linestyle="--", linewidth=1,

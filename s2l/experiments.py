@@ -27,7 +27,7 @@ import os
 import shlex
 import subprocess
 import sys
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 from absl import app
 from absl import flags
@@ -115,16 +115,17 @@ def main(argv):
     runner.run([python, "-m", "s2l.report", results])
 
 
-def finished_probe(path: str, run_name: str) -> bool:
-  """Whether the probe JSON `path` exists, whole, and probes the run named
-  `run_name` (`Pretraining.name`, in whichever runs folder).
+def finished_probe(path: str, run_name: str) -> Optional[Dict]:
+  """The probe JSON `path` if it exists, whole, and probes the run named
+  `run_name` (`Pretraining.name`, in whichever runs folder); None if it does
+  not exist.
 
   Raises:
     ValueError: if it exists but cannot be read or probes another run (the
       results folder holds something this plan would overwrite).
   """
   if not os.path.exists(path):
-    return False
+    return None
   try:
     with open(path) as f:
       result = json.load(f)
@@ -140,7 +141,7 @@ def finished_probe(path: str, run_name: str) -> bool:
     raise ValueError(f"{path} is a probe of {result.get('model_dir')!r}, not "
                      f"of the run {run_name}: move it away, or pass "
                      "--reprobe to replace it.")
-  return True
+  return result
 
 
 class _Runner:
@@ -158,15 +159,23 @@ class _Runner:
                f"{done.returncode}): {shlex.join(line)}\nRerunning the "
                "experiment resumes: finished runs and probes are reused.")
 
+  def kept(self, path: str, run_name: str) -> Optional[Dict]:
+    """The finished probe JSON `path` of run `run_name`, kept rather than
+    made again; None when it is to be made (absent, or --reprobe). Stops the
+    plan at a JSON it would overwrite (`finished_probe`)."""
+    if self.reprobe:
+      return None
+    try:
+      return finished_probe(path, run_name)
+    except ValueError as e:
+      sys.exit(f"{self.name}: {e}")
+
   def step(self, step: plans.Step) -> None:
     """Trains the run (reused when finished, resumed when stopped) and makes
     those of its probes not in the results folder yet; nothing when every
     probe of it is there."""
-    try:
-      todo = [(line, path) for line, path in step.probes
-              if self.reprobe or not finished_probe(path, step.run.name)]
-    except ValueError as e:
-      sys.exit(f"{self.name}: {e}")
+    todo = [(line, path) for line, path in step.probes
+            if self.kept(path, step.run.name) is None]
     if step.probes and not todo:
       print(f"[{self.name}] {step.run.name}: every probe is in the results "
             "folder; not trained or probed again.", flush=True)
@@ -190,28 +199,22 @@ def _sweep_until_settled(steps: Sequence[plans.Step], runner: _Runner
     ranked: Dict[float, float] = {}
     for value, step in by_value.items():
       ((_, path),) = step.probes
-      try:
-        if not runner.reprobe and finished_probe(path, step.run.name):
-          ranked[value] = _score(path)
-      except ValueError as e:
-        sys.exit(f"{runner.name}: {e}")
+      result = runner.kept(path, step.run.name)
+      if result is not None:
+        ranked[value] = selection.score(result)
     while True:
       value = selection.next_value(sorted(ranked.items()), grid)
       if value is None:
         break
       step = by_value[value]
       runner.step(step)
-      ranked[value] = _score(step.probes[0][1])
+      with open(step.probes[0][1]) as f:
+        ranked[value] = selection.score(json.load(f))
     chosen = selection.best(sorted(ranked.items()))
     print(f"[{runner.name}] {group}: settled at learning rate "
           f"{selection.lr_label(chosen)} after {len(ranked)} of {len(grid)} "
           "rates (" + ", ".join(f"{selection.lr_label(v)}: {ranked[v]:+.4f}"
                                 for v in sorted(ranked)) + ").", flush=True)
-
-
-def _score(path: str) -> float:
-  with open(path) as f:
-    return selection.score(json.load(f))
 
 
 if __name__ == "__main__":

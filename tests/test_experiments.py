@@ -27,10 +27,10 @@ ROOT = os.path.dirname(configurables.GIN_DIR)
 # run's own random encoder too (evaluate.baselines); every cell has three
 # pre-training seeds (runs "_seed1", "_seed2"); on the SoundFont twin a loss
 # whose rate the sweep settled trains at it (runs "_lr<rate>"), and on the
-# image twin too (table 4, emoji_images) and on the video twin (table 3's
-# Perturbed F-Y, Fast Soft Ranking and MSE, physics_video); the video
-# and image twins are physics_video and emoji_images, table 3 probed at 1000
-# labels; figure 4's 10-band run is table 2's.
+# image twin too (table 4, emoji_images) and on the video twin (table 3,
+# physics_video); the video and image twins are physics_video and
+# emoji_images, table 3 probed at 1000 labels; figure 4's 10-band run is
+# table 2's.
 with open(os.path.join(ROOT, "tests", "data",
                        "experiment_commands.json")) as _f:
   BEFORE = json.load(_f)

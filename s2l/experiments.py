@@ -53,9 +53,15 @@ flags.DEFINE_string("results", None, "Where probe JSONs and reports go "
                     "(default results/, or results/<budget>/ for a budget "
                     "other than small).")
 flags.DEFINE_bool("dry_run", False, "Print the commands instead of running "
-                  "(every command of the plan, in the plan's order).")
+                  "(every command of the plan, or of its --pretrain_seed runs, in the "
+                  "plan's order).")
 flags.DEFINE_bool("reprobe", False, "Probe again even where a probe's JSON is "
                   "already in the results folder (it is replaced).")
+flags.DEFINE_multi_integer(
+    "pretrain_seed", None, "Run only the pre-trainings of these seeds "
+    "(repeat the flag for several; default: every seed of the budget). The "
+    "report pools whichever seeds' probes the results folder holds, so the "
+    "other seeds can follow in a later session.")
 flags.DEFINE_bool("until_settled", False, "A learning-rate sweep: per loss, "
                   "run only the rates the selection rule needs to settle "
                   "its choice, reading each probe before choosing the next.")
@@ -88,6 +94,12 @@ def main(argv):
     raise app.UsageError(str(e)) from e
   setting = plans.Setting(FLAGS.data, FLAGS.notes, budget, FLAGS.data_dir)
   experiment = plans.PLANS[FLAGS.experiment](setting)
+  planned = experiment
+  if FLAGS.pretrain_seed is not None:
+    try:
+      experiment = experiment.only_seeds(FLAGS.pretrain_seed)
+    except ValueError as e:
+      raise app.UsageError(str(e)) from e
   train_args = ([f"--gin_file={f}" for f in FLAGS.gin_file] +
                 [f"--gin_param={p}" for p in FLAGS.gin_param])
   python = "python" if FLAGS.dry_run else sys.executable
@@ -102,8 +114,9 @@ def main(argv):
                                train_args):
       print(shlex.join(line))
     return
-  if experiment.probes:
-    plans.write_layout(experiment, setting, results, FLAGS.budget)
+  if planned.probes:
+    # The whole plan's layout, whichever seeds run now.
+    plans.write_layout(planned, setting, results, FLAGS.budget)
   runner = _Runner(experiment.name, FLAGS.reprobe)
   steps = plans.steps(experiment, runs, results, python, train_args)
   if FLAGS.until_settled:

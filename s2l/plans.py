@@ -12,6 +12,7 @@ Budgets are gin files (gin/budgets/small.gin, full.gin) that bind `Budget`.
 
 import dataclasses
 import os
+import re
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from s2l import atomic
@@ -133,6 +134,15 @@ class Pretraining:
   group: str = dataclasses.field(default="", compare=False)
   value: Optional[float] = dataclasses.field(default=None, compare=False)
 
+  @property
+  def seed(self) -> int:
+    """Its pre-training seed: the last `train.seed` binding, else 0 (the
+    default of `train`)."""
+    seeds = [int(m.group(1)) for b in self.bindings
+             for m in [re.fullmatch(r"\s*train\.seed\s*=\s*(\d+)\s*", b)]
+             if m]
+    return seeds[-1] if seeds else 0
+
 
 @dataclasses.dataclass(frozen=True)
 class Probe:
@@ -179,6 +189,22 @@ class Experiment:
     if unknown:
       raise ValueError(f"{self.name} probes runs it does not pre-train: "
                        f"{unknown}.")
+
+  def only_seeds(self, seeds: Sequence[int]) -> "Experiment":
+    """The part of the plan pre-trained with one of `seeds` (`train.seed`),
+    with its probes: a session can run one seed of every cell first and the
+    others later, while the report pools whichever probes are there.
+    Raises ValueError if none of its runs has one of them."""
+    runs = tuple(r for r in self.pretrainings if r.seed in seeds)
+    if not runs:
+      raise ValueError(
+          f"{self.name} pre-trains with seeds "
+          f"{sorted({r.seed for r in self.pretrainings})}, none of "
+          f"{sorted(seeds)}.")
+    names = {r.name for r in runs}
+    return dataclasses.replace(
+        self, pretrainings=runs,
+        probes=tuple(p for p in self.probes if p.run in names))
 
 
 def _loss_file(loss: str) -> str:

@@ -621,3 +621,42 @@ def test_a_sweep_until_settled_runs_only_the_rates_the_rule_needs(
   with pytest.raises(Exception, match="applies to a learning-rate sweep"):
     _main(monkeypatch, ["--experiment=table3", "--until_settled",
                         f"--results={tmp_path}/res"])
+
+
+def test_a_run_knows_its_seed_and_a_plan_can_run_one_seed_at_a_time():
+  table3 = plans.table3(plans.Setting(budget=BUDGETS["small"]))
+  assert [r.seed for r in table3.pretrainings] == [0, 1, 2] * 4
+  assert plans.Pretraining("x", (), ("train.seed = 1", "train.seed=2")
+                           ).seed == 2
+  seed0 = table3.only_seeds([0])
+  assert [r.name for r in seed0.pretrainings] == [
+      r.name for r in table3.pretrainings[::3]]
+  assert [p.run for p in seed0.probes] == [r.name
+                                           for r in seed0.pretrainings]
+  # The first loss's probe, which carries the random encoder, stays as is.
+  assert seed0.probes[0] == table3.probes[0]
+  assert len(table3.only_seeds([1, 2]).pretrainings) == 8
+  with pytest.raises(ValueError, match=r"seeds \[0, 1, 2\], none of \[5\]"):
+    table3.only_seeds([5])
+
+
+def test_pretrain_seed_runs_one_seed_and_lays_out_the_whole_plan(
+    tmp_path, monkeypatch):
+  from s2l import experiments  # pylint: disable=import-outside-toplevel
+  calls = []
+  monkeypatch.setattr(experiments.subprocess, "run", _fake_subprocess(calls))
+  argv = ["--experiment=table3", f"--runs={tmp_path}/runs",
+          f"--results={tmp_path}/res"]
+  _main(monkeypatch, argv + ["--pretrain_seed=0"])
+  runs = plans.table3(plans.Setting(budget=BUDGETS["small"])).pretrainings
+  trained = [d for m, d in calls if m == "s2l.train"]
+  assert trained == [f"{tmp_path}/runs/{r.name}" for r in runs[::3]]
+  with open(tmp_path / "res" / "table3" / "experiment.json") as f:
+    assert len(json.load(f)["probes"]) == 12
+  # The other seeds later: only their runs train.
+  calls.clear()
+  _main(monkeypatch, argv + ["--pretrain_seed=1", "--pretrain_seed=2"])
+  trained = [d for m, d in calls if m == "s2l.train"]
+  assert len(trained) == 8 and all("_seed" in d for d in trained)
+  with pytest.raises(Exception, match="none of"):
+    _main(monkeypatch, argv + ["--pretrain_seed=7"])

@@ -194,7 +194,7 @@ def test_a_folder_trains_then_probes_from_the_command_line(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
 
   # The README's commands.
-  command("s2l.train", "--gin_file=gin/synthetic_images_grid3x3.gin",
+  command("s2l.train", "--gin_file=gin/emoji_images_grid3x3.gin",
           "--gin_file=gin/sources/image_folder.gin",
           f"--gin_param=ImageFolder.root='{folder}'",
           "--gin_param=ImageFolder.multilabel_column='labels'",

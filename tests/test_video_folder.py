@@ -143,7 +143,7 @@ def test_a_folder_trains_then_probes_from_the_command_line(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
 
   # The README's commands.
-  command("s2l.train", "--gin_file=gin/synthetic_video_frames20.gin",
+  command("s2l.train", "--gin_file=gin/physics_video_frames20.gin",
           "--gin_file=gin/sources/video_folder.gin",
           f"--gin_param=VideoFolder.root='{folder}'",
           "--gin_param=VideoFolder.label_columns=('action',)",

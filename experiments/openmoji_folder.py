@@ -38,6 +38,9 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from PIL import Image
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from s2l import atomic  # pylint: disable=wrong-import-position
+
 CSV_MEMBER = "package/data/openmoji.csv"
 SVG_MEMBER = "package/color/svg/{hexcode}.svg"
 LEFT_OUT_GROUPS = ("component",)
@@ -131,13 +134,12 @@ def write_folder(package: str, output_dir: str, size: int = 64,
   if not written:
     raise ValueError(f"no emoji could be rasterised: {skipped}")
   out = written
-  manifest = os.path.join(output_dir, "manifest.csv")
-  with open(manifest + ".tmp", "w", newline="", encoding="utf-8") as f:
-    writer = csv.DictWriter(f, fieldnames=("path", "group", "tags"))
-    writer.writeheader()
-    writer.writerows(out)
-  os.replace(manifest + ".tmp", manifest)  # Last: a folder with a manifest
-  # is a whole one.
+  text = io.StringIO()
+  writer = csv.DictWriter(text, fieldnames=("path", "group", "tags"), lineterminator="\n")
+  writer.writeheader()
+  writer.writerows(out)
+  # Last, and whole or not at all: a folder with a manifest is complete.
+  atomic.write_text(os.path.join(output_dir, "manifest.csv"), text.getvalue())
   return {"images": len(out),
           "groups": dict(collections.Counter(r["group"] for r in out)),
           "tags": tags, "skipped": skipped}

@@ -26,7 +26,6 @@ README's worked example; results/README.md has the measured run).
 
 import argparse
 import collections
-import csv
 import io
 import os
 import sys
@@ -40,6 +39,7 @@ from PIL import ImageSequence
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from s2l import atomic  # pylint: disable=wrong-import-position
+from s2l.datasets import folder  # pylint: disable=wrong-import-position
 
 CATEGORIES = ("Smileys & Emotion", "People & Body", "Animals & Nature",
               "Food & Drink", "Travel & Places", "Activities", "Objects",
@@ -119,12 +119,9 @@ def write_folder(packages: Sequence[str], output_dir: str, size: int = 64,
           print(f"{len(rows)} clips", file=sys.stderr)
   if not rows:
     raise ValueError(f"no clip to write: {dict(left_out)}")
-  text = io.StringIO()
-  writer = csv.DictWriter(text, fieldnames=("path", "category"), lineterminator="\n")
-  writer.writeheader()
-  writer.writerows(rows)
-  # Last, and whole or not at all: a folder with a manifest is complete.
-  atomic.write_text(os.path.join(output_dir, "manifest.csv"), text.getvalue())
+  # Last: a folder with a manifest is a complete one.
+  folder.write_manifest(os.path.join(output_dir, "manifest.csv"),
+                        ("path", "category"), rows)
   return {"clips": len(rows),
           "categories": dict(collections.Counter(r["category"]
                                                  for r in rows)),

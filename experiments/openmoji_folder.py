@@ -39,7 +39,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from s2l import atomic  # pylint: disable=wrong-import-position
+from s2l.datasets import folder  # pylint: disable=wrong-import-position
 
 CSV_MEMBER = "package/data/openmoji.csv"
 SVG_MEMBER = "package/color/svg/{hexcode}.svg"
@@ -134,12 +134,9 @@ def write_folder(package: str, output_dir: str, size: int = 64,
   if not written:
     raise ValueError(f"no emoji could be rasterised: {skipped}")
   out = written
-  text = io.StringIO()
-  writer = csv.DictWriter(text, fieldnames=("path", "group", "tags"), lineterminator="\n")
-  writer.writeheader()
-  writer.writerows(out)
-  # Last, and whole or not at all: a folder with a manifest is complete.
-  atomic.write_text(os.path.join(output_dir, "manifest.csv"), text.getvalue())
+  # Last: a folder with a manifest is a complete one.
+  folder.write_manifest(os.path.join(output_dir, "manifest.csv"),
+                        ("path", "group", "tags"), out)
   return {"images": len(out),
           "groups": dict(collections.Counter(r["group"] for r in out)),
           "tags": tags, "skipped": skipped}

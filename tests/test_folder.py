@@ -1,6 +1,8 @@
 """Tests for s2l/datasets/folder.py: what the audio, image and video folders
 share (manifests, splits, refusals, multi-label columns)."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,22 @@ def _manifest(tmp_path, text):
   path = tmp_path / "manifest.csv"
   path.write_text(text)
   return str(path)
+
+
+def test_a_written_manifest_reads_back_and_replaces_the_old_one(tmp_path):
+  path = str(tmp_path / "manifest.csv")
+  _manifest(tmp_path, "path,label\nold.png,x\n")
+  rows = [{"path": "img/a, b.png", "label": "cat", "tags": "x;y"},
+          {"path": "img/é.png", "label": "dog", "tags": ""}]
+  assert folder.write_manifest(path, ("path", "label", "tags"), rows) == path
+  read = folder.read_manifest(path, ["path", "label", "tags"], None, [], [],
+                              may_be_empty=["tags"])
+  assert read == [(2, rows[0]), (3, rows[1])]
+  # Written whole through a temporary file, which is gone.
+  assert sorted(os.listdir(tmp_path)) == ["manifest.csv"]
+  with pytest.raises(ValueError, match="dict contains fields not in"):
+    folder.write_manifest(path, ("path",), rows)
+  assert folder.read_manifest(path, ["path"], None, [], [])[0][1] == rows[0]
 
 
 def test_the_manifest_is_checked_column_by_column(tmp_path):

@@ -9,6 +9,7 @@ A manifest names each file (relative to the folder) and its labels; the
 folder classes (`AudioFolder`, `ImageFolder`, `VideoFolder`) read the files.
 Here are the parts that do not depend on what a file holds:
 
+- `write_manifest`: writes one, atomically (scripts that make a folder);
 - `read_manifest`: the rows of a UTF-8 CSV, with every named column present,
   no empty cell, and split names that exist;
 - `class_values`: the class names of a label column, in class id order;
@@ -29,6 +30,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from absl import logging
 import numpy as np
 
+from s2l import atomic
 from s2l.data import sources
 
 SPLITS = ("train", "validation", "test")
@@ -67,6 +69,18 @@ def check_arguments(root: str, split_fractions: Sequence[float],
   if not os.path.isdir(root):
     raise FileNotFoundError(f"{what} root directory {root} does not exist; "
                             "pass the folder that holds the files.")
+
+
+def write_manifest(path: str, columns: Sequence[str],
+                   rows: Sequence[Dict[str, str]]) -> str:
+  """Writes a UTF-8 CSV manifest with a header row of `columns`, whole or
+  not at all (`s2l.atomic`); returns `path`. A script that makes a folder
+  writes it last, so that a folder with a manifest is a complete one."""
+  text = io.StringIO()
+  writer = csv.DictWriter(text, fieldnames=list(columns), lineterminator="\n")
+  writer.writeheader()
+  writer.writerows(rows)
+  return atomic.write_text(path, text.getvalue())
 
 
 def read_manifest(path: str, wanted: Sequence[str],

@@ -53,8 +53,8 @@ flags.DEFINE_string("results", None, "Where probe JSONs and reports go "
                     "(default results/, or results/<budget>/ for a budget "
                     "other than small).")
 flags.DEFINE_bool("dry_run", False, "Print the commands instead of running "
-                  "(every command of the plan, or of its --pretrain_seed runs, in the "
-                  "plan's order).")
+                  "(every command of the plan, or of its --pretrain_seed "
+                  "runs, in the plan's order).")
 flags.DEFINE_bool("reprobe", False, "Probe again even where a probe's JSON is "
                   "already in the results folder (it is replaced).")
 flags.DEFINE_multi_integer(

@@ -536,13 +536,20 @@ def _main(monkeypatch, argv):
     gin.clear_config()
 
 
-def test_each_run_is_probed_after_it_trains_and_nothing_done_runs_again(
-    tmp_path, monkeypatch):
+@pytest.fixture(name="fake_table3")
+def _fake_table3(tmp_path, monkeypatch):
+  """(calls, argv): `s2l.experiments`' subprocesses faked and recorded in
+  `calls`, and the flags that run table 3 under tmp_path."""
   from s2l import experiments  # pylint: disable=import-outside-toplevel
   calls = []
   monkeypatch.setattr(experiments.subprocess, "run", _fake_subprocess(calls))
-  argv = ["--experiment=table3", f"--runs={tmp_path}/runs",
-          f"--results={tmp_path}/res"]
+  return calls, ["--experiment=table3", f"--runs={tmp_path}/runs",
+                 f"--results={tmp_path}/res"]
+
+
+def test_each_run_is_probed_after_it_trains_and_nothing_done_runs_again(
+    tmp_path, monkeypatch, fake_table3):
+  calls, argv = fake_table3
   _main(monkeypatch, argv)
   runs = plans.table3(plans.Setting(budget=BUDGETS["small"])).pretrainings
   assert len(runs) == 12
@@ -641,12 +648,8 @@ def test_a_run_knows_its_seed_and_a_plan_can_run_one_seed_at_a_time():
 
 
 def test_pretrain_seed_runs_one_seed_and_lays_out_the_whole_plan(
-    tmp_path, monkeypatch):
-  from s2l import experiments  # pylint: disable=import-outside-toplevel
-  calls = []
-  monkeypatch.setattr(experiments.subprocess, "run", _fake_subprocess(calls))
-  argv = ["--experiment=table3", f"--runs={tmp_path}/runs",
-          f"--results={tmp_path}/res"]
+    tmp_path, monkeypatch, fake_table3):
+  calls, argv = fake_table3
   _main(monkeypatch, argv + ["--pretrain_seed=0"])
   runs = plans.table3(plans.Setting(budget=BUDGETS["small"])).pretrainings
   trained = [d for m, d in calls if m == "s2l.train"]

@@ -41,6 +41,7 @@ PAPER = sorted(set(plans.PLANS) - {"pretrain_twins", "lr_sweep",
                                    "lr_sweep_video", "lr_sweep_images",
                                    "gain_vs_steps", "gain_vs_data",
                                    "frames_video", "ablations",
+                                   "permutation_set_size",
                                    "probed_layer"})
 
 
@@ -379,6 +380,33 @@ def test_the_ablations_change_one_thing_each_and_name_their_probes():
   assert record["layout"] == "ablations"
   assert record["descriptions"]["probe_first.json"].startswith(
       "labelled examples: the first 1000")
+
+
+def test_the_set_size_plan_changes_only_fixed_permutations_set_and_rate():
+  setting = plans.Setting(notes="soundfont", budget=BUDGETS["small"])
+  experiment = plans.permutation_set_size(setting)
+  assert experiment.layout == "ablations"
+  assert [p.name for p in experiment.probes] == [
+      "L1000_lr3e-5", "L10_lr3e-5", "L100_lr3e-5", "L1000_lr3e-6"]
+  for run, probe, (size, rate) in zip(experiment.pretrainings,
+                                      experiment.probes,
+                                      plans.PERMUTATION_SETS):
+    assert probe.run == run.name and run.seed == 0
+    assert run.gin_files == ("gin/soundfont_notes_freq10.gin",
+                             "gin/losses/fixed_permutations100.gin")
+    # Parsed as s2l.train parses them: the set size and rate are bound.
+    gin.clear_config()
+    configurables.parse_gin([os.path.join(ROOT, f) for f in run.gin_files],
+                            run.bindings)
+    assert gin.query_parameter("train.learning_rate") == rate
+    assert gin.query_parameter(
+        "FixedPermutationLoss.num_permutations") == size
+    gin.clear_config()
+    # Validation only: nothing here is read off the test split.
+    assert "evaluate.score_split = 'validation'" in probe.bindings
+    assert str(size) in probe.description
+  record = plans.layout_record(experiment, setting, "small")
+  assert record["descriptions"]["L10_lr3e-5.json"].startswith("10 maximal")
 
 
 def test_pretrain_twins_covers_every_twin_of_the_papers_data():

@@ -54,7 +54,7 @@ flags.DEFINE_string("results", None, "Where probe JSONs and reports go "
                     "other than small).")
 flags.DEFINE_bool("dry_run", False, "Print the commands instead of running "
                   "(every command of the plan, or of its --pretrain_seed "
-                  "runs, in the plan's order).")
+                  "and --loss runs, in the plan's order).")
 flags.DEFINE_bool("reprobe", False, "Probe again even where a probe's JSON is "
                   "already in the results folder (it is replaced).")
 flags.DEFINE_multi_integer(
@@ -62,6 +62,10 @@ flags.DEFINE_multi_integer(
     "(repeat the flag for several; default: every seed of the budget). The "
     "report pools whichever seeds' probes the results folder holds, so the "
     "other seeds can follow in a later session.")
+flags.DEFINE_multi_string(
+    "loss", None, "Run only the pre-trainings of these losses (registered "
+    "names, e.g. perturbed_fenchel_young; repeat the flag for several; "
+    "default: every loss of the plan). Combines with --pretrain_seed.")
 flags.DEFINE_bool("until_settled", False, "A learning-rate sweep: per loss, "
                   "run only the rates the selection rule needs to settle "
                   "its choice, reading each probe before choosing the next.")
@@ -98,6 +102,11 @@ def main(argv):
   if FLAGS.pretrain_seed is not None:
     try:
       experiment = experiment.only_seeds(FLAGS.pretrain_seed)
+    except ValueError as e:
+      raise app.UsageError(str(e)) from e
+  if FLAGS.loss is not None:
+    try:
+      experiment = experiment.only_losses(FLAGS.loss)
     except ValueError as e:
       raise app.UsageError(str(e)) from e
   train_args = ([f"--gin_file={f}" for f in FLAGS.gin_file] +

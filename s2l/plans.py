@@ -201,6 +201,25 @@ class Experiment:
           f"{self.name} pre-trains with seeds "
           f"{sorted({r.seed for r in self.pretrainings})}, none of "
           f"{sorted(seeds)}.")
+    return self._only(runs)
+
+  def only_losses(self, names: Sequence[str]) -> "Experiment":
+    """The part of the plan pre-trained with one of the losses `names`
+    (registered names, `s2l.losses.REGISTRY`; a run's loss is its
+    gin/losses/<name>.gin), with its probes: a table's paper losses can run
+    before the others. Raises ValueError for an unknown loss or if none of
+    its runs pre-trains with one of them."""
+    unknown = sorted(set(names) - set(LOSSES))
+    if unknown:
+      raise ValueError(f"unknown losses {unknown}: the registered ones are "
+                       f"{list(LOSSES)}.")
+    files = {_loss_file(name) for name in names}
+    runs = tuple(r for r in self.pretrainings if files & set(r.gin_files))
+    if not runs:
+      raise ValueError(f"{self.name} pre-trains none of {sorted(names)}.")
+    return self._only(runs)
+
+  def _only(self, runs: Tuple[Pretraining, ...]) -> "Experiment":
     names = {r.name for r in runs}
     return dataclasses.replace(
         self, pretrainings=runs,

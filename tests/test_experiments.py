@@ -691,3 +691,39 @@ def test_pretrain_seed_runs_one_seed_and_lays_out_the_whole_plan(
   assert len(trained) == 8 and all("_seed" in d for d in trained)
   with pytest.raises(Exception, match="none of"):
     _main(monkeypatch, argv + ["--pretrain_seed=7"])
+
+
+def test_a_plan_can_run_some_of_its_losses():
+  table5 = plans.table5(plans.Setting(notes="soundfont",
+                                      budget=BUDGETS["small"]))
+  assert len(table5.pretrainings) == 3 * len(plans.LOSSES)
+  paper = table5.only_losses(["mse", "perturbed_fenchel_young"])
+  assert [r.name.split("/")[1] for r in paper.pretrainings] == [
+      "freq10_perturbed_fenchel_young_lr3e-5",
+      "freq10_perturbed_fenchel_young_lr3e-5_seed1",
+      "freq10_perturbed_fenchel_young_lr3e-5_seed2",
+      "freq10_mse_lr1e-4", "freq10_mse_lr1e-4_seed1",
+      "freq10_mse_lr1e-4_seed2"]
+  assert [p.run for p in paper.probes] == [r.name
+                                           for r in paper.pretrainings]
+  # With --pretrain_seed: one run per loss.
+  assert len(paper.only_seeds([1]).pretrainings) == 2
+  with pytest.raises(ValueError, match="unknown losses \\['msee'\\]"):
+    table5.only_losses(["msee"])
+  figure4 = plans.figure4(plans.Setting(notes="soundfont",
+                                        budget=BUDGETS["small"]))
+  with pytest.raises(ValueError, match="none of \\['mse'\\]"):
+    figure4.only_losses(["mse"])
+
+
+def test_loss_runs_only_those_losses_and_lays_out_the_whole_plan(
+    tmp_path, monkeypatch, fake_table3):
+  calls, argv = fake_table3
+  _main(monkeypatch, argv + ["--loss=mse", "--pretrain_seed=2"])
+  trained = [d for m, d in calls if m == "s2l.train"]
+  assert trained == [f"{tmp_path}/runs/physics_video/frames20_mse_lr1e-4"
+                     "_seed2"]
+  with open(tmp_path / "res" / "table3" / "experiment.json") as f:
+    assert len(json.load(f)["probes"]) == 12
+  with pytest.raises(Exception, match="unknown losses"):
+    _main(monkeypatch, argv + ["--loss=nope"])

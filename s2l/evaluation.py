@@ -135,6 +135,8 @@ def pretraining_description(record: Dict, source) -> Dict:
       "learning_rate": record.get("learning_rate"),
       "seed": record.get("seed"),
       "train_examples": record.get("train_examples"),
+      # The CFN's channel multiplier (1.0 is AlexNet's).
+      "width": record["network"].get("width"),
   }
 
 

@@ -21,7 +21,7 @@ from s2l import selection
 from s2l.data import sources
 
 LAYOUTS = ("methods", "slicing", "bands", "frames", "labels", "steps",
-           "data", "sweep", "ablations",
+           "data", "width", "sweep", "ablations",
            "none")
 DATA = ("embedded", "real")
 NOTES = ("synthetic", "soundfont")
@@ -655,6 +655,32 @@ def gain_vs_data(s: Setting) -> Experiment:
                           for r in runs), s.budget.probe_seeds)
 
 
+# The CFN widths of `gain_vs_width` (channel multipliers; 1.0 is AlexNet's,
+# the twins' configs use 0.25), in the order they run: each doubling costs
+# about four times the convolutions' compute.
+WIDTHS = (0.25, 0.5, 1.0)
+
+
+def gain_vs_width(s: Setting) -> Experiment:
+  """The probe gain against the network's width: Perturbed F-Y on the audio
+  twin at its chosen rate (chosen at width 0.25) and its config's steps,
+  with `WIDTHS` channel multipliers, each probed at 1000 labels against the
+  run's own initial weights (as wide) on the validation split. Width 0.25 is
+  table 1's run."""
+  loss = "perturbed_fenchel_young"
+  files = (f"gin/{s.audio}_freq10.gin", _loss_file(loss))
+  runs = []
+  for width in WIDTHS:
+    runs += seeded(s, f"{s.audio}/freq10_{loss}" + (
+        "" if width == 0.25 else f"_width{width:g}"), files, s.audio, loss,
+                   () if width == 0.25 else (f"train.width = {width!r}",))
+  return Experiment("gain_vs_width", "Gain over the random encoder against "
+                    "the network's width", "width", tuple(runs),
+                    tuple(Probe(r.name, OWN_RANDOM_1000 + (
+                        "evaluate.score_split = 'validation'",))
+                          for r in runs), s.budget.probe_seeds)
+
+
 TWINS = ("synthetic_notes_freq10", "synthetic_notes_time10",
          "synthetic_notes_time_frequency3x3", "soundfont_notes_freq10",
          "soundfont_notes_time10", "soundfont_notes_time_frequency3x3",
@@ -672,7 +698,7 @@ PLANS: Dict[str, Callable[[Setting], Experiment]] = {
     f.__name__: f for f in (table1, table2, table3, table4, table5, table6,
                             figure3, figure4, lr_sweep, lr_sweep_video,
                             lr_sweep_images, gain_vs_steps, gain_vs_data,
-                            frames_video, probed_layer,
+                            gain_vs_width, frames_video, probed_layer,
                             ablations, permutation_set_size,
                             pretrain_twins)}
 

@@ -704,6 +704,16 @@ def train_examples(run: Dict) -> int:
   return run["pretraining"].get("train_examples") or run["labelled_pool"]
 
 
+def network_width(run: Dict) -> float:
+  """The pre-trained CFN's channel multiplier (1.0 is AlexNet's)."""
+  width = run["pretraining"].get("width")
+  if width is None:
+    raise ReportError(f"{run.get('path', 'a result')} records no network "
+                      "width: probe it again with this version of "
+                      "s2l.evaluate.")
+  return width
+
+
 def bands_table(runs: Sequence[Dict]) -> str:
   """Figure 4's numbers: one row per number of frequency bands."""
   return _curve_table(runs, num_bands, "Frequency bands")
@@ -722,6 +732,11 @@ def steps_table(runs: Sequence[Dict]) -> str:
 def data_table(runs: Sequence[Dict]) -> str:
   """The gain against pre-training examples: one row per training size."""
   return _curve_table(runs, train_examples, "Pre-training examples")
+
+
+def width_table(runs: Sequence[Dict]) -> str:
+  """The gain against the network's width: one row per width."""
+  return _curve_table(runs, network_width, "Network width")
 
 
 def _curve_table(runs: Sequence[Dict], key, first: str) -> str:
@@ -845,6 +860,14 @@ def plot_data_curves(runs: Sequence[Dict], path: str,
                      title: str = "") -> None:
   """Metrics, against their own random encoder, vs pre-training examples."""
   _plot_curves(runs, path, title, train_examples, "pre-training examples",
+               chance=_one_slicing_chance(runs), log_x=True)
+
+
+def plot_width_curves(runs: Sequence[Dict], path: str,
+                      title: str = "") -> None:
+  """Metrics, against their own random encoder, vs the network's width."""
+  _plot_curves(runs, path, title, network_width,
+               "network width (1.0 is AlexNet)",
                chance=_one_slicing_chance(runs), log_x=True)
 
 
@@ -1123,6 +1146,7 @@ def render(folder: str, output_dir: Optional[str] = None) -> List[str]:
       "frames": (frames_table, plot_frames_curves),
       "steps": (steps_table, plot_steps_curves),
       "data": (data_table, plot_data_curves),
+      "width": (width_table, plot_width_curves),
       "labels": (methods_table, plot_labels_curves),
       "slicing": (slicing_table, None),
       "methods": (methods_table, None),

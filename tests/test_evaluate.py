@@ -95,7 +95,8 @@ def test_probe_writes_results_and_keeps_the_encoder_frozen(run_dir):
       "loss_label": "Perturbed F-Y", "loss_column": 2,
       "permutation_set": None,
       "slicing": {"nx": 1, "ny": 10}, "frames": None, "train_steps": 10,
-      "learning_rate": 1e-5, "seed": 0, "train_examples": None}
+      "learning_rate": 1e-5, "seed": 0, "train_examples": None,
+      "width": 0.03}
   upstream = output["upstream"]
   assert upstream["step"] == 10
   assert 0.0 <= upstream["exact_permutation"] <= upstream["partial_ranks"]

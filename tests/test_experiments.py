@@ -40,7 +40,7 @@ gin.clear_config()
 PAPER = sorted(set(plans.PLANS) - {"pretrain_twins", "lr_sweep",
                                    "lr_sweep_video", "lr_sweep_images",
                                    "gain_vs_steps", "gain_vs_data",
-                                   "frames_video", "ablations",
+                                   "gain_vs_width", "frames_video", "ablations",
                                    "permutation_set_size",
                                    "probed_layer"})
 
@@ -287,6 +287,34 @@ def test_the_data_curve_trains_on_nested_prefixes_of_the_split():
   table1 = {r.name: r for r in plans.table1(setting).pretrainings}
   for run in experiment.pretrainings[-seeds:]:
     assert table1[run.name] == run
+  assert all("evaluate.score_split = 'validation'" in p.bindings
+             for p in experiment.probes)
+
+
+def test_the_width_curve_changes_only_the_width_and_reuses_table1s_run():
+  setting = plans.Setting(notes="soundfont", budget=BUDGETS["small"])
+  experiment = plans.gain_vs_width(setting)
+  assert experiment.layout == "width"
+  widths = []
+  for run in experiment.pretrainings:
+    gin.clear_config()
+    configurables.parse_gin([os.path.join(ROOT, f) for f in run.gin_files],
+                            list(run.bindings))
+    widths.append(_bound("train.width", 0.25))
+    assert gin.query_parameter("train.learning_rate") == 3e-5
+  gin.clear_config()
+  seeds = len(setting.budget.pretrain_seeds)
+  assert widths == [w for w in plans.WIDTHS for _ in range(seeds)]
+  # Width 0.25, the configs' own, is table 1's run; the others differ from
+  # it only by their width.
+  table1 = {r.name: r for r in plans.table1(setting).pretrainings}
+  for run in experiment.pretrainings[:seeds]:
+    assert table1[run.name] == run
+  wider = experiment.pretrainings[seeds]
+  assert wider.name == ("soundfont_notes/freq10_perturbed_fenchel_young_"
+                        "width0.5_lr3e-5")
+  assert set(wider.bindings) - set(experiment.pretrainings[0].bindings) == {
+      "train.width = 0.5"}
   assert all("evaluate.score_split = 'validation'" in p.bindings
              for p in experiment.probes)
 

@@ -510,6 +510,30 @@ def test_the_frames_curve_has_a_row_per_frame_count_with_its_gain(tmp_path):
     report.render(str(folder))
 
 
+def test_the_width_curve_has_a_row_per_width_with_its_gain(tmp_path):
+  folder = tmp_path / "gain_vs_width"
+  for width, family in ((0.25, (0.6, 0.6)), (1.0, (0.8, 0.8))):
+    run = _run("PerturbedFenchelYoungLoss", family=family,
+               baselines=("pretrained", "random"))
+    run["pretraining"]["width"] = width
+    _write(folder, f"width{width}", run)
+  with open(folder / "experiment.json", "w") as f:
+    json.dump({"name": "gain_vs_width", "title": "Width",
+               "layout": "width"}, f)
+  markdown, png = report.render(str(folder))
+  assert _png_size(png)[0] > 100
+  rows = _rows(open(markdown).read())
+  assert rows["Network width"][:3] == [
+      "Instr. Family (ACC)", "Instr. Family (ACC): own random",
+      "Instr. Family (ACC): gain"]
+  assert rows["0.25"][:3] == ["0.70 ± 0.00", "0.40 ± 0.00", "+75.0%"]
+  assert rows["1.0"][:3] == ["0.90 ± 0.00", "0.60 ± 0.00", "+50.0%"]
+  del run["pretraining"]["width"]
+  _write(folder, "width1.0", run)
+  with pytest.raises(report.ReportError, match="no network width"):
+    report.render(str(folder))
+
+
 def test_the_caption_names_the_probed_layer(tmp_path):
   # A JSON from before `evaluate.layer` read the embedding.
   _write(tmp_path / "embedding", "pfy", _run("PerturbedFenchelYoungLoss"))

@@ -219,14 +219,23 @@ def num_bands(run: Dict) -> int:
   return _grid(run)[1]
 
 
+def _recorded(run: Dict, key: str, what: str):
+  """`run["pretraining"][key]`, which probes made before s2l.evaluate
+  recorded it lack.
+
+  Raises:
+    ReportError: naming the probe and `what` it does not record.
+  """
+  value = run["pretraining"].get(key)
+  if value is None:
+    raise ReportError(f"{run.get('path', 'a result')} records no {what}: "
+                      "probe it again with this version of s2l.evaluate.")
+  return value
+
+
 def num_frames(run: Dict) -> int:
   """Frames per clip of a video pre-training (its patches)."""
-  frames = run["pretraining"].get("frames")
-  if frames is None:
-    raise ReportError(f"{run.get('path', 'a result')} records no frames per "
-                      "clip: probe it again with this version of "
-                      "s2l.evaluate.")
-  return frames
+  return _recorded(run, "frames", "frames per clip")
 
 
 def _task_names(runs: Sequence[Dict]) -> List[str]:
@@ -706,12 +715,7 @@ def train_examples(run: Dict) -> int:
 
 def network_width(run: Dict) -> float:
   """The pre-trained CFN's channel multiplier (1.0 is AlexNet's)."""
-  width = run["pretraining"].get("width")
-  if width is None:
-    raise ReportError(f"{run.get('path', 'a result')} records no network "
-                      "width: probe it again with this version of "
-                      "s2l.evaluate.")
-  return width
+  return _recorded(run, "width", "network width")
 
 
 def bands_table(runs: Sequence[Dict]) -> str:

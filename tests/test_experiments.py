@@ -163,9 +163,7 @@ def test_cells_have_their_seeds_and_the_rate_chosen_for_their_loss():
       assert runs[name] == sweep[name]
     for seed in (0, 1, 2):
       run = runs[name + (f"_seed{seed}" if seed else "")]
-      gin.clear_config()
-      configurables.parse_gin([os.path.join(ROOT, f) for f in run.gin_files],
-                              list(run.bindings))
+      _parse_run(run)
       assert _bound("train.seed", 0) == seed
       assert _bound("train.learning_rate", 1e-5) == chosen.get(loss, 1e-5)
   gin.clear_config()
@@ -185,9 +183,7 @@ def test_the_steps_curve_probes_each_exported_encoder_on_validation():
   assert experiment.layout == "steps"
   assert len(experiment.pretrainings) == 3  # Pre-training seeds.
   run = experiment.pretrainings[0]
-  gin.clear_config()
-  configurables.parse_gin([os.path.join(ROOT, f) for f in run.gin_files],
-                          list(run.bindings))
+  _parse_run(run)
   *earlier, last = plans.CURVE_STEPS
   assert gin.query_parameter("train.train_steps") == last
   assert gin.query_parameter("train.export_steps") == tuple(earlier)
@@ -275,9 +271,7 @@ def test_the_data_curve_trains_on_nested_prefixes_of_the_split():
   assert experiment.layout == "data"
   sizes = []
   for run in experiment.pretrainings:
-    gin.clear_config()
-    configurables.parse_gin([os.path.join(ROOT, f) for f in run.gin_files],
-                            list(run.bindings))
+    _parse_run(run)
     sizes.append(_bound("train.train_examples", None))
   gin.clear_config()
   seeds = len(setting.budget.pretrain_seeds)
@@ -297,9 +291,7 @@ def test_the_width_curve_changes_only_the_width_and_reuses_table1s_run():
   assert experiment.layout == "width"
   widths = []
   for run in experiment.pretrainings:
-    gin.clear_config()
-    configurables.parse_gin([os.path.join(ROOT, f) for f in run.gin_files],
-                            list(run.bindings))
+    _parse_run(run)
     widths.append(_bound("train.width", 0.25))
     assert gin.query_parameter("train.learning_rate") == 3e-5
   gin.clear_config()
@@ -317,6 +309,14 @@ def test_the_width_curve_changes_only_the_width_and_reuses_table1s_run():
       "train.width = 0.5"}
   assert all("evaluate.score_split = 'validation'" in p.bindings
              for p in experiment.probes)
+
+
+def _parse_run(run):
+  """Parses a plan's pre-training as s2l.train does: its gin files, then its
+  bindings, on a cleared config."""
+  gin.clear_config()
+  configurables.parse_gin([os.path.join(ROOT, f) for f in run.gin_files],
+                          list(run.bindings))
 
 
 def _bound(key, default):
@@ -362,9 +362,7 @@ def test_the_sweep_runs_every_loss_at_every_rate_and_probes_validation():
           f"soundfont_notes/freq10_{loss}_lr{selection.lr_label(lr)}"]
       assert run.gin_files == ("gin/soundfont_notes_freq10.gin",
                                f"gin/losses/{loss}.gin")
-      gin.clear_config()
-      configurables.parse_gin([os.path.join(ROOT, f) for f in run.gin_files],
-                              list(run.bindings))
+      _parse_run(run)
       assert gin.query_parameter("train.learning_rate") == lr
   gin.clear_config()
   # Selection never reads the test split.
@@ -423,9 +421,7 @@ def test_the_set_size_plan_changes_only_fixed_permutations_set_and_rate():
     assert run.gin_files == ("gin/soundfont_notes_freq10.gin",
                              "gin/losses/fixed_permutations100.gin")
     # Parsed as s2l.train parses them: the set size and rate are bound.
-    gin.clear_config()
-    configurables.parse_gin([os.path.join(ROOT, f) for f in run.gin_files],
-                            run.bindings)
+    _parse_run(run)
     assert gin.query_parameter("train.learning_rate") == rate
     assert gin.query_parameter(
         "FixedPermutationLoss.num_permutations") == size
@@ -538,9 +534,7 @@ def test_the_frames_plan_varies_only_the_frames_and_reuses_table3s_run():
   table3 = {r.name: r for r in plans.table3(setting).pretrainings}
   frames = {}
   for run in experiment.pretrainings:
-    gin.clear_config()
-    configurables.parse_gin([os.path.join(ROOT, f) for f in run.gin_files],
-                            list(run.bindings))
+    _parse_run(run)
     frames[run.name] = (_bound("VideoFrontend.num_frames", 20),
                         _bound("train.seed", 0))
     assert gin.query_parameter("train.source") == "physics_video"

@@ -14,7 +14,8 @@ The embeddings of a frozen encoder do not change during probe training, so
 they are computed once per split and the head trains on them directly.
 """
 
-from typing import Dict, Tuple
+import dataclasses
+from typing import Callable, Dict, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -177,11 +178,52 @@ def embed(encoder: tf.keras.Model, dataset: tf.data.Dataset
   return np.concatenate(embeddings), np.concatenate(labels)
 
 
+@dataclasses.dataclass(frozen=True)
+class HeadInputs:
+  """What a head trains on and is scored on, and how to read its outputs.
+
+  Attributes:
+    train: the training embeddings [N, E] as the head sees them.
+    targets: its training targets [N] (standardised for regression).
+    test: the test embeddings [M, E] as the head sees them.
+    decode: the head's outputs [M, num_outputs] to the task's units (undoes
+      the targets' standardisation).
+  """
+  train: np.ndarray
+  targets: np.ndarray
+  test: np.ndarray
+  decode: Callable[[np.ndarray], np.ndarray]
+
+
+def head_inputs(task: sources.Task, train: Tuple, test: Tuple,
+                standardize: bool = True) -> HeadInputs:
+  """The inputs of `train_head` (see there for the arguments).
+
+  Standardised inputs let one learning rate suit every encoder: each
+  embedding unit is standardised with its training mean and spread, then
+  clipped to ±CLIP. A unit that is constant on the training examples (a dead
+  ReLU) keeps its scale: dividing by its ~0 spread would blow up its test
+  values. A regression target (e.g. MIDI pitch) is standardised too.
+  """
+  mean, std = train[0].mean(0), train[0].std(0)
+  std = np.where(std > 1e-6, std, 1.0)
+  standardise = ((lambda x: np.clip((x - mean) / std, -CLIP, CLIP))
+                 if standardize else (lambda x: x))
+  targets, target_mean, target_std = train[1], 0.0, 1.0
+  if task.kind == "regression":
+    target_mean, target_std = targets.mean(), targets.std() or 1.0
+    targets = (targets - target_mean) / target_std
+  return HeadInputs(standardise(train[0]), targets, standardise(test[0]),
+                    lambda outputs: outputs * target_std + target_mean)
+
+
 def train_head(task: sources.Task, head_kind: str, train: Tuple, test: Tuple,
                seed: int, epochs: int = 100, batch_size: int = 64,
                learning_rate: float = 1e-3,
                hidden_units: int = 512,
-               standardize: bool = True) -> Dict[str, float]:
+               standardize: bool = True,
+               callbacks: Sequence[tf.keras.callbacks.Callback] = ()
+               ) -> Dict[str, float]:
   """Trains a head on embeddings and returns its test metrics.
 
   Args:
@@ -193,29 +235,24 @@ def train_head(task: sources.Task, head_kind: str, train: Tuple, test: Tuple,
     epochs, batch_size, learning_rate: Adam training of the head.
     hidden_units: MLP width.
     standardize: standardise each embedding unit with its training mean and
-      spread, then clip to ±CLIP; False feeds the raw embeddings.
+      spread, then clip to ±CLIP; False feeds the raw embeddings
+      (`head_inputs`).
+    callbacks: Keras callbacks of the head's training (`model` is the head;
+      they see nothing of the test set but through `head_inputs`). The
+      scores are those of the head after its last epoch either way.
 
   Returns:
     The test `scores`: `METRICS[task.kind]` and any other of the task.
   """
   tf.keras.utils.set_random_seed(seed)
-  # Standardised inputs let one learning rate suit every encoder. A unit that
-  # is constant on the training examples (a dead ReLU) keeps its scale:
-  # dividing by its ~0 spread would blow up its test values.
-  mean, std = train[0].mean(0), train[0].std(0)
-  std = np.where(std > 1e-6, std, 1.0)
-  standardise = ((lambda x: np.clip((x - mean) / std, -CLIP, CLIP))
-                 if standardize else (lambda x: x))
-  targets, target_mean, target_std = train[1], 0.0, 1.0
-  if task.kind == "regression":  # e.g. MIDI pitch: standardise it too.
-    target_mean, target_std = targets.mean(), targets.std() or 1.0
-    targets = (targets - target_mean) / target_std
+  inputs = head_inputs(task, train, test, standardize)
   head = make_head(head_kind, num_outputs(task), hidden_units)
   head.compile(tf.keras.optimizers.Adam(learning_rate), loss=loss_for(task))
-  head.fit(standardise(train[0]), targets, epochs=epochs,
-           batch_size=batch_size, verbose=0, shuffle=True)
-  outputs = head.predict(standardise(test[0]), batch_size=256, verbose=0)
-  return scores(task, test[1], outputs * target_std + target_mean)
+  head.fit(inputs.train, inputs.targets, epochs=epochs,
+           batch_size=batch_size, verbose=0, shuffle=True,
+           callbacks=list(callbacks))
+  outputs = head.predict(inputs.test, batch_size=256, verbose=0)
+  return scores(task, test[1], inputs.decode(outputs))
 
 
 def train_supervised(task: sources.Task, encoder: tf.keras.Model,

@@ -85,6 +85,46 @@ def test_dead_units_do_not_blow_up_test_inputs():
   assert mse < np.var(zt)
 
 
+def test_head_inputs_standardise_and_decode():
+  x = np.array([[1.0, 5.0], [3.0, 5.0]])
+  xt = np.array([[2.0, 7.0]])
+  inputs = probe.head_inputs(REGRESS, (x, np.array([60.0, 64.0])),
+                             (xt, np.array([62.0])))
+  # Unit 0: mean 2, spread 1; unit 1 is constant (dead) and keeps its scale.
+  np.testing.assert_allclose(inputs.train, [[-1.0, 0.0], [1.0, 0.0]])
+  np.testing.assert_allclose(inputs.test, [[0.0, 2.0]])
+  np.testing.assert_allclose(inputs.targets, [-1.0, 1.0])
+  np.testing.assert_allclose(inputs.decode(np.array([[0.5]])), [[63.0]])
+  raw = probe.head_inputs(CLASSIFY, (x, np.array([0, 2])),
+                          (xt, np.array([1])), standardize=False)
+  np.testing.assert_array_equal(raw.test, xt)
+  np.testing.assert_array_equal(raw.targets, [0, 2])
+  np.testing.assert_array_equal(raw.decode(np.ones((1, 3))), np.ones((1, 3)))
+
+
+def test_callbacks_watch_the_head_without_changing_its_scores():
+  rng = np.random.default_rng(3)
+  x, z = _toy(rng, 200)
+  xt, zt = _toy(rng, 100)
+  inputs = probe.head_inputs(REGRESS, (x, z), (xt, zt))
+  seen = []
+
+  class Watch(tf.keras.callbacks.Callback):
+
+    def on_epoch_end(self, epoch, logs=None):
+      outputs = self.model.predict(inputs.test, verbose=0)
+      seen.append(probe.scores(REGRESS, zt, inputs.decode(outputs))["mse"])
+
+  kwargs = dict(seed=0, epochs=5, hidden_units=16)
+  plain = probe.train_head(REGRESS, "mlp", (x, z), (xt, zt), **kwargs)
+  watched = probe.train_head(REGRESS, "mlp", (x, z), (xt, zt),
+                             callbacks=[Watch()], **kwargs)
+  assert len(seen) == 5 and seen[-1] < seen[0]
+  # The last epoch's head is the one scored, with or without the watcher.
+  assert watched["mse"] == pytest.approx(plain["mse"], rel=1e-5)
+  assert seen[-1] == pytest.approx(watched["mse"], rel=1e-5)
+
+
 def _toy_encoder() -> tf.keras.Model:
   """[B, 3, 2] -> [B, 4], in the global dtype policy."""
   encoder = tf.keras.Sequential([tf.keras.layers.Flatten(),

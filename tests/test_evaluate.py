@@ -20,6 +20,8 @@ from s2l import run_record
 from s2l import configurables
 from s2l import training as train_lib
 
+import tiny_run
+
 ROOT = os.path.dirname(configurables.GIN_DIR)
 
 
@@ -30,25 +32,13 @@ def _probe_config(params=()):
   configurables.parse_gin([], list(params))
 
 
-def _parse_tiny_run(data_dir, *extra):
-  """Binds a 10-step run of a tiny CFN on the tiny synthetic notes."""
-  configurables.parse_gin(
-      [os.path.join(configurables.GIN_DIR, "synthetic_notes_freq10.gin")],
-      ["train.width = 0.03", "train.depth = 2", "train.embedding_size = 128",
-       "train.batch_size = 8", "train.eval_batches = 1",
-       "train.train_steps = 10", "train.steps_per_checkpoint = 10",
-       "train.source = 'synthetic_notes_tiny'",
-       "AudioFrontend.frame_step = 512", f"train.data_dir = '{data_dir}'",
-       *extra])
-
-
 @pytest.fixture(name="run_dir", scope="module")
 def _run_dir(tmp_path_factory):
   """A finished tiny pre-training run on the tiny synthetic notes."""
   run = tmp_path_factory.mktemp("run")
   data_dir = tmp_path_factory.mktemp("tfds")
   gin.clear_config()
-  _parse_tiny_run(data_dir)
+  tiny_run.parse_tiny_run(data_dir)
   train_lib.train(str(run))
   gin.clear_config()
   return str(run)
@@ -117,7 +107,8 @@ def test_every_task_of_the_source_by_default():
 @pytest.mark.slow  # ~20 s; `make test-all` runs it.
 def test_a_bfloat16_run_is_probed_on_float32_embeddings(tmp_path,
                                                          monkeypatch):
-  _parse_tiny_run(tmp_path / "tfds", "train.precision = 'mixed_bfloat16'")
+  tiny_run.parse_tiny_run(tmp_path / "tfds",
+                          "train.precision = 'mixed_bfloat16'")
   train_lib.train(str(tmp_path / "run"))
   dtypes = []
   original_embed = evaluate_lib.probe.embed
@@ -170,8 +161,8 @@ def test_encoders_of_earlier_steps_are_exported_and_probed(tmp_path_factory):
   run = str(tmp_path_factory.mktemp("steps_run"))
   data_dir = tmp_path_factory.mktemp("tfds")
   gin.clear_config()
-  _parse_tiny_run(data_dir, "train.train_steps = 20",
-                  "train.export_steps = (10,)")
+  tiny_run.parse_tiny_run(data_dir, "train.train_steps = 20",
+                          "train.export_steps = (10,)")
   train_lib.train(run)
   assert run_directory.exported_steps(run) == [10]
   _probe_config(["evaluate.num_examples = (8,)", "evaluate.seeds = (0,)",
@@ -199,8 +190,8 @@ def test_encoders_of_earlier_steps_are_exported_and_probed(tmp_path_factory):
   last = tf.keras.models.load_model(
       os.path.join(run, run_directory.ENCODER_DIR), compile=False)
   gin.clear_config()
-  _parse_tiny_run(data_dir, "train.train_steps = 30",
-                  "train.export_steps = (10, 20)")
+  tiny_run.parse_tiny_run(data_dir, "train.train_steps = 30",
+                          "train.export_steps = (10, 20)")
   train_lib.train(run)
   assert run_directory.exported_steps(run) == [10, 20]
   kept = tf.keras.models.load_model(run_directory.step_encoder_dir(run, 20),

@@ -8,9 +8,10 @@ import os
 import gin
 import pytest
 
-from s2l import configurables
 from s2l import evaluation
 from s2l import training
+
+import tiny_run
 
 PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))), "experiments", "probe_curve.py")
@@ -26,13 +27,7 @@ def _probed(tmp_path_factory):
   run = str(tmp_path_factory.mktemp("run"))
   data_dir = tmp_path_factory.mktemp("tfds")
   gin.clear_config()
-  configurables.parse_gin(
-      [os.path.join(configurables.GIN_DIR, "synthetic_notes_freq10.gin")],
-      ["train.width = 0.03", "train.depth = 2", "train.embedding_size = 128",
-       "train.batch_size = 8", "train.eval_batches = 1",
-       "train.train_steps = 10", "train.steps_per_checkpoint = 10",
-       "train.source = 'synthetic_notes_tiny'",
-       "AudioFrontend.frame_step = 512", f"train.data_dir = '{data_dir}'"])
+  tiny_run.parse_tiny_run(data_dir)
   training.train(run)
   gin.clear_config()
   output = os.path.join(run, "probe.json")

@@ -50,6 +50,7 @@ import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from absl import app
+from absl import logging
 
 from s2l import atomic
 from s2l import selection
@@ -1079,11 +1080,23 @@ def _values(runs: Sequence[Dict], read) -> str:
 
 
 def setting_line(runs: Sequence[Dict]) -> str:
-  """The data and setting in a few words, for a figure's title."""
+  """The data, setting and protocol in a few words, for a figure's title:
+  source; Adam rate(s), steps, pre-training seed(s); probe head; split."""
   return (f"{_values(runs, lambda r: r['source'])}; Adam "
           f"{_values(runs, lambda r: r['pretraining']['learning_rate'])}, "
-          f"{_values(runs, lambda r: r['pretraining']['train_steps'])} steps;"
+          f"{_values(runs, lambda r: r['pretraining']['train_steps'])} steps,"
+          f" pre-training seed "
+          f"{', '.join(_sorted_values(runs, lambda r: r['pretraining']['seed']))};"
+          f" {_values(runs, lambda r: r['head'])} probe,"
           f" scored on {_values(runs, lambda r: r['test_split'])}")
+
+
+def _sorted_values(runs: Sequence[Dict], read) -> List[str]:
+  """`_values` as a list, in numeric order where every value is a number."""
+  values = _values(runs, read).split(", ")
+  if all(v.lstrip("-").isdigit() for v in values):
+    values.sort(key=int)
+  return values
 
 
 # How a caption names the layer a probe read (`evaluate.layer`; a JSON from
@@ -1181,7 +1194,9 @@ def render(folder: str, output_dir: Optional[str] = None) -> List[str]:
 
 
 def render_all(results_dir: str) -> List[str]:
-  """Renders every experiment folder of `results_dir`."""
+  """Renders every experiment folder of `results_dir`; returns the paths
+  written. A folder that cannot be laid out (`ReportError`) is skipped with a
+  warning that says why; ReportError if no folder could be."""
   if not os.path.isdir(results_dir):
     raise ReportError(f"{results_dir} is not a directory of experiment "
                       "folders (see experiments/).")
@@ -1192,9 +1207,19 @@ def render_all(results_dir: str) -> List[str]:
   if not folders:
     raise ReportError(f"{results_dir} has no folder of .json results: run an "
                       "experiment script first (see experiments/).")
-  written = []
+  written, skipped = [], []
   for folder in folders:
-    written += render(folder, results_dir)
+    try:
+      written += render(folder, results_dir)
+    except ReportError as e:
+      # One folder that cannot be laid out (a hand-made folder of probes
+      # for experiments/seed_summary.py, say) does not cost the others.
+      skipped.append(f"{os.path.basename(folder)}: {e}")
+  if skipped and not written:
+    raise ReportError("no folder of " + results_dir + " could be laid out:\n"
+                      + "\n".join(skipped))
+  for line in skipped:
+    logging.warning("s2l.report: skipped %s", line)
   return written
 
 

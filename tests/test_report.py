@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -568,3 +569,38 @@ def test_the_caption_names_the_probed_layer(tmp_path):
     _write(tmp_path / folder, "pfy", run)
     rows = _rows(open(report.render(str(tmp_path / folder))[0]).read())
     assert rows["Task"] == [title, "Perturbed F-Y"]
+
+
+def test_setting_line_names_data_rates_seeds_head_and_split():
+  def run(seed, rate):
+    return {"source": "soundfont_notes", "head": "mlp", "test_split": "test",
+            "pretraining": {"learning_rate": rate, "train_steps": 10000,
+                            "seed": seed}}
+  line = report.setting_line([run(2, 3e-5), run(10, 1e-4), run(0, 3e-5)])
+  assert line == ("soundfont_notes; Adam 3e-05, 0.0001, 10000 steps, "
+                  "pre-training seed 0, 2, 10; mlp probe, scored on test")
+  # A JSON from before seeds were recorded says so rather than guessing.
+  old = run(0, 3e-5)
+  del old["pretraining"]["seed"]
+  assert "pre-training seed ?;" in report.setting_line([old])
+
+
+def test_one_folder_that_cannot_be_laid_out_does_not_stop_the_others(
+    tmp_path, caplog):
+  _write(tmp_path / "table1", "pfy", _run("PerturbedFenchelYoungLoss"))
+  # A hand-made folder holding one loss's seed-0 run twice (two rates, say):
+  # it cannot be pooled into one column.
+  _write(tmp_path / "two_rates", "pfy_a", _run("PerturbedFenchelYoungLoss"))
+  _write(tmp_path / "two_rates", "pfy_b", _run("PerturbedFenchelYoungLoss"))
+  with pytest.raises(report.ReportError, match="pre-training seeds"):
+    report.render(str(tmp_path / "two_rates"))
+  written = report.render_all(str(tmp_path))
+  assert [os.path.basename(p) for p in written] == ["table1.md"]
+  assert not (tmp_path / "two_rates.md").exists()
+  assert "skipped two_rates" in caplog.text
+  # With nothing that can be laid out, the report says so.
+  shutil.rmtree(tmp_path / "table1")
+  os.remove(tmp_path / "table1.md")
+  with pytest.raises(report.ReportError,
+                     match=r"(?s)no folder.*\ntwo_rates: "):
+    report.render_all(str(tmp_path))

@@ -149,13 +149,21 @@ def _summary(per_seed: Sequence[Dict[str, float]]) -> Dict:
   """One results cell from the `probe.scores` of each seed.
 
   The first metric is the task's headline (`probe.METRICS`); any others
-  (the micro AUC of multi-label tasks) go under "also".
+  (the micro AUC of multi-label tasks) go under "also". The epochs of heads
+  chosen on the validation split (`probe.HEAD_EPOCH`) go under
+  "head_epochs", one per seed.
   """
+  epochs = [int(s[probe.HEAD_EPOCH]) for s in per_seed
+            if probe.HEAD_EPOCH in s]
+  per_seed = [{k: v for k, v in s.items() if k != probe.HEAD_EPOCH}
+              for s in per_seed]
   metric, *others = per_seed[0]
   cell = {"metric": metric, **_stats([s[metric] for s in per_seed])}
   if others:
     cell["also"] = {name: _stats([s[name] for s in per_seed])
                     for name in others}
+  if epochs:
+    cell["head_epochs"] = epochs
   return cell
 
 
@@ -194,6 +202,9 @@ def _check_knobs(**knobs) -> None:
   checks.require("evaluate", "score_split", knobs["score_split"],
                  knobs["score_split"] in (None,) + SCORE_SPLITS,
                  f"None or one of {SCORE_SPLITS}")
+  checks.require("evaluate", "head_epoch", knobs["head_epoch"],
+                 knobs["head_epoch"] in HEAD_EPOCHS,
+                 f"one of {HEAD_EPOCHS}")
   checks.require("evaluate", "labelled_subsets", knobs["labelled_subsets"],
                  knobs["labelled_subsets"] in probe.SUBSETS,
                  f"one of {probe.SUBSETS}")
@@ -203,6 +214,9 @@ def _check_knobs(**knobs) -> None:
 
 
 SCORE_SPLITS = ("test", "validation")
+# Which head a probe keeps: the one after its last epoch (the paper's), or
+# the one whose validation score was best (`probe.train_head`'s select_on).
+HEAD_EPOCHS = ("last", "validation")
 
 
 def scored_split(source, score_split: Optional[str]) -> str:
@@ -263,6 +277,7 @@ def evaluate(model_dir: str,
              baselines: Sequence[str] = ("pretrained", "random"),
              head: Optional[str] = None,
              epochs: int = 100,
+             head_epoch: str = "last",
              supervised_epochs: int = 30,
              learning_rate: float = 1e-3,
              hidden_units: int = 512,
@@ -290,6 +305,11 @@ def evaluate(model_dir: str,
     baselines: any of "pretrained", "random", "supervised".
     head: "mlp" or "linear"; the modality's default (section 2.3) if None.
     epochs: head training epochs on the embeddings.
+    head_epoch: "last" keeps each head after its last epoch; "validation"
+      keeps it at the epoch (every `probe.SELECT_EVERY`-th) whose score on
+      the source's validation split was best, then scores it on test. The
+      supervised baseline keeps its last epoch either way. "validation"
+      needs a test split other than the validation split.
     supervised_epochs: epochs of the end-to-end supervised baseline.
     learning_rate: Adam's learning rate for heads and the baseline.
     hidden_units: MLP width.
@@ -328,7 +348,7 @@ def evaluate(model_dir: str,
                learning_rate=learning_rate, hidden_units=hidden_units,
                batch_size=batch_size, labelled_pool=labelled_pool,
                labelled_subsets=labelled_subsets, test_examples=test_examples,
-               score_split=score_split, layer=layer)
+               score_split=score_split, layer=layer, head_epoch=head_epoch)
   for baseline in baselines:
     if baseline not in BASELINES:
       raise ValueError(f"baselines must be among {BASELINES}, got "
@@ -342,6 +362,9 @@ def evaluate(model_dir: str,
   tasks = _checked_tasks(source, tasks)
   test_split = scored_split(source, score_split)
   counts = {"train": labelled_pool, test_split: test_examples}
+  if head_epoch == "validation":
+    _check_selection_split(source, test_split)
+    counts["validation"] = None
   labels = {(name, split): task_labels(source, split, source.tasks[name],
                                        count, data["data_dir"])
             for name in tasks for split, count in counts.items()}
@@ -361,11 +384,14 @@ def evaluate(model_dir: str,
       "batch_size": batch_size, "labelled_pool": pool_size,
       "labelled_subsets": labelled_subsets, "standardize": standardize,
       "test_split": test_split, "test_examples": test_examples,
-      "random_from_run": has_init, "layer": layer})
+      "random_from_run": has_init, "layer": layer,
+      # Only where it differs from the default: earlier cell files stay valid.
+      **({"head_epoch": head_epoch} if head_epoch != "last" else {})})
   probes = _Probes(source, data, labels, store, head=head, epochs=epochs,
                    supervised_epochs=supervised_epochs,
                    learning_rate=learning_rate, hidden_units=hidden_units,
-                   standardize=standardize, precision=record["precision"])
+                   standardize=standardize, precision=record["precision"],
+                   head_epoch=head_epoch)
   frozen = [name for name in ("pretrained", "random") if name in baselines]
   needs = [("representation", name) for name in frozen] + [
       (task_name, name, count, seed) for task_name in tasks
@@ -385,6 +411,7 @@ def evaluate(model_dir: str,
         source.tasks[task_name], baselines, num_examples, seeds,
         labelled_subsets, test_split, test_examples)
   report = {"source": source.name, "head": head, "layer": layer,
+            "head_epoch": head_epoch,
             "model_dir": model_dir,
             "encoder_step": record["encoder_step"],
             "test_split": test_split,
@@ -453,6 +480,22 @@ def finished_record(model_dir: str) -> Dict:
   return record
 
 
+def _check_selection_split(source, test_split: str) -> None:
+  """Raises ValueError where heads cannot be chosen on the validation split:
+  the source has none, or the probes are scored on it."""
+  if "validation" not in source.splits:
+    raise ValueError(
+        f"evaluate.head_epoch = 'validation' chooses each head's epoch on the "
+        f"validation split, which {source.name} does not have; use "
+        "head_epoch = 'last'.")
+  if test_split == "validation":
+    raise ValueError(
+        "evaluate.head_epoch = 'validation' chooses each head's epoch on the "
+        "validation split, which this evaluation scores on (score_split = "
+        "'validation', or a source without a labelled test split): a split "
+        "may not both choose and score. Use head_epoch = 'last'.")
+
+
 def _checked_tasks(source, tasks: Optional[Sequence[str]]) -> list:
   """The tasks to probe (all of the source's if None), each one it has."""
   tasks = list(tasks or source.tasks)
@@ -473,20 +516,22 @@ class _Probes:
     labels: {(task, split): labels of the labelled pool or the test split}.
     store: the evaluation's `cells.CellStore`.
     head, epochs, supervised_epochs, learning_rate, hidden_units,
-      standardize: the probe settings (see `evaluate`).
+      standardize, head_epoch: the probe settings (see `evaluate`).
     precision: the run's precision, for the supervised baseline.
   """
 
   # The probe settings of `evaluate`, one per knob (hence more than ten).
   def __init__(self, source, data: Dict, labels: Dict, store, *, head: str,
                epochs: int, supervised_epochs: int, learning_rate: float,
-               hidden_units: int, standardize: bool, precision: str):
+               hidden_units: int, standardize: bool, precision: str,
+               head_epoch: str = "last"):
     self.source, self.data, self.labels, self.store = (source, data, labels,
                                                        store)
     self.head, self.epochs = head, epochs
     self.supervised_epochs = supervised_epochs
     self.learning_rate, self.hidden_units = learning_rate, hidden_units
     self.standardize, self.precision = standardize, precision
+    self.head_epoch = head_epoch
     self.encoders, self.embeddings = {}, {}
 
   def load_encoders(self, model_dir: str, encoder_dir: str,
@@ -525,11 +570,15 @@ class _Probes:
   def _frozen(self, task, name, count, seed, subset, test):
     train = lambda: (self.embeddings[name, "train"][subset],
                      self.labels[task.name, "train"][subset])
+    select_on = lambda: None if self.head_epoch == "last" else (
+        self.embeddings[name, "validation"],
+        self.labels[task.name, "validation"])
     return self.store.get_or_put((task.name, name, count, seed), lambda: (
         _floats(probe.train_head(
             task, self.head, train(), test, seed, self.epochs,
             learning_rate=self.learning_rate,
-            hidden_units=self.hidden_units, standardize=self.standardize))))
+            hidden_units=self.hidden_units, standardize=self.standardize,
+            select_on=select_on()))))
 
   def _supervised(self, task, count, seed, subset, test_ds):
     return self.store.get_or_put(

@@ -12,10 +12,16 @@ class) pairs pooled (`micro_auc`). The paper's table 4 gives two AUC figures,
 
 The embeddings of a frozen encoder do not change during probe training, so
 they are computed once per split and the head trains on them directly.
+
+A head is kept after its last epoch (the paper's protocol, and s2l's
+default), or, given a selection set (`train_head`'s `select_on`: the
+validation split's embeddings), at the epoch, among every
+`SELECT_EVERY`-th, whose selection score was best: a head whose training loss
+spikes in its last epochs then no longer decides the cell.
 """
 
 import dataclasses
-from typing import Callable, Dict, Sequence, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -33,6 +39,13 @@ CLIP = 10.0
 # The headline metric of each kind of task; `scores` may add others.
 METRICS = {"classification": "accuracy", "regression": "mse",
            "multilabel": "mean_auc"}
+# Metrics where lower is better; the others are better higher.
+LOWER_IS_BETTER = ("mse",)
+# A head chosen on a selection set is scored on it every SELECT_EVERY epochs
+# (and after its last).
+SELECT_EVERY = 5
+# The key of `train_head`'s result that holds the epoch it kept.
+HEAD_EPOCH = "head_epoch"
 
 
 def make_head(kind: str, num_outputs: int, hidden_units: int = 512,
@@ -188,11 +201,14 @@ class HeadInputs:
     test: the test embeddings [M, E] as the head sees them.
     decode: the head's outputs [M, num_outputs] to the task's units (undoes
       the targets' standardisation).
+    prepare: other embeddings [K, E] as the head sees them (a selection
+      set's), standardised with the training statistics.
   """
   train: np.ndarray
   targets: np.ndarray
   test: np.ndarray
   decode: Callable[[np.ndarray], np.ndarray]
+  prepare: Callable[[np.ndarray], np.ndarray] = lambda x: x
 
 
 def head_inputs(task: sources.Task, train: Tuple, test: Tuple,
@@ -214,7 +230,8 @@ def head_inputs(task: sources.Task, train: Tuple, test: Tuple,
     target_mean, target_std = targets.mean(), targets.std() or 1.0
     targets = (targets - target_mean) / target_std
   return HeadInputs(standardise(train[0]), targets, standardise(test[0]),
-                    lambda outputs: outputs * target_std + target_mean)
+                    lambda outputs: outputs * target_std + target_mean,
+                    standardise)
 
 
 def train_head(task: sources.Task, head_kind: str, train: Tuple, test: Tuple,
@@ -222,7 +239,8 @@ def train_head(task: sources.Task, head_kind: str, train: Tuple, test: Tuple,
                learning_rate: float = 1e-3,
                hidden_units: int = 512,
                standardize: bool = True,
-               callbacks: Sequence[tf.keras.callbacks.Callback] = ()
+               callbacks: Sequence[tf.keras.callbacks.Callback] = (),
+               select_on: Optional[Tuple] = None
                ) -> Dict[str, float]:
   """Trains a head on embeddings and returns its test metrics.
 
@@ -238,21 +256,41 @@ def train_head(task: sources.Task, head_kind: str, train: Tuple, test: Tuple,
       spread, then clip to ±CLIP; False feeds the raw embeddings
       (`head_inputs`).
     callbacks: Keras callbacks of the head's training (`model` is the head;
-      they see nothing of the test set but through `head_inputs`). The
-      scores are those of the head after its last epoch either way.
+      they see nothing of the test set but through `head_inputs`).
+    select_on: None to keep the head after its last epoch; or (embeddings
+      [K, E], labels) of a selection set (the validation split, never the
+      test set): the head is scored on it every `SELECT_EVERY` epochs and
+      after the last, and the weights of its best score are kept (the
+      earliest of equal scores).
 
   Returns:
-    The test `scores`: `METRICS[task.kind]` and any other of the task.
+    The test `scores`: `METRICS[task.kind]` and any other of the task; with
+    `select_on`, also `HEAD_EPOCH`: the number of epochs of the head kept.
   """
   tf.keras.utils.set_random_seed(seed)
   inputs = head_inputs(task, train, test, standardize)
   head = make_head(head_kind, num_outputs(task), hidden_units)
   head.compile(tf.keras.optimizers.Adam(learning_rate), loss=loss_for(task))
-  head.fit(inputs.train, inputs.targets, epochs=epochs,
-           batch_size=batch_size, verbose=0, shuffle=True,
-           callbacks=list(callbacks))
-  outputs = head.predict(inputs.test, batch_size=256, verbose=0)
-  return scores(task, test[1], inputs.decode(outputs))
+  fit = lambda start, stop: head.fit(
+      inputs.train, inputs.targets, initial_epoch=start, epochs=stop,
+      batch_size=batch_size, verbose=0, shuffle=True,
+      callbacks=list(callbacks))
+  predict = lambda x: inputs.decode(head.predict(x, batch_size=256,
+                                                 verbose=0))
+  if select_on is None:
+    fit(0, epochs)
+    return scores(task, test[1], predict(inputs.test))
+  selection = inputs.prepare(select_on[0])
+  sign = 1.0 if METRICS[task.kind] in LOWER_IS_BETTER else -1.0
+  best = None
+  for start in range(0, epochs, SELECT_EVERY):
+    stop = min(start + SELECT_EVERY, epochs)
+    fit(start, stop)
+    value = sign * score(task, select_on[1], predict(selection))
+    if best is None or value < best[0]:
+      best = (value, stop, head.get_weights())
+  head.set_weights(best[2])
+  return {**scores(task, test[1], predict(inputs.test)), HEAD_EPOCH: best[1]}
 
 
 def train_supervised(task: sources.Task, encoder: tf.keras.Model,

@@ -1124,6 +1124,18 @@ def _random_title(columns: Sequence[Tuple[str, Optional[Dict], str]]
           "Probed layer": "Random Encoder"}[_layer_title(columns)]
 
 
+def _head_epoch_words(runs: Sequence[Dict]) -> str:
+  """How the probe heads were kept, where any was chosen on validation (a
+  JSON without `head_epoch` kept its heads' last epoch, as the paper)."""
+  kept = {r.get("head_epoch", "last") for r in runs}
+  if kept == {"last"}:
+    return ""
+  words = {"last": "after its last epoch",
+           "validation": "at the epoch of its best validation score"}
+  return ("head kept " + " or ".join(words[k] for k in sorted(kept)) +
+          ", ")
+
+
 def _caption(runs: Sequence[Dict]) -> str:
   """What a table or figure was made from: data, pre-training setting and
   probe protocol ("?" where an older JSON does not say)."""
@@ -1142,6 +1154,7 @@ def _caption(runs: Sequence[Dict]) -> str:
       f"{_values(runs, lambda r: r['head'])} head on the frozen "
       f"{_values(runs, lambda r: _LAYER_WORDS[r.get('layer', 'embedding')])}"
       ", "
+      f"{_head_epoch_words(runs)}"
       "labelled examples "
       f"{_values(runs, lambda r: r['labelled_subsets'])} per seed, "
       f"{', '.join(str(s) for s in seeds)} probe seed(s) per cell, scored on "

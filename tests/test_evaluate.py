@@ -255,6 +255,36 @@ def test_probes_scored_on_the_validation_split_for_selection(run_dir,
     evaluate_lib.scored_split(voc_like, "validation")
 
 
+def test_heads_chosen_on_the_validation_split_are_scored_on_test(run_dir,
+                                                                 tmp_path):
+  _probe_config()
+  kwargs = dict(num_examples=(8,), seeds=(0, 1), epochs=7,
+                baselines=("pretrained", "random"), tasks=("pitch",))
+  last = evaluate_lib.evaluate(run_dir, output=str(tmp_path / "l.json"),
+                               **kwargs)
+  chosen = evaluate_lib.evaluate(run_dir, head_epoch="validation",
+                                 output=str(tmp_path / "c.json"), **kwargs)
+  assert (last["head_epoch"], chosen["head_epoch"]) == ("last", "validation")
+  assert chosen["test_split"] == "test"
+  for baseline in ("pretrained", "random"):
+    cell = chosen["results"]["pitch"][baseline]["8"]
+    # One kept epoch per seed, among those checked (every 5th and the last).
+    assert len(cell["head_epochs"]) == 2
+    assert set(cell["head_epochs"]) <= {5, 7}
+    assert "head_epochs" not in last["results"]["pitch"][baseline]["8"]
+    # A head kept at its last epoch is the same head either way.
+    for seed, epoch in enumerate(cell["head_epochs"]):
+      if epoch == 7:
+        assert cell["values"][seed] == pytest.approx(
+            last["results"]["pitch"][baseline]["8"]["values"][seed],
+            rel=1e-4)
+  # The validation split may not both choose the epoch and score the head.
+  with pytest.raises(ValueError, match="may not both choose and score"):
+    evaluate_lib.evaluate(run_dir, head_epoch="validation",
+                          score_split="validation",
+                          output=str(tmp_path / "v.json"), **kwargs)
+
+
 def test_an_interrupted_evaluation_keeps_its_finished_cells(run_dir,
                                                             tmp_path):
   output = tmp_path / "probe.json"
@@ -435,6 +465,8 @@ def test_subsets_select_exactly_their_examples(run_dir):
      "('test', 'validation'), got 'train'"),
     (dict(layer="scores"), "layer must be one of ['embedding', "
      "'patch_features'], got 'scores'"),
+    (dict(head_epoch="best"), "head_epoch must be one of ('last', "
+     "'validation'), got 'best'"),
 ])
 def test_bad_probe_knobs_are_refused_before_anything_is_read(knob, message,
                                                              tmp_path):

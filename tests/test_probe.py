@@ -213,3 +213,56 @@ def test_unstandardised_probe_sees_the_raw_scale():
                          standardize=False)["mse"]
   # Inputs of scale 1e4 at this learning rate: the raw head cannot fit.
   assert standardised < 0.1 * np.var(zt) < raw
+
+
+def test_a_head_chosen_on_a_selection_set_is_kept_at_its_best_epoch():
+  # 24 noisy training examples: the MLP fits their noise, and its score on
+  # clean selection and test sets peaks before its last epoch.
+  rng = np.random.default_rng(0)
+  x, z = _toy(rng, 24)
+  z = z + rng.normal(0, 2.0, size=z.shape)
+  xs, zs = _toy(rng, 200)
+  xt, zt = _toy(rng, 200)
+  inputs = probe.head_inputs(REGRESS, (x, z), (xt, zt))
+  seen = {}
+
+  class Watch(tf.keras.callbacks.Callback):
+
+    def on_epoch_end(self, epoch, logs=None):
+      if (epoch + 1) % probe.SELECT_EVERY == 0:
+        seen[epoch + 1] = [
+            probe.score(REGRESS, labels, inputs.decode(
+                self.model.predict(inputs.prepare(e), verbose=0)))
+            for e, labels in ((xs, zs), (xt, zt))]
+
+  kwargs = dict(seed=0, epochs=60, hidden_units=256, learning_rate=1e-2)
+  chosen = probe.train_head(REGRESS, "mlp", (x, z), (xt, zt),
+                            callbacks=[Watch()], select_on=(xs, zs), **kwargs)
+  last = probe.train_head(REGRESS, "mlp", (x, z), (xt, zt), **kwargs)
+  assert probe.HEAD_EPOCH not in last
+  assert sorted(seen) == list(range(5, 61, 5))
+  # The epoch kept is the one of the best selection score...
+  best = min(seen, key=lambda epoch: seen[epoch][0])
+  assert chosen[probe.HEAD_EPOCH] == best < 60
+  # ... and its test score is that head's, better here than the last one's.
+  assert chosen["mse"] == pytest.approx(seen[best][1], rel=1e-5)
+  assert chosen["mse"] < seen[60][1]
+  assert last["mse"] == pytest.approx(seen[60][1], rel=1e-4)
+
+
+def test_a_classification_head_is_chosen_on_its_highest_accuracy():
+  rng = np.random.default_rng(1)
+  x, z = _toy(rng, 30)
+  xs, zs = _toy(rng, 100)
+  classes = lambda v: np.digitize(v, [-0.5, 0.5])
+  noisy = classes(z)
+  noisy[::3] = (noisy[::3] + 1) % 3  # a third of the labels wrong
+  chosen = probe.train_head(CLASSIFY, "mlp", (x, noisy), (xs, classes(zs)),
+                            seed=0, epochs=12, hidden_units=64,
+                            select_on=(xs, classes(zs)))
+  # Scored on the selection set itself, the kept head is at least as good
+  # as every head it was compared with, the last one included.
+  last = probe.train_head(CLASSIFY, "mlp", (x, noisy), (xs, classes(zs)),
+                          seed=0, epochs=12, hidden_units=64)
+  assert chosen[probe.HEAD_EPOCH] in (5, 10, 12)
+  assert chosen["accuracy"] >= last["accuracy"] - 1e-9

@@ -604,3 +604,15 @@ def test_one_folder_that_cannot_be_laid_out_does_not_stop_the_others(
   with pytest.raises(report.ReportError,
                      match=r"(?s)no folder.*\ntwo_rates: "):
     report.render_all(str(tmp_path))
+
+
+def test_the_caption_says_where_heads_were_chosen_on_validation(tmp_path):
+  _write(tmp_path / "last", "pfy", {**_run("PerturbedFenchelYoungLoss"),
+                                    "head_epoch": "last"})
+  text = open(report.render(str(tmp_path / "last"))[0]).read()
+  assert "head kept" not in text  # the paper's protocol, as every older JSON
+  _write(tmp_path / "chosen", "pfy", {**_run("PerturbedFenchelYoungLoss"),
+                                      "head_epoch": "validation"})
+  text = open(report.render(str(tmp_path / "chosen"))[0]).read()
+  assert ("mlp head on the frozen embedding, head kept at the epoch of its "
+          "best validation score, labelled examples" in text)

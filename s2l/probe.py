@@ -271,26 +271,45 @@ def train_head(task: sources.Task, head_kind: str, train: Tuple, test: Tuple,
   inputs = head_inputs(task, train, test, standardize)
   head = make_head(head_kind, num_outputs(task), hidden_units)
   head.compile(tf.keras.optimizers.Adam(learning_rate), loss=loss_for(task))
-  fit = lambda start, stop: head.fit(
-      inputs.train, inputs.targets, initial_epoch=start, epochs=stop,
-      batch_size=batch_size, verbose=0, shuffle=True,
-      callbacks=list(callbacks))
   predict = lambda x: inputs.decode(head.predict(x, batch_size=256,
                                                  verbose=0))
-  if select_on is None:
-    fit(0, epochs)
+  keeper = None if select_on is None else _BestEpoch(
+      task, inputs.prepare(select_on[0]), select_on[1], inputs.decode,
+      epochs)
+  # One fit either way: watching the selection set changes neither the
+  # batches nor the updates, so the head kept at its last epoch is the very
+  # head of the default protocol.
+  head.fit(inputs.train, inputs.targets, epochs=epochs,
+           batch_size=batch_size, verbose=0, shuffle=True,
+           callbacks=list(callbacks) + ([keeper] if keeper else []))
+  if keeper is None:
     return scores(task, test[1], predict(inputs.test))
-  selection = inputs.prepare(select_on[0])
-  sign = 1.0 if METRICS[task.kind] in LOWER_IS_BETTER else -1.0
-  best = None
-  for start in range(0, epochs, SELECT_EVERY):
-    stop = min(start + SELECT_EVERY, epochs)
-    fit(start, stop)
-    value = sign * score(task, select_on[1], predict(selection))
-    if best is None or value < best[0]:
-      best = (value, stop, head.get_weights())
-  head.set_weights(best[2])
-  return {**scores(task, test[1], predict(inputs.test)), HEAD_EPOCH: best[1]}
+  head.set_weights(keeper.weights)
+  return {**scores(task, test[1], predict(inputs.test)),
+          HEAD_EPOCH: keeper.epoch}
+
+
+class _BestEpoch(tf.keras.callbacks.Callback):
+  """Scores the head on a selection set every `SELECT_EVERY` epochs and after
+  the last; keeps the weights (and epoch count) of the best score, the
+  earliest of equal ones."""
+
+  def __init__(self, task, embeddings, labels, decode, epochs):
+    super().__init__()
+    self.task, self.embeddings, self.labels = task, embeddings, labels
+    self.decode, self.epochs = decode, epochs
+    self.sign = 1.0 if METRICS[task.kind] in LOWER_IS_BETTER else -1.0
+    self.best, self.epoch, self.weights = None, 0, None
+
+  def on_epoch_end(self, epoch, logs=None):
+    done = epoch + 1
+    if done % SELECT_EVERY and done != self.epochs:
+      return
+    outputs = self.model.predict(self.embeddings, batch_size=256, verbose=0)
+    value = self.sign * score(self.task, self.labels, self.decode(outputs))
+    if self.best is None or value < self.best:
+      self.best, self.epoch, self.weights = (value, done,
+                                             self.model.get_weights())
 
 
 def train_supervised(task: sources.Task, encoder: tf.keras.Model,

@@ -524,7 +524,7 @@ class _Probes:
   def __init__(self, source, data: Dict, labels: Dict, store, *, head: str,
                epochs: int, supervised_epochs: int, learning_rate: float,
                hidden_units: int, standardize: bool, precision: str,
-               head_epoch: str = "last"):
+               head_epoch: str):
     self.source, self.data, self.labels, self.store = (source, data, labels,
                                                        store)
     self.head, self.epochs = head, epochs

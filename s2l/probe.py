@@ -39,8 +39,6 @@ CLIP = 10.0
 # The headline metric of each kind of task; `scores` may add others.
 METRICS = {"classification": "accuracy", "regression": "mse",
            "multilabel": "mean_auc"}
-# Metrics where lower is better; the others are better higher.
-LOWER_IS_BETTER = ("mse",)
 # A head chosen on a selection set is scored on it every SELECT_EVERY epochs
 # (and after its last).
 SELECT_EVERY = 5
@@ -208,7 +206,7 @@ class HeadInputs:
   targets: np.ndarray
   test: np.ndarray
   decode: Callable[[np.ndarray], np.ndarray]
-  prepare: Callable[[np.ndarray], np.ndarray] = lambda x: x
+  prepare: Callable[[np.ndarray], np.ndarray]
 
 
 def head_inputs(task: sources.Task, train: Tuple, test: Tuple,
@@ -298,7 +296,7 @@ class _BestEpoch(tf.keras.callbacks.Callback):
     super().__init__()
     self.task, self.embeddings, self.labels = task, embeddings, labels
     self.decode, self.epochs = decode, epochs
-    self.sign = 1.0 if METRICS[task.kind] in LOWER_IS_BETTER else -1.0
+    self.sign = 1.0 if METRICS[task.kind] == "mse" else -1.0
     self.best, self.epoch, self.weights = None, 0, None
 
   def on_epoch_end(self, epoch, logs=None):

@@ -1066,6 +1066,12 @@ def ablation_table(runs: Sequence[Dict], expected: Sequence[str] = (),
 
 def _values(runs: Sequence[Dict], read) -> str:
   """The distinct values of `read(run)` over runs, as text ("?" unknown)."""
+  return ", ".join(_distinct(runs, read))
+
+
+def _distinct(runs: Sequence[Dict], read) -> List[str]:
+  """The distinct values of `read(run)` over runs, each as text ("?"
+  unknown), in the order first met."""
   values = []
   for run in runs:
     try:
@@ -1076,26 +1082,26 @@ def _values(runs: Sequence[Dict], read) -> str:
         f"{value:g}" if isinstance(value, float) else str(value))
     if value not in values:
       values.append(value)
-  return ", ".join(values)
+  return values
 
 
 def setting_line(runs: Sequence[Dict]) -> str:
   """The data, setting and protocol in a few words, for a figure's title:
   source; Adam rate(s), steps, pre-training seed(s); probe head; split."""
+  seeds = _numeric_order(_distinct(runs,
+                                   lambda r: r["pretraining"]["seed"]))
   return (f"{_values(runs, lambda r: r['source'])}; Adam "
           f"{_values(runs, lambda r: r['pretraining']['learning_rate'])}, "
           f"{_values(runs, lambda r: r['pretraining']['train_steps'])} steps,"
-          f" pre-training seed "
-          f"{', '.join(_sorted_values(runs, lambda r: r['pretraining']['seed']))};"
+          f" pre-training seed {', '.join(seeds)};"
           f" {_values(runs, lambda r: r['head'])} probe,"
           f" scored on {_values(runs, lambda r: r['test_split'])}")
 
 
-def _sorted_values(runs: Sequence[Dict], read) -> List[str]:
-  """`_values` as a list, in numeric order where every value is a number."""
-  values = _values(runs, read).split(", ")
+def _numeric_order(values: List[str]) -> List[str]:
+  """`values` in numeric order where every one is an integer, else as is."""
   if all(v.lstrip("-").isdigit() for v in values):
-    values.sort(key=int)
+    return sorted(values, key=int)
   return values
 
 

@@ -272,8 +272,7 @@ def train_head(task: sources.Task, head_kind: str, train: Tuple, test: Tuple,
   predict = lambda x: inputs.decode(head.predict(x, batch_size=256,
                                                  verbose=0))
   keeper = None if select_on is None else _BestEpoch(
-      task, inputs.prepare(select_on[0]), select_on[1], inputs.decode,
-      epochs)
+      task, inputs.prepare(select_on[0]), select_on[1], predict)
   # One fit either way: watching the selection set changes neither the
   # batches nor the updates, so the head kept at its last epoch is the very
   # head of the default protocol.
@@ -292,19 +291,19 @@ class _BestEpoch(tf.keras.callbacks.Callback):
   the last; keeps the weights (and epoch count) of the best score, the
   earliest of equal ones."""
 
-  def __init__(self, task, embeddings, labels, decode, epochs):
+  def __init__(self, task, embeddings, labels, predict):
     super().__init__()
     self.task, self.embeddings, self.labels = task, embeddings, labels
-    self.decode, self.epochs = decode, epochs
+    self.predict = predict  # embeddings -> the head's decoded predictions
     self.sign = 1.0 if METRICS[task.kind] == "mse" else -1.0
     self.best, self.epoch, self.weights = None, 0, None
 
   def on_epoch_end(self, epoch, logs=None):
     done = epoch + 1
-    if done % SELECT_EVERY and done != self.epochs:
+    if done % SELECT_EVERY and done != self.params["epochs"]:
       return
-    outputs = self.model.predict(self.embeddings, batch_size=256, verbose=0)
-    value = self.sign * score(self.task, self.labels, self.decode(outputs))
+    value = self.sign * score(self.task, self.labels,
+                              self.predict(self.embeddings))
     if self.best is None or value < self.best:
       self.best, self.epoch, self.weights = (value, done,
                                              self.model.get_weights())

@@ -306,16 +306,27 @@ class FixedPermutationLoss(PermutationLoss):
     num_permutations: L (paper: 100).
     seed: seed of the maximal-Hamming set; the pipeline draws from the same
       set (`permutation_set`).
+    random_labels: a control, not the baseline: every example's class is
+      drawn uniformly from the set, independently of how its patches were
+      shuffled (the true label is still checked against the set), so the
+      loss tells the network nothing about its input. What pre-training
+      with it changes in the encoder is then the loss's doing, not the
+      pretext's. Each call draws new classes, reproducibly under
+      `tf.random.set_seed`.
   """
 
   def __init__(self, num_items: Optional[int] = None,
-               num_permutations: int = 100, seed: int = 0, reduction=_AUTO,
+               num_permutations: int = 100, seed: int = 0,
+               random_labels: bool = False, reduction=_AUTO,
                name: str = "fixed_permutation"):
     super().__init__(reduction=reduction, name=name)
     checks.positive("FixedPermutationLoss", "num_permutations",
                     num_permutations, integer=True)
+    checks.require("FixedPermutationLoss", "random_labels", random_labels,
+                   isinstance(random_labels, bool), "True or False")
     self.num_permutations = num_permutations
     self.seed = seed
+    self.random_labels = random_labels
     if num_items is not None:
       self.bind(num_items)
 
@@ -340,6 +351,9 @@ class FixedPermutationLoss(PermutationLoss):
             "FixedPermutationLoss: a label is not in the fixed permutation set"
             f" (n={self.num_items}, L={self.num_permutations}, "
             f"seed={self.seed}); draw the labels from the same set."))
+    if self.random_labels:
+      index = tf.random.uniform(tf.shape(index), 0, self.num_outputs,
+                                dtype=index.dtype)
     return tf.keras.losses.sparse_categorical_crossentropy(
         index, logits, from_logits=True)
 
@@ -348,7 +362,8 @@ class FixedPermutationLoss(PermutationLoss):
 
   def get_config(self):
     return {**super().get_config(), "num_items": self.num_items,
-            "num_permutations": self.num_permutations, "seed": self.seed}
+            "num_permutations": self.num_permutations, "seed": self.seed,
+            "random_labels": self.random_labels}
 
 
 class _ListwiseLoss(PermutationLoss):

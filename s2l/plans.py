@@ -601,6 +601,38 @@ def permutation_set_size(s: Setting) -> Experiment:
                     tuple(probes), s.budget.probe_seeds)
 
 
+# The rates of `random_labels`: Fixed Permutation's chosen rate, and the rate
+# where its true labels cost the note most of the sweep's.
+RANDOM_LABEL_RATES = (3e-6, 3e-5)
+
+
+def random_labels(s: Setting) -> Experiment:
+  """Fixed Permutation on the audio twin with its labels drawn at random
+  (`FixedPermutationLoss.random_labels`), a control of its deficit: the
+  loss then says nothing about the input, so whatever the encoder loses is
+  the loss's doing, not its pretext's. The set of 100 at each rate of
+  `RANDOM_LABEL_RATES`, seed 0 (the initial weights of the sweep's runs of
+  the same loss), the config's steps, each probed at 1000 labels on the
+  validation split against the run's own initial weights."""
+  base = f"gin/{s.audio}_freq10.gin"
+  runs, probes = [], []
+  for rate in RANDOM_LABEL_RATES:
+    name = f"L100_lr{selection.lr_label(rate)}"
+    runs.append(Pretraining(
+        f"{s.audio}/random_labels/{name}",
+        (base, _loss_file("fixed_permutations100")),
+        s.train_bindings() + (f"train.learning_rate = {rate!r}",
+                              "FixedPermutationLoss.random_labels = True")))
+    probes.append(Probe(runs[-1].name, OWN_RANDOM_1000 + (
+        "evaluate.score_split = 'validation'",), name=name,
+                        description=f"100 permutations, labels drawn at "
+                        f"random, Adam {selection.lr_label(rate)}"))
+  return Experiment("random_labels", "Fixed Permutation with random labels: "
+                    "pre-trained / own initial weights, 1000 labels, "
+                    "validation split", "ablations", tuple(runs),
+                    tuple(probes), s.budget.probe_seeds)
+
+
 # The encoder steps of `gain_vs_steps`: every run exports its encoder at
 # each but the last (`train.export_steps`), then trains to the last. A longer
 # curve resumes the runs: the former last step is then exported on resume.
@@ -699,7 +731,7 @@ PLANS: Dict[str, Callable[[Setting], Experiment]] = {
                             figure3, figure4, lr_sweep, lr_sweep_video,
                             lr_sweep_images, gain_vs_steps, gain_vs_data,
                             gain_vs_width, frames_video, probed_layer,
-                            ablations, permutation_set_size,
+                            ablations, permutation_set_size, random_labels,
                             pretrain_twins)}
 
 

@@ -41,7 +41,7 @@ PAPER = sorted(set(plans.PLANS) - {"pretrain_twins", "lr_sweep",
                                    "lr_sweep_video", "lr_sweep_images",
                                    "gain_vs_steps", "gain_vs_data",
                                    "gain_vs_width", "frames_video", "ablations",
-                                   "permutation_set_size",
+                                   "permutation_set_size", "random_labels",
                                    "probed_layer"})
 
 
@@ -431,6 +431,24 @@ def test_the_set_size_plan_changes_only_fixed_permutations_set_and_rate():
     assert str(size) in probe.description
   record = plans.layout_record(experiment, setting, "small")
   assert record["descriptions"]["L10_lr3e-5.json"].startswith("10 maximal")
+
+
+def test_the_random_labels_plan_changes_only_the_labels_and_rate():
+  setting = plans.Setting(notes="soundfont", budget=BUDGETS["small"])
+  experiment = plans.random_labels(setting)
+  assert [p.name for p in experiment.probes] == ["L100_lr3e-6",
+                                                 "L100_lr3e-5"]
+  for run, probe, rate in zip(experiment.pretrainings, experiment.probes,
+                              plans.RANDOM_LABEL_RATES):
+    assert probe.run == run.name and run.seed == 0
+    assert run.gin_files == ("gin/soundfont_notes_freq10.gin",
+                             "gin/losses/fixed_permutations100.gin")
+    _parse_run(run)
+    assert gin.query_parameter("train.learning_rate") == rate
+    assert gin.query_parameter("FixedPermutationLoss.random_labels") is True
+    gin.clear_config()
+    assert "evaluate.score_split = 'validation'" in probe.bindings
+    assert "evaluate.baselines = ('pretrained', 'random')" in probe.bindings
 
 
 def test_pretrain_twins_covers_every_twin_of_the_papers_data():

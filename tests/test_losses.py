@@ -131,6 +131,41 @@ def test_fixed_permutation_loss_rejects_labels_outside_the_set():
     loss(np.array([outsider]), np.zeros((1, 3)))
 
 
+def test_fixed_permutation_random_labels_ignore_the_input_order():
+  # The control draws each row's class uniformly from the set, whatever its
+  # true order: over many copies of one row whose logits name its true class
+  # with certainty, the loss is that of a uniform class, not ~0, and the
+  # mean gradient on the logits is softmax - 1/L (true labels: softmax -
+  # one_hot).
+  tf.random.set_seed(0)
+  loss = losses.FixedPermutationLoss(num_items=4, num_permutations=5, seed=1,
+                                     random_labels=True, reduction=NONE)
+  assert loss.get_config()["random_labels"] is True
+  table = loss.permutation_set.permutations
+  rows = 20000
+  logits = tf.constant(np.tile(np.eye(5)[2] * 20.0, (rows, 1)), tf.float32)
+  labels = np.tile(table[2], (rows, 1))
+  with tf.GradientTape() as tape:
+    tape.watch(logits)
+    values = loss(labels, logits)
+  mean_grad = tape.gradient(values, logits).numpy().mean(0)
+  softmax = tf.nn.softmax(logits[0]).numpy()
+  np.testing.assert_allclose(mean_grad, softmax - 0.2, atol=0.02)
+  # 4 of 5 draws miss the named class and cost ~20 nats each.
+  assert 15.0 < float(tf.reduce_mean(values)) < 17.0
+  true_labels = losses.FixedPermutationLoss(num_items=4, num_permutations=5,
+                                            seed=1, reduction=NONE)
+  assert float(tf.reduce_max(true_labels(labels[:10], logits[:10]))) < 1e-6
+  # Labels outside the set are still an error.
+  members = {tuple(p) for p in table}
+  outsider = next(p for p in (tuple(RNG.permutation(4) + 1)
+                              for _ in range(100)) if p not in members)
+  with pytest.raises(tf.errors.InvalidArgumentError, match="not in the fixed"):
+    loss(np.array([outsider]), np.zeros((1, 5)))
+  with pytest.raises(ValueError, match="random_labels must be True or False"):
+    losses.FixedPermutationLoss(random_labels=1)
+
+
 def test_losses_by_name_and_bad_arguments_at_construction():
   assert isinstance(losses.get("fast_soft_ranking"), losses.SoftRankLoss)
   assert isinstance(losses.get("fixed_permutations100"),

@@ -4,8 +4,8 @@ r"""Collapse diagnostics over training for the runs of a sweep, as a figure.
         --pattern='freq10_*_lr*' \
         --output=results/soundfont_notes/lr_sweep_collapse
 
-For every finished run directory matching the pattern (`--unfinished`: and
-the others), reads the
+For every finished run directory matching a pattern (repeat `--pattern` for
+several; `--unfinished`: and the others), reads the
 `collapse/…` scalars `s2l.train` writes at every held-out evaluation (dead
 units of the per-patch features and of the probed embedding, the
 embedding's effective dimension) and the held-out partial ranks, and plots
@@ -28,7 +28,8 @@ from s2l import events
 from s2l import run_record
 
 flags.DEFINE_string("runs", "runs/soundfont_notes", "Folder of the runs.")
-flags.DEFINE_string("pattern", "freq10_*_lr*", "Run folder names to plot.")
+flags.DEFINE_multi_string("pattern", ["freq10_*_lr*"], "Run folder names "
+                          "(globs under --runs) to plot.")
 flags.DEFINE_string("output", None, "Path prefix of the .png and .json.")
 flags.DEFINE_bool("unfinished", False, "Also plot runs not trained to the "
                   "end (their curves stop where they are).")
@@ -42,6 +43,8 @@ PANELS = (("collapse/patch_features_dead_fraction", "dead per-patch units"),
 COLOURS = {"PerturbedFenchelYoungLoss": "tab:red", "SoftRankLoss": "tab:green",
            "RankMSELoss": "tab:purple", "FixedPermutationLoss": "tab:orange"}
 STYLES = ("-", "--", ":", "-.")
+# Fixed Permutation with its labels drawn at random (a control).
+RANDOM_LABELS_COLOUR = "tab:gray"
 
 
 def curves(run: str, steps_per_checkpoint: int):
@@ -55,35 +58,60 @@ def curves(run: str, steps_per_checkpoint: int):
   return found
 
 
+def gather(runs_dir: str, patterns, unfinished: bool = False):
+  """{run directory: its record} of the runs under `runs_dir` matching any
+  glob of `patterns`, finished ones only unless `unfinished`, sorted.
+
+  Raises:
+    ValueError: if no run matches.
+  """
+  runs = sorted({d for pattern in patterns
+                 for d in glob.glob(os.path.join(runs_dir, pattern))
+                 if os.path.exists(os.path.join(d, run_record.RECORD_FILE))})
+  if not runs:
+    raise ValueError(f"no run matches {patterns} under {runs_dir}.")
+  records = {run: run_record.read(run) for run in runs}
+  if not unfinished:
+    records = {run: r for run, r in records.items()
+               if r.get("encoder_step") == r["train_steps"]}
+  return records
+
+
+def describe(record):
+  """(legend label, colour) of a run: its loss and rate, and "random labels"
+  for the Fixed Permutation control (`FixedPermutationLoss.random_labels`)."""
+  loss = record["loss"]["class"]
+  label = f"{loss.replace('Loss', '')}, Adam {record['learning_rate']:g}"
+  if record["loss"].get("args", {}).get("random_labels"):
+    return label + ", random labels", RANDOM_LABELS_COLOUR
+  return label, COLOURS.get(loss, "gray")
+
+
 def main(argv):
   del argv
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-  runs = sorted(d for d in glob.glob(os.path.join(FLAGS.runs, FLAGS.pattern))
-                if os.path.exists(os.path.join(d, run_record.RECORD_FILE)))
-  if not runs:
-    raise app.UsageError(f"no run matches {FLAGS.runs}/{FLAGS.pattern}.")
-  records = {run: run_record.read(run) for run in runs}
-  if not FLAGS.unfinished:
-    records = {run: r for run, r in records.items()
-               if r.get("encoder_step") == r["train_steps"]}
+  try:
+    records = gather(FLAGS.runs, FLAGS.pattern, FLAGS.unfinished)
+  except ValueError as error:
+    raise app.UsageError(str(error)) from error
   rates = sorted({r["learning_rate"] for r in records.values()})
   fig, axes = plt.subplots(1, len(PANELS), figsize=(4.4 * len(PANELS), 3.8))
   saved = {}
   for run, record in records.items():
     loss = record["loss"]["class"]
+    label, colour = describe(record)
     found = curves(run, record["steps_per_checkpoint"])
-    saved[os.path.basename(run)] = {
+    saved[os.path.relpath(run, FLAGS.runs)] = {
         "loss": loss, "learning_rate": record["learning_rate"],
+        "label": label,
         "curves": {tag: found.get(tag, ([], [])) for tag, _ in PANELS}}
     for ax, (tag, title) in zip(axes, PANELS):
       if found.get(tag, ([], []))[0]:
-        ax.plot(*found[tag], color=COLOURS.get(loss, "gray"),
+        ax.plot(*found[tag], color=colour,
                 linestyle=STYLES[rates.index(record["learning_rate"]) %
-                                 len(STYLES)],
-                label=f"{loss.replace('Loss', '')}, Adam "
-                f"{record['learning_rate']:g}")
+                                 len(STYLES)], label=label)
       ax.set_title(title, fontsize=10)
       ax.set_xlabel("training step")
       ax.grid(alpha=0.3)

@@ -33,7 +33,7 @@ probe() {  # RUN_DIR OUTPUT [BINDING...]
 }
 for name in "${names[@]}"; do
   swapped=$runs/aggregate_swap/$name
-  [ -d "$swapped" ] || "$python" experiments/aggregate_swap.py "$runs/$name" "$swapped"
+  [ -d "$swapped" ] || "$python" experiments/aggregate_swap.py swap "$runs/$name" "$swapped"
   probe "$swapped" "$results/${name}_swapped.json"
 done
 for name in "${names[@]}"; do

@@ -7,7 +7,12 @@
 #                         embedding layer (experiments/aggregate_swap.py);
 #   <run>_embedding.json  the run's own embedding (the trained layer);
 #   <run>_fc6.json        the patch features either layer reads.
-# Nothing is chosen from them. Usage (after table 1's seed-0 runs):
+# Nothing is chosen from them. A probe whose JSON is there is kept, so table
+# 1's probe of the same run, copied to <run>_embedding.json, saves that probe
+# (results/soundfont_notes holds Fast Soft Ranking's and Perturbed F-Y's so
+# made; MSE's, probed here, matched table 1's to the last digit). Then
+#   python experiments/aggregate_swap.py summarize RESULTS/soundfont_notes/aggregate_swap
+# Usage (after table 1's seed-0 runs):
 #   bash experiments/aggregate_swap.sh [RUNS [RESULTS [RUN_NAME...]]]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,9 +22,10 @@ results=${2:-results/soundfont_notes}/aggregate_swap
 shift 2 2>/dev/null || shift $#
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
+  # Fixed Permutation is left out: its fc6 is below the random encoder too,
+  # so there is no lead of fc6 over the embedding to account for.
   names=(freq10_mse_lr1e-4 freq10_fast_soft_ranking_lr3e-5
-         freq10_perturbed_fenchel_young_lr3e-5
-         freq10_fixed_permutations100_lr3e-6)
+         freq10_perturbed_fenchel_young_lr3e-5)
 fi
 mkdir -p "$results"
 probe() {  # RUN_DIR OUTPUT [BINDING...]

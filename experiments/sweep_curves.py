@@ -13,13 +13,11 @@ them against the step: one colour per loss, one line style per learning
 rate. Writes OUTPUT.png and OUTPUT.json (the curves).
 """
 
+import argparse
 import glob
 import json
 import os
 import sys
-
-from absl import app
-from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
@@ -27,13 +25,25 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
 from s2l import events
 from s2l import run_record
 
-flags.DEFINE_string("runs", "runs/soundfont_notes", "Folder of the runs.")
-flags.DEFINE_multi_string("pattern", ["freq10_*_lr*"], "Run folder names "
-                          "(globs under --runs) to plot.")
-flags.DEFINE_string("output", None, "Path prefix of the .png and .json.")
-flags.DEFINE_bool("unfinished", False, "Also plot runs not trained to the "
-                  "end (their curves stop where they are).")
-FLAGS = flags.FLAGS
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+  """The command line (argparse, not absl: tests import this module beside
+  s2l's entry points, whose absl flags share names with these)."""
+  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+  parser.add_argument("--runs", default="runs/soundfont_notes",
+                      help="Folder of the runs.")
+  parser.add_argument("--pattern", action="append", default=None,
+                      help="Run folder names (globs under --runs) to plot; "
+                      "repeat for several (default freq10_*_lr*).")
+  parser.add_argument("--output", default=None,
+                      help="Path prefix of the .png and .json.")
+  parser.add_argument("--unfinished", action="store_true",
+                      help="Also plot runs not trained to the end (their "
+                      "curves stop where they are).")
+  args = parser.parse_args(argv)
+  args.pattern = args.pattern or ["freq10_*_lr*"]
+  return args
 
 PANELS = (("collapse/patch_features_dead_fraction", "dead per-patch units"),
           ("collapse/embedding_dead_fraction", "dead embedding units"),
@@ -87,15 +97,15 @@ def describe(record):
   return label, COLOURS.get(loss, "gray")
 
 
-def main(argv):
-  del argv
+def main(argv=None):
+  args = parse_args(argv)
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
   try:
-    records = gather(FLAGS.runs, FLAGS.pattern, FLAGS.unfinished)
+    records = gather(args.runs, args.pattern, args.unfinished)
   except ValueError as error:
-    raise app.UsageError(str(error)) from error
+    sys.exit(f"error: {error}")
   rates = sorted({r["learning_rate"] for r in records.values()})
   fig, axes = plt.subplots(1, len(PANELS), figsize=(4.4 * len(PANELS), 3.8))
   saved = {}
@@ -103,7 +113,7 @@ def main(argv):
     loss = record["loss"]["class"]
     label, colour = describe(record)
     found = curves(run, record["steps_per_checkpoint"])
-    saved[os.path.relpath(run, FLAGS.runs)] = {
+    saved[os.path.relpath(run, args.runs)] = {
         "loss": loss, "learning_rate": record["learning_rate"],
         "label": label,
         "curves": {tag: found.get(tag, ([], [])) for tag, _ in PANELS}}
@@ -116,17 +126,17 @@ def main(argv):
       ax.set_xlabel("training step")
       ax.grid(alpha=0.3)
   axes[-1].legend(fontsize=7, loc="best")
-  fig.suptitle(f"Collapse diagnostics during pre-training ({FLAGS.runs}, "
+  fig.suptitle(f"Collapse diagnostics during pre-training ({args.runs}, "
                "held-out inputs; Fixed Permutation's partial ranks on its "
                "own 100 orders)", fontsize=10)
   fig.tight_layout()
-  if FLAGS.output:
-    os.makedirs(os.path.dirname(FLAGS.output) or ".", exist_ok=True)
-    fig.savefig(FLAGS.output + ".png", dpi=90)
-    with open(FLAGS.output + ".json", "w") as f:
+  if args.output:
+    os.makedirs(os.path.dirname(args.output) or ".", exist_ok=True)
+    fig.savefig(args.output + ".png", dpi=90)
+    with open(args.output + ".json", "w") as f:
       json.dump(saved, f, indent=1)
-    print(f"wrote {FLAGS.output}.png and .json")
+    print(f"wrote {args.output}.png and .json")
 
 
 if __name__ == "__main__":
-  app.run(main)
+  main()

@@ -186,7 +186,7 @@ def test_validation_is_carved_from_train_when_missing(tmp_path, caplog):
                           for ex in folder.as_dataset(split).as_numpy_iterator())
             for split in folder.splits}
 
-  with caplog.at_level(logging.INFO):
+  with caplog.at_level(logging.INFO, logger="absl"):
     folder = AudioFolder(str(tmp_path), duration_s=0.1, split_column="split",
                          validation_fraction=0.2)
   assert folder.splits == {"train": 24, "validation": 6, "test": 10}

@@ -53,6 +53,9 @@ def test_runs_of_several_patterns_are_gathered_and_told_apart(runs):
       sweep_curves.COLOURS["PerturbedFenchelYoungLoss"])
   with pytest.raises(ValueError, match="no run matches"):
     sweep_curves.gather(runs, ["nothing*"])
+  with pytest.raises(SystemExit, match="no run matches"):
+    sweep_curves.main([f"--runs={runs}", "--pattern=nothing*"])
+  assert sweep_curves.parse_args([]).pattern == ["freq10_*_lr*"]
 
 
 
@@ -70,13 +73,8 @@ def test_unfinished_runs_are_left_out_unless_asked_for(runs, tmp_path):
 
 def test_curves_are_plotted_and_saved(runs, tmp_path):
   output = str(tmp_path / "curves")
-  sweep_curves.FLAGS([
-      "sweep_curves", f"--runs={runs}", "--pattern=pfy",
-      "--pattern=control/*", f"--output={output}"])
-  try:
-    sweep_curves.main([])
-  finally:
-    sweep_curves.FLAGS.unparse_flags()
+  sweep_curves.main([f"--runs={runs}", "--pattern=pfy",
+                     "--pattern=control/*", f"--output={output}"])
   assert os.path.getsize(output + ".png") > 0
   with open(output + ".json") as f:
     saved = json.load(f)

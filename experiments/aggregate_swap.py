@@ -41,7 +41,6 @@ import glob
 import json
 import os
 import shutil
-import statistics
 import sys
 from typing import Dict
 
@@ -51,6 +50,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # pylint: disable=wrong-import-position
 from s2l import atomic
 from s2l import evaluation
+from s2l import report
 from s2l import run_directory
 from s2l.models import cfn
 
@@ -109,10 +109,9 @@ def _cell(path: str) -> Dict[str, Dict]:
   out = {}
   for task, baselines in results.items():
     cell = baselines["pretrained"][REGIME]
-    values = cell["values"]
-    out[task] = {"metric": cell["metric"], "values": values,
-                 "mean": statistics.fmean(values),
-                 "std": statistics.stdev(values) if len(values) > 1 else None}
+    mean, std = report.stats(cell["values"])
+    out[task] = {"metric": cell["metric"], "values": cell["values"],
+                 "mean": mean, "std": std}
   return out
 
 

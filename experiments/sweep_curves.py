@@ -26,7 +26,6 @@ from s2l import events
 from s2l import run_record
 
 
-
 def parse_args(argv=None) -> argparse.Namespace:
   """The command line (argparse, not absl: tests import this module beside
   s2l's entry points, whose absl flags share names with these)."""
@@ -44,6 +43,7 @@ def parse_args(argv=None) -> argparse.Namespace:
   args = parser.parse_args(argv)
   args.pattern = args.pattern or ["freq10_*_lr*"]
   return args
+
 
 PANELS = (("collapse/patch_features_dead_fraction", "dead per-patch units"),
           ("collapse/embedding_dead_fraction", "dead embedding units"),

@@ -573,6 +573,34 @@ def ablations(s: Setting) -> Experiment:
 PERMUTATION_SETS = ((1000, 3e-5), (10, 3e-5), (100, 3e-5), (1000, 3e-6))
 
 
+def _fixed_permutation_variants(s: Setting, experiment: str, title: str,
+                                variants) -> Experiment:
+  """Fixed Permutation on the audio twin changed one way per variant, seed 0
+  (the initial weights of the sweep's runs of the loss), the config's steps,
+  each probed at 1000 labels on the validation split against the run's own
+  initial weights.
+
+  Args:
+    experiment: the plan's name, also the runs' folder under the source.
+    title: the report's title (before ": pre-trained / ...").
+    variants: (name, learning rate, extra gin bindings, description) each.
+  """
+  base = f"gin/{s.audio}_freq10.gin"
+  runs, probes = [], []
+  for name, rate, bindings, description in variants:
+    runs.append(Pretraining(
+        f"{s.audio}/{experiment}/{name}",
+        (base, _loss_file("fixed_permutations100")),
+        s.train_bindings() + (f"train.learning_rate = {rate!r}",) +
+        tuple(bindings)))
+    probes.append(Probe(runs[-1].name, OWN_RANDOM_1000 + (
+        "evaluate.score_split = 'validation'",), name=name,
+                        description=description))
+  return Experiment(experiment, f"{title}: pre-trained / own initial "
+                    "weights, 1000 labels, validation split", "ablations",
+                    tuple(runs), tuple(probes), s.budget.probe_seeds)
+
+
 def permutation_set_size(s: Setting) -> Experiment:
   """Fixed Permutation on the audio twin with sets of `PERMUTATION_SETS`
   permutations, one suspect of its deficit: a set of 100 is named by the
@@ -581,24 +609,13 @@ def permutation_set_size(s: Setting) -> Experiment:
   the config's steps, each probed at 1000 labels on the validation split
   against the run's own initial weights (the set size is not chosen here:
   the paper's 100 stays the loss's setting)."""
-  base = f"gin/{s.audio}_freq10.gin"
-  runs, probes = [], []
-  for size, rate in PERMUTATION_SETS:
-    name = f"L{size}_lr{selection.lr_label(rate)}"
-    runs.append(Pretraining(
-        f"{s.audio}/permutation_set_size/{name}",
-        (base, _loss_file("fixed_permutations100")),
-        s.train_bindings() + (f"train.learning_rate = {rate!r}",
-                              f"FixedPermutationLoss.num_permutations = "
-                              f"{size}")))
-    probes.append(Probe(runs[-1].name, OWN_RANDOM_1000 + (
-        "evaluate.score_split = 'validation'",), name=name,
-                        description=f"{size} maximal-Hamming permutations, "
-                        f"Adam {selection.lr_label(rate)}"))
-  return Experiment("permutation_set_size", "Fixed Permutation's set size: "
-                    "pre-trained / own initial weights, 1000 labels, "
-                    "validation split", "ablations", tuple(runs),
-                    tuple(probes), s.budget.probe_seeds)
+  return _fixed_permutation_variants(
+      s, "permutation_set_size", "Fixed Permutation's set size", [
+          (f"L{size}_lr{selection.lr_label(rate)}", rate,
+           (f"FixedPermutationLoss.num_permutations = {size}",),
+           f"{size} maximal-Hamming permutations, Adam "
+           f"{selection.lr_label(rate)}")
+          for size, rate in PERMUTATION_SETS])
 
 
 # The rates of `random_labels`: Fixed Permutation's chosen rate, and the rate
@@ -614,23 +631,13 @@ def random_labels(s: Setting) -> Experiment:
   `RANDOM_LABEL_RATES`, seed 0 (the initial weights of the sweep's runs of
   the same loss), the config's steps, each probed at 1000 labels on the
   validation split against the run's own initial weights."""
-  base = f"gin/{s.audio}_freq10.gin"
-  runs, probes = [], []
-  for rate in RANDOM_LABEL_RATES:
-    name = f"L100_lr{selection.lr_label(rate)}"
-    runs.append(Pretraining(
-        f"{s.audio}/random_labels/{name}",
-        (base, _loss_file("fixed_permutations100")),
-        s.train_bindings() + (f"train.learning_rate = {rate!r}",
-                              "FixedPermutationLoss.random_labels = True")))
-    probes.append(Probe(runs[-1].name, OWN_RANDOM_1000 + (
-        "evaluate.score_split = 'validation'",), name=name,
-                        description=f"100 permutations, labels drawn at "
-                        f"random, Adam {selection.lr_label(rate)}"))
-  return Experiment("random_labels", "Fixed Permutation with random labels: "
-                    "pre-trained / own initial weights, 1000 labels, "
-                    "validation split", "ablations", tuple(runs),
-                    tuple(probes), s.budget.probe_seeds)
+  return _fixed_permutation_variants(
+      s, "random_labels", "Fixed Permutation with random labels", [
+          (f"L100_lr{selection.lr_label(rate)}", rate,
+           ("FixedPermutationLoss.random_labels = True",),
+           f"100 permutations, labels drawn at random, Adam "
+           f"{selection.lr_label(rate)}")
+          for rate in RANDOM_LABEL_RATES])
 
 
 # The encoder steps of `gain_vs_steps`: every run exports its encoder at

@@ -268,7 +268,7 @@ def _metric(runs: Sequence[Dict], task: str) -> str:
   return _metrics(runs, task)[0]
 
 
-def _stats(values: Sequence[float]) -> Tuple[float, Optional[float]]:
+def stats(values: Sequence[float]) -> Tuple[float, Optional[float]]:
   """(mean, sample standard deviation), the std None for a single value."""
   mean = sum(values) / len(values)
   if len(values) < 2:
@@ -288,7 +288,7 @@ def _cell(run: Optional[Dict], task: str, baseline: str, regime: int,
     cell = cell.get("also", {}).get(metric)
   if not cell:
     return None
-  return _stats(cell["values"]) if cell.get("values") else (
+  return stats(cell["values"]) if cell.get("values") else (
       cell["mean"], cell.get("std"))
 
 

@@ -1,6 +1,5 @@
 """Tests for experiments/aggregate_swap.py on a tiny pre-trained run."""
 
-import importlib.util
 import json
 import os
 import shutil
@@ -15,13 +14,10 @@ from s2l import run_directory
 from s2l import training
 from s2l.models import cfn
 
+import experiment_scripts
 import tiny_run
 
-PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))), "experiments", "aggregate_swap.py")
-spec = importlib.util.spec_from_file_location("aggregate_swap", PATH)
-aggregate_swap = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(aggregate_swap)
+aggregate_swap = experiment_scripts.load("aggregate_swap")
 
 
 @pytest.fixture(name="run", scope="module")

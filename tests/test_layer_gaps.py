@@ -1,18 +1,15 @@
 """Tests for experiments/layer_gaps.py: each loss's gain over its random
 encoder, side by side for the layers a data set was probed at."""
 
-import importlib.util
 import json
 import os
 
 import numpy as np
 import pytest
 
-PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))), "experiments", "layer_gaps.py")
-spec = importlib.util.spec_from_file_location("layer_gaps", PATH)
-layer_gaps = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(layer_gaps)
+import experiment_scripts
+
+layer_gaps = experiment_scripts.load("layer_gaps")
 
 
 def _probe(loss, seed, family, random=None, layer=None):

@@ -1,7 +1,6 @@
 """Tests for experiments/probe_curve.py: one probe cell made again on a tiny
 pre-trained run, with its head's test score along its epochs."""
 
-import importlib.util
 import json
 import os
 
@@ -11,13 +10,10 @@ import pytest
 from s2l import evaluation
 from s2l import training
 
+import experiment_scripts
 import tiny_run
 
-PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))), "experiments", "probe_curve.py")
-spec = importlib.util.spec_from_file_location("probe_curve", PATH)
-probe_curve = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(probe_curve)
+probe_curve = experiment_scripts.load("probe_curve")
 
 
 @pytest.fixture(name="probed", scope="module")

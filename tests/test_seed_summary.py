@@ -1,17 +1,13 @@
 """Tests for experiments/seed_summary.py: probes of several pre-training
 seeds pooled, and the gap in standard deviations."""
 
-import importlib.util
 import json
-import os
 
 import pytest
 
-PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))), "experiments", "seed_summary.py")
-spec = importlib.util.spec_from_file_location("seed_summary", PATH)
-seed_summary = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(seed_summary)
+import experiment_scripts
+
+seed_summary = experiment_scripts.load("seed_summary")
 
 
 def _probe(seed, pretrained, random, metric="accuracy"):

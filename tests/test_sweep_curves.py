@@ -1,6 +1,5 @@
 """Tests for experiments/sweep_curves.py on two tiny pre-training runs."""
 
-import importlib.util
 import json
 import os
 import shutil
@@ -11,13 +10,10 @@ import pytest
 from s2l import run_record
 from s2l import training
 
+import experiment_scripts
 import tiny_run
 
-PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))), "experiments", "sweep_curves.py")
-spec = importlib.util.spec_from_file_location("sweep_curves", PATH)
-sweep_curves = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(sweep_curves)
+sweep_curves = experiment_scripts.load("sweep_curves")
 
 
 @pytest.fixture(name="runs", scope="module")

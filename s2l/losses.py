@@ -280,16 +280,41 @@ class SoftRankLoss(PermutationLoss):
 
 @register("mse", "MSE", column=3)
 class RankMSELoss(PermutationLoss):
-  """Baseline: mean squared error between the raw scores θ and the ranks y."""
+  """Baseline: mean squared error between the raw scores θ and the ranks y.
 
-  def __init__(self, reduction=_AUTO, name: str = "rank_mse"):
+  The paper's baseline regresses the ranks 1..n themselves (the defaults).
+  Two options change its targets, for the ablations of what the targets'
+  offset and scale do to the encoder (the predicted ranks, the order of θ,
+  do not depend on them):
+
+  Args:
+    centered: regress y − (n + 1)/2, the ranks less their mean, so that no
+      common shift of the scores is asked for.
+    target_scale: s > 0; regress s·y (s·(y − (n + 1)/2) when centred).
+  """
+
+  def __init__(self, centered: bool = False, target_scale: float = 1.0,
+               reduction=_AUTO, name: str = "rank_mse"):
     super().__init__(reduction=reduction, name=name)
+    checks.require("RankMSELoss", "centered", centered,
+                   isinstance(centered, bool), "True or False")
+    checks.positive("RankMSELoss", "target_scale", target_scale)
+    self.centered = centered
+    self.target_scale = target_scale
 
   def call(self, y_true, y_pred):
     theta = _scores(y_pred)
-    y_true = self._checked(y_true, theta)
-    return tf.reduce_mean(tf.square(theta - tf.cast(y_true, theta.dtype)),
-                          axis=-1)
+    targets = tf.cast(self._checked(y_true, theta), theta.dtype)
+    if self.centered:
+      n = tf.cast(tf.shape(theta)[-1], theta.dtype)
+      targets -= (n + 1.0) / 2.0
+    if self.target_scale != 1.0:
+      targets *= self.target_scale
+    return tf.reduce_mean(tf.square(theta - targets), axis=-1)
+
+  def get_config(self):
+    return {**super().get_config(), "centered": self.centered,
+            "target_scale": self.target_scale}
 
 
 @register("fixed_permutations100", "Fixed Permutation", column=0)

@@ -573,24 +573,24 @@ def ablations(s: Setting) -> Experiment:
 PERMUTATION_SETS = ((1000, 3e-5), (10, 3e-5), (100, 3e-5), (1000, 3e-6))
 
 
-def _fixed_permutation_variants(s: Setting, experiment: str, title: str,
-                                variants) -> Experiment:
-  """Fixed Permutation on the audio twin changed one way per variant, seed 0
-  (the initial weights of the sweep's runs of the loss), the config's steps,
-  each probed at 1000 labels on the validation split against the run's own
-  initial weights.
+def _loss_variants(s: Setting, experiment: str, title: str,
+                   variants) -> Experiment:
+  """Losses on the audio twin changed one way per variant, seed 0 (the
+  initial weights of the sweep's runs), the config's steps, each probed at
+  1000 labels on the validation split against the run's own initial
+  weights.
 
   Args:
     experiment: the plan's name, also the runs' folder under the source.
     title: the report's title (before ": pre-trained / ...").
-    variants: (name, learning rate, extra gin bindings, description) each.
+    variants: (name, loss, learning rate, extra gin bindings, description)
+      each; `loss` a registered loss name (its gin/losses/<loss>.gin).
   """
   base = f"gin/{s.audio}_freq10.gin"
   runs, probes = [], []
-  for name, rate, bindings, description in variants:
+  for name, loss, rate, bindings, description in variants:
     runs.append(Pretraining(
-        f"{s.audio}/{experiment}/{name}",
-        (base, _loss_file("fixed_permutations100")),
+        f"{s.audio}/{experiment}/{name}", (base, _loss_file(loss)),
         s.train_bindings() + (f"train.learning_rate = {rate!r}",) +
         tuple(bindings)))
     probes.append(Probe(runs[-1].name, OWN_RANDOM_1000 + (
@@ -609,9 +609,10 @@ def permutation_set_size(s: Setting) -> Experiment:
   the config's steps, each probed at 1000 labels on the validation split
   against the run's own initial weights (the set size is not chosen here:
   the paper's 100 stays the loss's setting)."""
-  return _fixed_permutation_variants(
+  return _loss_variants(
       s, "permutation_set_size", "Fixed Permutation's set size", [
-          (f"L{size}_lr{selection.lr_label(rate)}", rate,
+          (f"L{size}_lr{selection.lr_label(rate)}", "fixed_permutations100",
+           rate,
            (f"FixedPermutationLoss.num_permutations = {size}",),
            f"{size} maximal-Hamming permutations, Adam "
            f"{selection.lr_label(rate)}")
@@ -631,13 +632,51 @@ def random_labels(s: Setting) -> Experiment:
   `RANDOM_LABEL_RATES`, seed 0 (the initial weights of the sweep's runs of
   the same loss), the config's steps, each probed at 1000 labels on the
   validation split against the run's own initial weights."""
-  return _fixed_permutation_variants(
+  return _loss_variants(
       s, "random_labels", "Fixed Permutation with random labels", [
-          (f"L100_lr{selection.lr_label(rate)}", rate,
+          (f"L100_lr{selection.lr_label(rate)}", "fixed_permutations100",
+           rate,
            ("FixedPermutationLoss.random_labels = True",),
            f"100 permutations, labels drawn at random, Adam "
            f"{selection.lr_label(rate)}")
           for rate in RANDOM_LABEL_RATES])
+
+
+# The variants of `score_targets`: (name, loss, rate, bindings, what
+# changes), each loss at its chosen rate on the audio twin.
+SCORE_TARGETS = (
+    ("mse_centred_lr1e-4", "mse", 1e-4, ("RankMSELoss.centered = True",),
+     "MSE regressing the centred ranks y - (n + 1)/2, Adam 1e-4"),
+    ("mse_centred_scale0.1_lr1e-4", "mse", 1e-4,
+     ("RankMSELoss.centered = True", "RankMSELoss.target_scale = 0.1"),
+     "MSE regressing the centred ranks scaled by 0.1, Adam 1e-4"),
+    ("fsr_strength0.1_lr3e-5", "fast_soft_ranking", 3e-5,
+     ("SoftRankLoss.regularization_strength = 0.1",),
+     "Fast Soft Ranking at regularisation strength 0.1 (Perturbed F-Y's "
+     "epsilon) instead of 1, Adam 3e-5"),
+    # Added once the three above were probed: the scale alone for MSE, and
+    # the strength's next value down for Fast Soft Ranking.
+    ("mse_scale0.1_lr1e-4", "mse", 1e-4, ("RankMSELoss.target_scale = 0.1",),
+     "MSE regressing the ranks scaled by 0.1, not centred, Adam 1e-4"),
+    ("fsr_strength0.01_lr3e-5", "fast_soft_ranking", 3e-5,
+     ("SoftRankLoss.regularization_strength = 0.01",),
+     "Fast Soft Ranking at regularisation strength 0.01, Adam 3e-5"),
+)
+
+
+def score_targets(s: Setting) -> Experiment:
+  """MSE and Fast Soft Ranking with the offset and scale of what they ask
+  of the scores changed (`SCORE_TARGETS`), one suspect of their embedding
+  layer's loss of the note: MSE asks every score for the ranks' mean
+  (n + 1)/2 and both ask neighbouring scores to differ by about 1, where
+  Perturbed F-Y's noise of 0.1 asks for a tenth of that. Seed 0 (the
+  initial weights of the sweep's runs), the config's steps, each loss at
+  its chosen rate, probed at 1000 labels on the validation split against
+  the run's own initial weights: compare with the sweep's runs of the same
+  loss and rate."""
+  return _loss_variants(
+      s, "score_targets", "What MSE and Fast Soft Ranking ask of the scores",
+      SCORE_TARGETS)
 
 
 # The encoder steps of `gain_vs_steps`: every run exports its encoder at
@@ -739,6 +778,7 @@ PLANS: Dict[str, Callable[[Setting], Experiment]] = {
                             lr_sweep_images, gain_vs_steps, gain_vs_data,
                             gain_vs_width, frames_video, probed_layer,
                             ablations, permutation_set_size, random_labels,
+                            score_targets,
                             pretrain_twins)}
 
 

@@ -42,7 +42,7 @@ PAPER = sorted(set(plans.PLANS) - {"pretrain_twins", "lr_sweep",
                                    "gain_vs_steps", "gain_vs_data",
                                    "gain_vs_width", "frames_video", "ablations",
                                    "permutation_set_size", "random_labels",
-                                   "probed_layer"})
+                                   "score_targets", "probed_layer"})
 
 
 def _commands(name, data="embedded", budget="small", notes="synthetic",
@@ -446,6 +446,44 @@ def test_the_random_labels_plan_changes_only_the_labels_and_rate():
     _parse_run(run)
     assert gin.query_parameter("train.learning_rate") == rate
     assert gin.query_parameter("FixedPermutationLoss.random_labels") is True
+    gin.clear_config()
+    assert "evaluate.score_split = 'validation'" in probe.bindings
+    assert "evaluate.baselines = ('pretrained', 'random')" in probe.bindings
+
+
+def test_the_score_targets_plan_changes_one_thing_per_loss_at_its_rate():
+  setting = plans.Setting(notes="soundfont", budget=BUDGETS["small"])
+  experiment = plans.score_targets(setting)
+  assert [p.name for p in experiment.probes] == [
+      "mse_centred_lr1e-4", "mse_centred_scale0.1_lr1e-4",
+      "fsr_strength0.1_lr3e-5", "mse_scale0.1_lr1e-4",
+      "fsr_strength0.01_lr3e-5"]
+  expected = [("mse", {"RankMSELoss.centered": True,
+                       "RankMSELoss.target_scale": 1.0}),
+              ("mse", {"RankMSELoss.centered": True,
+                       "RankMSELoss.target_scale": 0.1}),
+              ("fast_soft_ranking",
+               {"SoftRankLoss.regularization_strength": 0.1}),
+              ("mse", {"RankMSELoss.centered": False,
+                       "RankMSELoss.target_scale": 0.1}),
+              ("fast_soft_ranking",
+               {"SoftRankLoss.regularization_strength": 0.01})]
+  for run, probe, (loss, bound) in zip(experiment.pretrainings,
+                                       experiment.probes, expected):
+    assert probe.run == run.name and run.seed == 0
+    assert run.gin_files == ("gin/soundfont_notes_freq10.gin",
+                             f"gin/losses/{loss}.gin")
+    _parse_run(run)
+    # Each loss at the rate its sweep chose on validation.
+    assert gin.query_parameter("train.learning_rate") == (
+        plans.CHOSEN_RATES["soundfont_notes"][loss])
+    for parameter, value in bound.items():
+      if (parameter, value) in (("RankMSELoss.target_scale", 1.0),
+                                ("RankMSELoss.centered", False)):
+        with pytest.raises(ValueError):
+          gin.query_parameter(parameter)  # the default, not bound
+      else:
+        assert gin.query_parameter(parameter) == value
     gin.clear_config()
     assert "evaluate.score_split = 'validation'" in probe.bindings
     assert "evaluate.baselines = ('pretrained', 'random')" in probe.bindings

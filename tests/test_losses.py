@@ -104,6 +104,34 @@ def test_rank_mse_loss_values():
   np.testing.assert_allclose(got.numpy(), [(0 + 4 + 4) / 3])
 
 
+def test_rank_mse_centred_and_scaled_targets():
+  y = tf.constant([[1.0, 2.0, 3.0], [3.0, 1.0, 2.0]])
+  theta = tf.constant([[1.0, 0.0, 5.0], [0.5, -1.0, 0.0]])
+  centred = losses.RankMSELoss(centered=True, reduction=NONE)
+  # Targets y − 2: (−1, 0, 1) and (1, −1, 0).
+  np.testing.assert_allclose(centred(y, theta).numpy(),
+                             [(4 + 0 + 16) / 3, (0.25 + 0 + 0) / 3])
+  scaled = losses.RankMSELoss(centered=True, target_scale=0.5,
+                              reduction=NONE)
+  # Targets (y − 2)/2: (−0.5, 0, 0.5) and (0.5, −0.5, 0).
+  np.testing.assert_allclose(scaled(y, theta).numpy(),
+                             [(2.25 + 0 + 20.25) / 3, (0 + 0.25 + 0) / 3])
+  # The scale alone, uncentred: targets 0.5·y.
+  np.testing.assert_allclose(
+      losses.RankMSELoss(target_scale=0.5, reduction=NONE)(
+          y[:1], theta[:1]).numpy(), [(0.25 + 1 + 12.25) / 3])
+  # A score vector with the targets' offset removed scores 0 when centred.
+  np.testing.assert_allclose(centred(y, y - 2.0).numpy(), [0.0, 0.0])
+  assert scaled.get_config()["centered"] is True
+  assert scaled.get_config()["target_scale"] == 0.5
+  with pytest.raises(ValueError, match="RankMSELoss.centered must be True or "
+                     "False"):
+    losses.RankMSELoss(centered=1)
+  with pytest.raises(ValueError, match="RankMSELoss.target_scale must be a "
+                     "positive number"):
+    losses.RankMSELoss(target_scale=0)
+
+
 # ---------------------------------------------------------------------------
 # Fixed permutations.
 

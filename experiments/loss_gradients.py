@@ -157,7 +157,7 @@ def measure(network: tf.keras.Model, loss: losses.PermutationLoss,
           "encoder_grad_norm": float(np.mean(enc_norms)),
           "encoder_grad": enc_sum / len(batches),
           "readout_bias_mean": float(np.mean(
-              network.get_layer("scores").bias.numpy())),
+              network.get_layer(cfn.SCORES_LAYER).bias.numpy())),
           **activity(np.concatenate(all_scores), np.concatenate(all_embeddings))}
 
 

@@ -642,25 +642,26 @@ def random_labels(s: Setting) -> Experiment:
           for rate in RANDOM_LABEL_RATES])
 
 
-# The variants of `score_targets`: (name, loss, rate, bindings, what
-# changes), each loss at its chosen rate on the audio twin.
+# The variants of `score_targets`: (name, loss, bindings, what changes),
+# each run at its loss's chosen rate on the SoundFont twin (`CHOSEN_RATES`),
+# which its name and description end with.
 SCORE_TARGETS = (
-    ("mse_centred_lr1e-4", "mse", 1e-4, ("RankMSELoss.centered = True",),
-     "MSE regressing the centred ranks y - (n + 1)/2, Adam 1e-4"),
-    ("mse_centred_scale0.1_lr1e-4", "mse", 1e-4,
+    ("mse_centred", "mse", ("RankMSELoss.centered = True",),
+     "MSE regressing the centred ranks y - (n + 1)/2"),
+    ("mse_centred_scale0.1", "mse",
      ("RankMSELoss.centered = True", "RankMSELoss.target_scale = 0.1"),
-     "MSE regressing the centred ranks scaled by 0.1, Adam 1e-4"),
-    ("fsr_strength0.1_lr3e-5", "fast_soft_ranking", 3e-5,
+     "MSE regressing the centred ranks scaled by 0.1"),
+    ("fsr_strength0.1", "fast_soft_ranking",
      ("SoftRankLoss.regularization_strength = 0.1",),
      "Fast Soft Ranking at regularisation strength 0.1 (Perturbed F-Y's "
-     "epsilon) instead of 1, Adam 3e-5"),
+     "epsilon) instead of 1"),
     # Added once the three above were probed: the scale alone for MSE, and
     # the strength's next value down for Fast Soft Ranking.
-    ("mse_scale0.1_lr1e-4", "mse", 1e-4, ("RankMSELoss.target_scale = 0.1",),
-     "MSE regressing the ranks scaled by 0.1, not centred, Adam 1e-4"),
-    ("fsr_strength0.01_lr3e-5", "fast_soft_ranking", 3e-5,
+    ("mse_scale0.1", "mse", ("RankMSELoss.target_scale = 0.1",),
+     "MSE regressing the ranks scaled by 0.1, not centred"),
+    ("fsr_strength0.01", "fast_soft_ranking",
      ("SoftRankLoss.regularization_strength = 0.01",),
-     "Fast Soft Ranking at regularisation strength 0.01, Adam 3e-5"),
+     "Fast Soft Ranking at regularisation strength 0.01"),
 )
 
 
@@ -674,9 +675,12 @@ def score_targets(s: Setting) -> Experiment:
   its chosen rate, probed at 1000 labels on the validation split against
   the run's own initial weights: compare with the sweep's runs of the same
   loss and rate."""
+  rates = CHOSEN_RATES["soundfont_notes"]
   return _loss_variants(
       s, "score_targets", "What MSE and Fast Soft Ranking ask of the scores",
-      SCORE_TARGETS)
+      [(f"{name}_lr{selection.lr_label(rates[loss])}", loss, rates[loss],
+        bindings, f"{description}, Adam {selection.lr_label(rates[loss])}")
+       for name, loss, bindings, description in SCORE_TARGETS])
 
 
 # The encoder steps of `gain_vs_steps`: every run exports its encoder at

@@ -22,6 +22,8 @@ import tensorflow as tf
 ALEXNET_CONVS = ((96, 11, 4, True), (256, 5, 1, True), (384, 3, 1, False),
                  (384, 3, 1, False), (256, 3, 1, True))
 EMBEDDING_LAYER = "embedding"
+# The output layer: n scores (L logits for the fixed-set baseline).
+SCORES_LAYER = "scores"
 # The layers a probe can read (`evaluate.layer`), by name: the embedding
 # (fc7, the paper's), or every patch's fc6 features side by side, which the
 # embedding is computed from.
@@ -134,7 +136,7 @@ def context_free_network(num_patches: int, patch_shape: Sequence[int],
   # float32 whatever the dtype policy (Keras' mixed-precision guidance for
   # the last layer): the ranking ops and losses read these scores.
   outputs = tf.keras.layers.Dense(num_outputs, dtype="float32",
-                                  name="scores")(embedding)
+                                  name=SCORES_LAYER)(embedding)
   return tf.keras.Model(patches, outputs, name=name)
 
 
